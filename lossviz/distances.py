@@ -31,10 +31,7 @@ def lp_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = TORCH_EPS) 
     accepts it and so do we.
     """
     _check_p(p)
-    diff = x1 - x2
-    if eps:
-        diff = diff + eps
-    return torch.linalg.vector_norm(diff, ord=p, dim=-1)
+    return torch.pairwise_distance(x1, x2, p=p, eps=eps)
 
 
 def cosine_distance(x1: Tensor, x2: Tensor) -> Tensor:

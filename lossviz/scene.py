@@ -1,0 +1,226 @@
+"""Page state as frozen dataclasses (scenes), and shareable links.
+
+Each page keeps its controls in one frozen dataclass. This module is the one
+place where the app's defaults and bounds live: pages build their widgets from
+``Scene.field_spec(name)`` and never repeat a default.
+
+Query format (``to_query`` / ``from_query``): one key per field, named like the
+field, with a string value:
+
+- numbers: floats written with ``repr`` so they round-trip exactly
+  (``margin=0.1``, ``eps=1e-06``, ``p=inf`` where infinity is allowed),
+  integers in decimal (``seed=42``);
+- flags: ``1`` or ``0`` (``true``/``false``, ``yes``/``no``, ``on``/``off``
+  are read too);
+- choices: the option as written above (``distance=cosine``);
+- text: as is (URL encoding is the caller's job).
+
+Reading is forgiving: a missing key takes its default silently, an unknown key
+is ignored, a repeated key (a list of values) uses the last value, and a bad
+value (not parseable, NaN, infinite where not allowed, out of bounds, not an
+option, too long, control characters, not a string) takes its default and adds
+one human-readable note, e.g. ``"margin: 'abc' is not a number; using 1.0"``.
+Nothing raises.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Self
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_BAD_CATEGORIES = frozenset({"Cc", "Cs"})  # control characters, lone surrogates
+_MISSING = object()
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _show(raw: object, limit: int = 40) -> str:
+    """A short, safe rendering of a query value for a note."""
+    if not isinstance(raw, str):
+        return f"a value of type {type(raw).__name__}"
+    shown = repr(raw)
+    return shown if len(shown) <= limit else shown[: limit - 4] + "...'"
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldSpec:
+    """How one field is bounded, written and read; pages build widgets from it."""
+
+    kind: Literal["number", "choice", "flag", "text"]
+    default: Any
+    lo: float | None = None  # number: inclusive bounds
+    hi: float | None = None
+    allow_inf: bool = False  # number: +inf allowed besides [lo, hi]
+    integer: bool = False
+    options: tuple[Any, ...] = ()  # choice
+    max_len: int = 0  # text
+
+    def encode(self, value: Any) -> str:
+        return _fmt(value)
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is not allowed for this field, or None when it is."""
+        if self.kind == "flag":
+            return None if isinstance(value, bool) else "is not 0 or 1"
+        if self.kind == "choice":
+            ok = value in self.options
+            return None if ok else "is not one of " + ", ".join(map(_fmt, self.options))
+        if self.kind == "text":
+            if not isinstance(value, str):
+                return "is not text"
+            if len(value) > self.max_len:
+                return f"is longer than {self.max_len} characters"
+            if any(unicodedata.category(c) in _BAD_CATEGORIES for c in value):
+                return "contains control characters"
+            return None
+        if isinstance(value, bool) or not isinstance(value, int if self.integer else int | float):
+            return "is not an integer" if self.integer else "is not a number"
+        if isinstance(value, float) and math.isnan(value):
+            return "is not a number"
+        if isinstance(value, float) and math.isinf(value):
+            return None if self.allow_inf and value > 0 else "is not finite"
+        if not self.lo <= value <= self.hi:
+            extra = " (or inf)" if self.allow_inf else ""
+            return f"is outside [{_fmt(self.lo)}, {_fmt(self.hi)}]{extra}"
+        return None
+
+    def decode(self, raw: object) -> Any:
+        """The value a query string stands for; ValueError (the reason) when it is bad."""
+        if not isinstance(raw, str):
+            raise ValueError("is not text")
+        value: Any = raw
+        if self.kind == "flag":
+            word = raw.strip().lower()
+            value = True if word in _TRUE else False if word in _FALSE else raw
+        elif self.kind == "number" or isinstance(self.default, float):
+            try:
+                value = int(raw) if self.integer else float(raw)
+            except ValueError:
+                if self.kind == "number":
+                    raise ValueError(self.problem(raw)) from None
+        problem = self.problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        if self.kind == "choice":  # the declared option itself (e.g. 0.0, not -0.0)
+            return self.options[self.options.index(value)]
+        return value
+
+
+def _field(spec: FieldSpec) -> Any:
+    problem = spec.problem(spec.default)
+    if problem is not None:
+        raise ValueError(f"default {spec.default!r} {problem}")
+    return dataclasses.field(default=spec.default, metadata={"spec": spec})
+
+
+def number(default: float, lo: float, hi: float, *, allow_inf: bool = False, integer: bool = False):
+    return _field(FieldSpec("number", default, lo, hi, allow_inf=allow_inf, integer=integer))
+
+
+def choice(default: Any, options: Sequence[Any]):
+    return _field(FieldSpec("choice", default, options=tuple(options)))
+
+
+def flag(default: bool):
+    return _field(FieldSpec("flag", default))
+
+
+def text(default: str, max_len: int):
+    return _field(FieldSpec("text", default, max_len=max_len))
+
+
+class Scene:
+    """Mixin for a page's frozen dataclass of controls; see the module docstring."""
+
+    @classmethod
+    def specs(cls) -> dict[str, FieldSpec]:
+        return {f.name: f.metadata["spec"] for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def field_spec(cls, name: str) -> FieldSpec:
+        return cls.specs()[name]
+
+    @classmethod
+    def defaults(cls) -> Self:
+        return cls()
+
+    def replace(self, **changes: Any) -> Self:
+        return dataclasses.replace(self, **changes)
+
+    def to_query(self) -> dict[str, str]:
+        return {name: spec.encode(getattr(self, name)) for name, spec in self.specs().items()}
+
+    @classmethod
+    def parse_query(cls, query: Mapping[str, str | Sequence[str]]) -> tuple[Self, list[str]]:
+        """The scene a query describes, and one note per present but bad field."""
+        values: dict[str, Any] = {}
+        notes: list[str] = []
+        for name, spec in cls.specs().items():
+            raw = query.get(name, _MISSING)
+            if isinstance(raw, Sequence) and not isinstance(raw, str | bytes):
+                raw = raw[-1] if len(raw) else _MISSING
+            if raw is _MISSING:
+                continue
+            try:
+                values[name] = spec.decode(raw)
+            except ValueError as reason:
+                notes.append(f"{name}: {_show(raw)} {reason}; using {spec.encode(spec.default)}")
+        return cls(**values), notes
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str | Sequence[str]]) -> Self:
+        return cls.parse_query(query)[0]
+
+
+DISTANCE_NAMES = ("euclidean", "manhattan", "chebyshev", "minkowski", "cosine",
+                  "squared_euclidean", "custom")  # fmt: skip
+
+
+def _coord(default: float):
+    return number(default, -4.0, 4.0)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LossScene(Scene):
+    """Controls every loss page shares."""
+
+    margin: float = number(1.0, 0.0, 10.0)
+    p: float = number(2.0, 0.5, 10.0, allow_inf=True)
+    eps: float = choice(1e-6, (0.0, 1e-6))
+    distance: str = choice("euclidean", DISTANCE_NAMES)
+    expr: str = text("max(abs(a - b))", 300)
+    lr: float = number(0.1, 1e-4, 10.0)
+    seed: int = number(0, 0, 2**31 - 1, integer=True)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PlaygroundScene(LossScene):
+    """Triplet playground: anchor (ax, ay), positive (px, py), negative (nx, ny)."""
+
+    ax: float = _coord(0.0)
+    ay: float = _coord(0.0)
+    px: float = _coord(1.0)
+    py: float = _coord(0.5)
+    nx: float = _coord(1.5)
+    ny: float = _coord(-1.0)
+    swap: bool = flag(False)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ContrastiveScene(LossScene):
+    """Contrastive page: a pair (x1x, x1y), (x2x, x2y), similar or not."""
+
+    x1x: float = _coord(0.0)
+    x1y: float = _coord(0.0)
+    x2x: float = _coord(1.0)
+    x2y: float = _coord(0.5)
+    similar: bool = flag(True)
