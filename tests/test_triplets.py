@@ -137,3 +137,37 @@ def test_loss_along_delta():
     )
     with pytest.raises(ValueError):
         loss_along_delta(0.5, lo=-2.0)
+
+
+def test_margin_count_follows_the_floating_point_definition():
+    from lossviz.triplets import _binary_search_count, _count_below
+
+    # fl(0.1 + 0.2) = 0.30000000000000004, yet fl(0.30000000000000004 - 0.1) > 0.2:
+    # a negative there is easy by the definition although d_an <= d_ap + margin.
+    boundary = 0.1 + 0.2
+    for copies in (1, 3, 12):  # many ties force the binary-search fallback
+        row = [0.05, 0.2] + [boundary] * copies + [0.5, 0.7]
+        sorted_rows = torch.tensor([row + [math.inf]], dtype=torch.float64)
+        limit = torch.tensor([len(row)])
+        d_ap = torch.tensor([[0.1, 0.0, 0.4]], dtype=torch.float64)
+        fast = _count_below(sorted_rows, limit, d_ap, 0.2)
+        exact = _binary_search_count(sorted_rows, limit.expand(1, 3), d_ap, 0.2)
+        loop = [sum(1 for v in row if (v - d) <= 0.2) for d in d_ap[0].tolist()]
+        assert fast.tolist() == exact.tolist() == [loop]
+    assert loop[0] == 2  # the copies of 0.30000000000000004 are not within the margin
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_margin_count_fast_path_equals_binary_search(seed):
+    from lossviz.triplets import _binary_search_count, _count_below
+
+    gen = torch.Generator().manual_seed(seed)
+    # A coarse grid gives many exact ties and deltas equal to the margin.
+    rows = (torch.randint(0, 16, (20, 40), generator=gen).double() / 8).sort(dim=1).values
+    limit = torch.randint(0, 41, (20,), generator=gen)
+    rows[torch.arange(40)[None, :] >= limit[:, None]] = math.inf
+    d_ap = torch.randint(0, 16, (20, 7), generator=gen).double() / 8
+    for margin in (0.0, 0.25, 0.5, 0.1):
+        fast = _count_below(rows, limit, d_ap, margin)
+        exact = _binary_search_count(rows, limit[:, None].expand(20, 7), d_ap, margin)
+        assert torch.equal(fast, exact)

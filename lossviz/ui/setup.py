@@ -1,0 +1,38 @@
+"""Process-wide setup, done once per server process, and the device badge."""
+
+from __future__ import annotations
+
+import gc
+import os
+
+import streamlit as st
+import torch
+
+from lossviz.device import default_device, describe_device
+
+THREADS_ENV_VAR = "LOSSVIZ_TORCH_THREADS"
+
+
+@st.cache_resource(show_spinner=False)
+def configure_process() -> int:
+    """Set torch's thread count once and freeze the import-time heap.
+
+    ``gc.freeze()`` moves everything allocated so far (torch, streamlit,
+    plotly: hundreds of thousands of objects) out of the collector's view,
+    so a collection no longer walks them while holding the GIL. Returns the
+    thread count in use. Cached: a second call in the same process is free.
+    """
+    threads = int(os.environ.get(THREADS_ENV_VAR, "0")) or (os.cpu_count() or 1)
+    torch.set_num_threads(threads)
+    gc.collect()
+    gc.freeze()
+    return threads
+
+
+def device_badge() -> None:
+    """A sidebar badge naming the device the core computes on."""
+    device = default_device()
+    color = "green" if device.type == "cuda" else "blue"
+    st.sidebar.badge(
+        f"Computing on {describe_device(device)}", icon=":material/memory:", color=color
+    )

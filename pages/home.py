@@ -1,0 +1,57 @@
+"""Home: what lossviz teaches, the three kinds of triplet, and links to every page."""
+
+import streamlit as st
+
+from lossviz.figures import kinds_along_delta
+from lossviz.scene import PlaygroundScene
+from lossviz.triplets import loss_along_delta
+from lossviz.ui.navigation import PAGES
+
+st.title("lossviz: see what metric-learning losses do")
+st.markdown(
+    """
+Metric learning trains an encoder so that things of the same class land close
+together and things of different classes land far apart. The **triplet loss**
+looks at three points at a time: an **anchor** *a*, a **positive** *p* (same
+class) and a **negative** *n* (another class), and asks that the negative be
+farther from the anchor than the positive by at least a **margin** *m*:
+"""
+)
+st.latex(r"L(a, p, n) = \max\bigl(d(a, p) - d(a, n) + m,\; 0\bigr)")
+st.markdown(
+    """
+Everything on these pages is computed live by a small PyTorch core, the
+same numbers `torch.nn.functional.triplet_margin_loss` and
+pytorch-metric-learning give.
+"""
+)
+
+st.subheader("Easy, semi-hard and hard")
+margin = st.slider(
+    "margin m",
+    min_value=0.1,
+    max_value=2.0,
+    value=PlaygroundScene().margin,
+    step=0.1,
+    format="%.1f",
+    help="How much farther the negative must be than the positive before the loss is zero.",
+)
+deltas, losses, _ = loss_along_delta(margin)
+st.plotly_chart(kinds_along_delta(deltas.tolist(), losses.tolist(), margin), width="stretch")
+st.markdown(
+    f"""
+With δ = d(a, n) − d(a, p):
+- **hard** (δ ≤ 0): the negative is at least as close as the positive;
+- **semi-hard** (0 < δ ≤ {margin:g}): the negative is farther, but inside the margin, so the loss
+  is still positive;
+- **easy** (δ > {margin:g}): the loss is zero and the triplet teaches nothing.
+
+These are pytorch-metric-learning's boundaries (a tie is hard). Other libraries draw the
+semi-hard line differently; the pages say which definition they use.
+"""
+)
+
+if PAGES:
+    st.subheader("Pages")
+    for page in PAGES:
+        st.page_link(page.path, label=f"**{page.title}**: {page.summary}", icon=page.icon)

@@ -1,0 +1,59 @@
+"""Imports point only down the layers of ../shared/DESIGN.md."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORE = sorted(
+    p for p in (ROOT / "lossviz").glob("*.py") if p.name not in {"figures.py", "__init__.py"}
+)
+PAGES = sorted((ROOT / "pages").glob("*.py"))
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Top-level and dotted names of every module a file imports."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _roots(names: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in names}
+
+
+def test_there_is_a_core_to_check():
+    assert {p.stem for p in CORE} >= {"device", "distances", "losses", "triplets", "expr", "scene"}
+    assert PAGES
+
+
+@pytest.mark.parametrize("path", CORE, ids=lambda p: p.name)
+def test_core_imports_neither_streamlit_nor_plotly_nor_upper_layers(path):
+    names = imported_modules(path)
+    assert not _roots(names) & {"streamlit", "plotly"}, names
+    assert not {n for n in names if n.startswith(("lossviz.ui", "lossviz.figures"))}, names
+
+
+def test_figures_does_not_import_streamlit_or_ui():
+    names = imported_modules(ROOT / "lossviz" / "figures.py")
+    assert "streamlit" not in _roots(names)
+    assert not {n for n in names if n.startswith("lossviz.ui")}
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
+def test_pages_do_no_maths_and_build_no_figures(path):
+    roots = _roots(imported_modules(path))
+    assert not roots & {"torch", "numpy", "plotly"}, roots
+
+
+def test_the_layer_checker_sees_violations(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import streamlit as st\nfrom plotly import graph_objects\nimport torch.nn\n")
+    assert _roots(imported_modules(bad)) == {"streamlit", "plotly", "torch"}
