@@ -1,0 +1,18 @@
+"""Run every benchmark and print its tables (``make bench``); paste them into the README."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+BENCHMARKS = ("bench.triplet_loss", "bench.counting")
+
+
+def main() -> None:
+    for module in BENCHMARKS:
+        subprocess.run([sys.executable, "-m", module], check=True)
+        print()
+
+
+if __name__ == "__main__":
+    main()
