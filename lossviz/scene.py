@@ -193,7 +193,7 @@ def _coord(default: float):
 class LossScene(Scene):
     """Controls every loss page shares."""
 
-    margin: float = number(1.0, 0.0, 10.0)
+    margin: float = number(1.0, 0.05, 5.0)
     p: float = number(2.0, 0.5, 10.0, allow_inf=True)
     eps: float = choice(1e-6, (0.0, 1e-6))
     distance: str = choice("euclidean", DISTANCE_NAMES)

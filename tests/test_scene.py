@@ -188,7 +188,7 @@ def test_bad_value_gives_default_and_one_note(query):
         ({"margin": "abc"}, "margin: 'abc' is not a number; using 1.0"),
         ({"margin": "nan"}, "margin: 'nan' is not a number; using 1.0"),
         ({"margin": "inf"}, "margin: 'inf' is not finite; using 1.0"),
-        ({"margin": "-1"}, "margin: '-1' is outside [0.0, 10.0]; using 1.0"),
+        ({"margin": "-1"}, "margin: '-1' is outside [0.05, 5.0]; using 1.0"),
         ({"p": "0"}, "p: '0' is outside [0.5, 10.0] (or inf); using 2.0"),
         ({"seed": "1.5"}, "seed: '1.5' is not an integer; using 0"),
         ({"swap": "maybe"}, "swap: 'maybe' is not 0 or 1; using 0"),
@@ -209,11 +209,11 @@ def test_long_values_are_shortened_in_notes():
 
 def test_good_values_are_read():
     scene, notes = PlaygroundScene.parse_query(
-        {"p": "inf", "eps": "0", "seed": "42", "swap": "1", "distance": "cosine", "margin": "0"}
+        {"p": "inf", "eps": "0", "seed": "42", "swap": "1", "distance": "cosine", "margin": "0.25"}
     )
     assert notes == []
     assert scene.p == math.inf and scene.eps == 0.0 and scene.seed == 42
-    assert scene.swap is True and scene.distance == "cosine" and scene.margin == 0.0
+    assert scene.swap is True and scene.distance == "cosine" and scene.margin == 0.25
     assert scene.to_query()["p"] == "inf"
     assert scene.to_query()["swap"] == "1" and scene.to_query()["seed"] == "42"
 
@@ -253,7 +253,7 @@ def test_defaults_and_field_specs():
     c = ContrastiveScene()
     assert (c.x1x, c.x1y, c.x2x, c.x2y, c.similar) == (0.0, 0.0, 1.0, 0.5, True)
     margin = PlaygroundScene.field_spec("margin")
-    assert (margin.kind, margin.lo, margin.hi, margin.default) == ("number", 0.0, 10.0, 1.0)
+    assert (margin.kind, margin.lo, margin.hi, margin.default) == ("number", 0.05, 5.0, 1.0)
     assert PlaygroundScene.field_spec("p").allow_inf
     assert "custom" in PlaygroundScene.field_spec("distance").options
     assert PlaygroundScene.field_spec("seed").integer

@@ -1,0 +1,62 @@
+"""Every preset shows what its lesson says, computed by the core."""
+
+from __future__ import annotations
+
+import pytest
+
+from lossviz.formulas import triplet_latex
+from lossviz.playground import LossSettings, read_triplet
+from lossviz.presets import PLAYGROUND_PRESETS
+from lossviz.triplets import Kind
+
+
+def reading_of(scene, **changes):
+    scene = scene.replace(**changes)
+    settings = LossSettings(
+        scene.margin, scene.p, scene.eps, scene.swap, scene.distance, scene.expr
+    )
+    points = [[scene.ax, scene.ay], [scene.px, scene.py], [scene.nx, scene.ny]]
+    return read_triplet(points, settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("easy", Kind.EASY), ("semi_hard", Kind.SEMI_HARD), ("hard", Kind.HARD)],
+)
+def test_kind_presets(name, kind):
+    assert reading_of(PLAYGROUND_PRESETS[name].scene).kind is kind
+
+
+def test_swap_preset_changes_the_answer():
+    scene = PLAYGROUND_PRESETS["swap"].scene
+    assert reading_of(scene).kind is Kind.HARD and reading_of(scene).swap_used
+    assert reading_of(scene, swap=False).kind is Kind.SEMI_HARD
+
+
+def test_coincident_preset_needs_eps_for_a_direction():
+    scene = PLAYGROUND_PRESETS["coincident"].scene
+    with_eps = reading_of(scene).gradients
+    without = reading_of(scene, eps=0.0).gradients
+    assert with_eps[1][0] == pytest.approx(with_eps[1][1]) and abs(with_eps[1][0]) > 0.5
+    assert without[1] == (0.0, 0.0)
+
+
+def test_cosine_preset_far_but_aligned_negative_is_hard():
+    scene = PLAYGROUND_PRESETS["cosine"].scene
+    assert reading_of(scene).kind is Kind.HARD
+    assert reading_of(scene, distance="euclidean").kind is Kind.EASY
+
+
+def test_presets_are_valid_scenes():
+    for preset in PLAYGROUND_PRESETS.values():
+        for name, spec in type(preset.scene).specs().items():
+            assert spec.problem(getattr(preset.scene, name)) is None, (preset.title, name)
+
+
+def test_formula_substitutes_the_numbers():
+    reading = reading_of(PLAYGROUND_PRESETS["swap"].scene, eps=0.0)
+    latex = triplet_latex(reading, margin=1.0, swap=True)
+    assert r"\min(2.500,\, 0.500)" in latex
+    assert "2.000 -" in latex and "&= 2.500" in latex
+    plain = triplet_latex(reading_of(PLAYGROUND_PRESETS["easy"].scene), 1.0, swap=False)
+    assert r"\min" not in plain and "&= 0.000" in plain
