@@ -1,0 +1,257 @@
+"""The draggable plane's Python wrapper (lossviz/ui/plane.py), headless.
+
+The browser side (drag, keys, animation) is in tests/browser/test_plane_component.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from lossviz.ui import plane as plane_module
+from lossviz.ui.plane import (
+    Metric,
+    Regions,
+    Trajectory,
+    default_lines,
+    plane_data,
+    points_callback,
+    points_from_value,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "tests" / "browser" / "apps" / "plane_app.py"
+JS = ROOT / "lossviz" / "ui" / "plane.js"
+BOUNDS = (-4.0, 4.0)
+NAMES = ["A", "P", "N"]
+TRIPLET = {"A": (0.0, 0.0), "P": (1.0, 1.0), "N": (-1.5, 0.5)}
+
+
+# --------------------------------------------------------------------------- value -> points
+
+
+def test_points_from_value_reads_floats_and_ignores_seq_and_unknown_names():
+    value = {"A": [0.5, -1], "P": [1, 2.25], "N": [-3, 3], "seq": 17, "Z": [9, 9]}
+    got = points_from_value(value, NAMES, BOUNDS)
+    assert got == {"A": (0.5, -1.0), "P": (1.0, 2.25), "N": (-3.0, 3.0)}
+    assert all(isinstance(v, float) for p in got.values() for v in p)
+
+
+def test_points_from_value_clamps_to_bounds():
+    value = {"A": [-10, 10], "P": [4.5, -4.0001], "N": [0, 0]}
+    assert points_from_value(value, NAMES, BOUNDS) == {
+        "A": (-4.0, 4.0),
+        "P": (4.0, -4.0),
+        "N": (0.0, 0.0),
+    }
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "A",
+        [[0, 0], [1, 1], [2, 2]],
+        {"A": [0, 0], "P": [1, 1]},  # a name missing
+        {"A": [0, 0], "P": [1, 1], "N": [math.nan, 0]},
+        {"A": [0, 0], "P": [1, 1], "N": [0, math.inf]},
+        {"A": [0, 0], "P": [1, 1], "N": [True, 0]},
+        {"A": [0, 0], "P": [1, 1], "N": ["1", 0]},
+        {"A": [0, 0], "P": [1, 1], "N": [1, 2, 3]},
+        {"A": [0, 0], "P": [1, 1], "N": {"x": 1, "y": 2}},
+        {"A": [0, 0], "P": [1, 1], "N": None},
+    ],
+)
+def test_points_from_value_rejects_malformed_values(value):
+    assert points_from_value(value, NAMES, BOUNDS) is None
+
+
+def test_the_callback_passes_clamped_points_and_skips_malformed_values(monkeypatch):
+    received = []
+    callback = points_callback("k", NAMES, BOUNDS, received.append)
+    value = {"A": [5, 0], "P": [1, 1], "N": [0, -1], "seq": 3}
+    monkeypatch.setattr(plane_module, "_component_value", lambda key: value)
+    callback()
+    assert received == [{"A": (4.0, 0.0), "P": (1.0, 1.0), "N": (0.0, -1.0)}]
+    monkeypatch.setattr(plane_module, "_component_value", lambda key: {"A": [0, 0]})
+    callback()
+    assert len(received) == 1
+
+
+# --------------------------------------------------------------------------- options
+
+
+def test_regions_validation():
+    ok = Regions(size=2, cells="0120", palette={"0": "#009E73", "1": "#E69F00", "2": "red"})
+    assert ok.opacity == 0.35
+    with pytest.raises(ValueError, match="size\\*size"):
+        Regions(size=2, cells="012", palette={"0": "#000", "1": "#111", "2": "#222"})
+    with pytest.raises(ValueError, match="not in the palette"):
+        Regions(size=2, cells="0123", palette={"0": "#000", "1": "#111", "2": "#222"})
+    with pytest.raises(ValueError, match="size"):
+        Regions(size=0, cells="", palette={"0": "#000"})
+    with pytest.raises(ValueError, match="opacity"):
+        Regions(size=1, cells="0", palette={"0": "#000"}, opacity=1.5)
+    with pytest.raises(ValueError, match="colour"):
+        Regions(size=1, cells="0", palette={"0": "red; background: url(x)"})
+    with pytest.raises(ValueError, match="single characters"):
+        Regions(size=1, cells="0", palette={"00": "#000"})
+
+
+def test_trajectory_and_metric_validation():
+    Trajectory(frames=[{"A": (0.0, 0.0)}], animation_id=1)
+    with pytest.raises(ValueError):
+        Trajectory(frames=[], animation_id=1)
+    with pytest.raises(ValueError):
+        Trajectory(frames=[{"A": (math.nan, 0.0)}], animation_id=1)
+    with pytest.raises(ValueError):
+        Trajectory(frames=[{"A": (0.0, 0.0)}], animation_id=1, frame_ms=0)
+    assert Metric("lp", p=math.inf).p == math.inf
+    for bad in ({"kind": "dot"}, {"p": 0.0}, {"p": math.nan}, {"eps": -1.0}):
+        with pytest.raises(ValueError):
+            Metric(**bad)
+
+
+def test_default_lines():
+    assert default_lines(NAMES, Metric()) == [("A", "P"), ("A", "N")]
+    assert default_lines(NAMES, Metric(show_pn=True)) == [("A", "P"), ("A", "N"), ("P", "N")]
+    assert default_lines(["X1", "X2"], Metric()) == [("X1", "X2")]
+    assert default_lines(["X1", "X2", "X3"], None) == [("X1", "X2"), ("X2", "X3")]
+
+
+def test_plane_data_is_strict_json_and_carries_everything():
+    data = plane_data(
+        key="k",
+        points={"A": (0.0, 0.0), "P": (9.0, 1.0), "N": (-1.5, 0.5)},
+        bounds=BOUNDS,
+        regions=Regions(size=1, cells="0", palette={"0": "#009E73"}),
+        arrows={"A": (0.5, -0.25), "Q": (1.0, 1.0)},  # unknown names are dropped
+        trajectory=Trajectory(frames=[TRIPLET, TRIPLET], animation_id=4),
+        metric=Metric("lp", p=math.inf),
+        labels={"A": "<b>A</b> anchor"},
+        colors={"N": "rgb(10, 20, 30)"},
+        caption="Drag a point",
+    )
+    json.dumps(data, allow_nan=False)  # no Infinity / NaN reaches the browser
+    assert data["points"]["P"] == [4.0, 1.0]  # clamped for display
+    assert data["metric"] == {"kind": "lp", "p": "inf", "eps": 1e-6}
+    assert data["lines"] == [["A", "P"], ["A", "N"]]
+    assert data["arrows"] == {"A": [0.5, -0.25]}
+    assert data["colors"] == {"A": "#0072B2", "P": "#56B4E9", "N": "rgb(10, 20, 30)"}
+    assert data["labels"] == {"A": "<b>A</b> anchor"}  # verbatim: the JS writes textContent
+    assert data["trajectory"]["id"] == 4 and len(data["trajectory"]["frames"]) == 2
+    assert data["regions"]["cells"] == "0" and data["ack"] == 0
+
+
+def test_plane_data_without_metric_draws_no_lines_and_validates_inputs():
+    assert plane_data(key="k", points=TRIPLET, bounds=BOUNDS)["lines"] == []
+    with pytest.raises(ValueError, match="bounds"):
+        plane_data(key="k", points=TRIPLET, bounds=(1.0, 1.0))
+    with pytest.raises(ValueError, match="finite"):
+        plane_data(key="k", points={"A": (math.nan, 0.0)}, bounds=BOUNDS)
+    with pytest.raises(ValueError, match="names"):
+        plane_data(key="k", points={"<img>": (0.0, 0.0)}, bounds=BOUNDS)
+    with pytest.raises(ValueError, match="names"):
+        plane_data(key="k", points={"seq": (0.0, 0.0)}, bounds=BOUNDS)  # the value's counter
+    with pytest.raises(ValueError, match="colour"):
+        plane_data(key="k", points=TRIPLET, bounds=BOUNDS, colors={"A": "url(x)"})
+    with pytest.raises(ValueError, match="lines"):
+        plane_data(key="k", points=TRIPLET, bounds=BOUNDS, metric=Metric(), lines=[("A", "Z")])
+
+
+# --------------------------------------------------------------------------- the JS distances
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run plane.js")
+def test_js_distances_match_torch():
+    cases = [
+        ({"kind": "lp", "p": 2.0, "eps": 1e-6}, 2.0),
+        ({"kind": "lp", "p": 1.0, "eps": 1e-6}, 1.0),
+        ({"kind": "lp", "p": 3.5, "eps": 1e-6}, 3.5),
+        ({"kind": "lp", "p": 0.5, "eps": 1e-6}, 0.5),
+        ({"kind": "lp", "p": "inf", "eps": 1e-6}, math.inf),
+        ({"kind": "squared", "p": 2.0, "eps": 1e-6}, None),
+        ({"kind": "cosine", "p": 2.0, "eps": 1e-6}, None),
+        ({"kind": "none", "p": 2.0, "eps": 1e-6}, None),
+    ]
+    pairs = [((0.0, 0.0), (1.0, 1.0)), ((0.3, -1.2), (-2.5, 0.7)), ((0.0, 0.0), (0.0, 0.0))]
+    script = (
+        f"const src = {json.dumps(JS.read_text(encoding='utf-8'))};"
+        "const m = await import('data:text/javascript,' + encodeURIComponent(src));"
+        f"const cases = {json.dumps([c for c, _ in cases])};"
+        f"const pairs = {json.dumps(pairs)};"
+        "console.log(JSON.stringify(cases.map((c) => pairs.map(([a, b]) => m.distance(c, a, b)))));"
+    )
+    out = subprocess.run(
+        ["node", "--input-type=module", "-e", script],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    got = json.loads(out.stdout)
+    for (metric, p), row in zip(cases, got, strict=True):
+        for (a, b), value in zip(pairs, row, strict=True):
+            x1 = torch.tensor([a], dtype=torch.float64)
+            x2 = torch.tensor([b], dtype=torch.float64)
+            if metric["kind"] == "lp":
+                want = torch.pairwise_distance(x1, x2, p=p, eps=1e-6).item()
+            elif metric["kind"] == "squared":
+                want = torch.pairwise_distance(x1, x2, eps=1e-6).square().item()
+            elif metric["kind"] == "cosine":
+                want = 1 - torch.nn.functional.cosine_similarity(x1, x2, eps=1e-8).item()
+            else:
+                assert value is None
+                continue
+            assert value == pytest.approx(want, rel=1e-9, abs=1e-12), (metric, a, b)
+
+
+# --------------------------------------------------------------------------- AppTest
+
+
+def _data(at: AppTest) -> dict:
+    (element,) = at.get("bidi_component")
+    return json.loads(element.proto.json)
+
+
+def test_app_mounts_the_plane_with_its_key_and_data():
+    at = AppTest.from_file(str(APP)).run()
+    assert not at.exception
+    (element,) = at.get("bidi_component")
+    assert element.proto.component_name == "lossviz_plane"
+    assert "plane" in element.proto.id  # the user key is the element's identity
+    data = _data(at)
+    assert data["instance"] == "plane"
+    assert data["points"] == {"A": [0.0, 0.0], "P": [1.0, 1.0], "N": [-1.5, 0.5]}
+    assert data["regions"]["size"] == 100 and len(data["regions"]["cells"]) == 100 * 100
+    assert data["regions"]["cells"][0] == "0" and data["regions"]["cells"][-1] == "2"
+    assert data["arrows"]["N"] == [0.375, -0.125]
+    assert data["lines"] == [["A", "P"], ["A", "N"]] and data["trajectory"] is None
+    assert "points: A=(0.00, 0.00) P=(1.00, 1.00) N=(-1.50, 0.50)" in at.text[0].value
+
+
+def test_the_apps_own_state_drives_the_data():
+    at = AppTest.from_file(str(APP)).run()
+    # What the component's callback does after a drag: write the app's own state.
+    at.session_state["pts"] = {"A": (0.0, 0.0), "P": (1.0, 1.0), "N": (2.0, -1.0)}
+    at.run()
+    data = _data(at)
+    assert data["points"]["N"] == [2.0, -1.0]
+    assert data["arrows"]["N"] == [-0.5, 0.25]
+    assert "N=(2.00, -1.00)" in at.text[0].value
+    # Reset: back to the defaults, in the data too.
+    at.button[0].click().run()
+    assert _data(at)["points"]["N"] == [-1.5, 0.5]
+    # Animate: a 30-frame trajectory whose last frame is the new points.
+    at.button[1].click().run()
+    data = _data(at)
+    assert data["trajectory"]["id"] == 1 and len(data["trajectory"]["frames"]) == 30
+    assert data["trajectory"]["frames"][-1] == data["points"]
+    assert not at.exception
