@@ -5,7 +5,10 @@ import streamlit as st
 from lossviz.figures import kinds_along_delta
 from lossviz.scene import PlaygroundScene
 from lossviz.triplets import loss_along_delta
-from lossviz.ui.navigation import PAGES
+from lossviz.ui.navigation import PAGES, page_link
+from lossviz.ui.setup import ensure_navigation
+
+ensure_navigation()
 
 st.title("lossviz: see what metric-learning losses do")
 st.markdown(
@@ -54,4 +57,4 @@ semi-hard line differently; the pages say which definition they use.
 if PAGES:
     st.subheader("Pages")
     for page in PAGES:
-        st.page_link(page.path, label=f"**{page.title}**: {page.summary}", icon=page.icon)
+        page_link(page)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 
 @dataclass(frozen=True)
@@ -21,4 +25,24 @@ HOME = PageInfo(
 )
 
 # Teaching pages, linked from the home page in this order.
-PAGES: tuple[PageInfo, ...] = ()
+PAGES: tuple[PageInfo, ...] = (
+    PageInfo(
+        "pages/playground.py",
+        "Triplet playground",
+        ":material/open_with:",
+        "Drag an anchor, a positive and a negative; watch the loss, its gradients and "
+        "the easy / semi-hard / hard regions change.",
+    ),
+)
+
+
+def page_link(page: PageInfo) -> None:
+    """A link to a page: Streamlit's page link under app.py's navigation, a plain one otherwise.
+
+    A page run on its own (as in a headless test) has no navigation to link into.
+    """
+    label = f"**{page.title}**: {page.summary}"
+    try:
+        st.page_link(page.path, label=label, icon=page.icon)
+    except StreamlitPageNotFoundError:
+        st.markdown(f"- [{label}](/{Path(page.path).stem})")

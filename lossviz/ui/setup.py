@@ -36,3 +36,20 @@ def device_badge() -> None:
     st.sidebar.badge(
         f"Computing on {describe_device(device)}", icon=":material/memory:", color=color
     )
+
+
+def ensure_navigation() -> None:
+    """Run a page through app.py, never on its own as a legacy ``pages/`` script.
+
+    Because the app keeps its pages in ``pages/``, a fresh server treats it
+    as a legacy multipage app until app.py has called ``st.navigation`` once;
+    a deep link (``/playground``) opened first would run the page file alone,
+    without the device badge, the wide layout or the process setup. The flag
+    is the one ``st.navigation`` itself clears; clearing it and rerunning
+    sends this run through app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

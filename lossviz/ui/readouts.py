@@ -1,0 +1,54 @@
+"""Small Streamlit read-outs shared by the loss pages: the kind badge and explanations."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lossviz.figures import COLORS
+from lossviz.triplets import Kind
+
+_SYMBOL = {Kind.EASY: "✓", Kind.SEMI_HARD: "◐", Kind.HARD: "✗"}
+
+
+def kind_badge(kind: Kind) -> None:
+    """The triplet's kind as a large pill in the kind's colour, with a symbol (not colour alone).
+
+    Only constants reach the HTML: the label and colour come from ``Kind`` and ``COLORS``.
+    """
+    st.markdown(
+        f'<div style="font-size:0.875rem">kind</div>'
+        f'<div data-testid="kind-badge" data-kind="{kind.label}" style="display:inline-block;'
+        f"margin-top:0.4rem;padding:0.3rem 0.9rem;border-radius:1rem;font-size:1.6rem;"
+        f'font-weight:600;color:white;background:{COLORS[kind.label]}">'
+        f"{_SYMBOL[kind]} {kind.label}</div>",
+        unsafe_allow_html=True,
+    )
+
+
+def playground_explainer() -> None:
+    with st.expander("What am I looking at?", icon=":material/help:"):
+        st.markdown(
+            """
+**The points.** A is the *anchor*, P a *positive* (same class as A) and N a *negative*
+(another class). An encoder should put A near P and far from N.
+
+**The loss.** The triplet loss is `max(d(a,p) − d(a,n) + m, 0)`: zero once N is farther
+from A than P is by at least the margin *m*, and growing the closer N gets.
+
+**The kinds.** With δ = d(a,n) − d(a,p): *hard* if δ ≤ 0 (N is as close as P or closer),
+*semi-hard* if 0 < δ ≤ m (farther, but inside the margin: the loss is still positive),
+*easy* if δ > m (loss 0: this triplet teaches the encoder nothing).
+
+**The background.** Every spot of the plane is coloured by the kind N *would* have there,
+with A and P where they are. For a p-norm the borders are the p-balls around A of radius
+d(a,p) (hard inside) and d(a,p) + m (easy outside): circles for p = 2, diamonds for p = 1,
+squares for p = ∞. With swap on, a second region appears around P.
+
+**The arrows.** The negative gradient of the loss for each point, from torch autograd:
+where gradient descent would move it. *Step* takes one step; *Descend* takes 50 and
+animates them. An easy triplet has no arrows: its loss is flat zero.
+
+**The heatmap.** The loss itself for every position of N; the dashed line is where it
+reaches zero (the easy border).
+"""
+        )

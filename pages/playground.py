@@ -1,0 +1,106 @@
+"""Triplet playground: drag A, P and N; see the loss, its gradients and the kind, live."""
+
+import streamlit as st
+
+from lossviz.device import default_device
+from lossviz.figures import COLORS, loss_landscape
+from lossviz.formulas import triplet_latex
+from lossviz.playground import PlaygroundError, read_triplet
+from lossviz.presets import PLAYGROUND_PRESETS
+from lossviz.ui import playground as pg
+from lossviz.ui.controls import loss_controls, loss_settings
+from lossviz.ui.plane import plane
+from lossviz.ui.readouts import kind_badge, playground_explainer
+from lossviz.ui.setup import ensure_navigation
+
+ensure_navigation()
+
+binding = pg.BINDING
+scene = binding.load()
+st.title("Triplet playground")
+st.caption(
+    "Drag the anchor **A**, the positive **P** and the negative **N**. Everything below is "
+    f"recomputed by the PyTorch core on **{default_device().type}** as you drop a point."
+)
+for note in binding.link_notes():
+    st.warning(f"This link had a bad value, so a default is used: {note}")
+
+with st.sidebar:
+    st.subheader("Loss")
+    loss_controls(binding, scene)
+    st.toggle(
+        "Swap",
+        key=binding.widget_key("swap"),
+        help="Balntas et al. 2016: use min(d(a, n), d(p, n)) as the negative distance, "
+        "so a negative close to the positive counts too.",
+    )
+    st.subheader("Gradient descent")
+    spec = scene.field_spec("lr")
+    st.number_input(
+        "Learning rate", spec.lo, spec.hi, key=binding.widget_key("lr"), format="%.4g",
+        help="Step size of Step and Descend: each point moves by −lr · ∇L.",
+    )  # fmt: skip
+scene = binding.commit()
+settings = loss_settings(binding, scene, swap=scene.swap)
+
+columns = st.columns(4) + st.columns(4)
+for column, (name, preset) in zip(columns, PLAYGROUND_PRESETS.items(), strict=False):
+    column.button(
+        preset.title, on_click=pg.apply_preset, args=(name,), help=preset.lesson, width="stretch"
+    )
+columns[len(PLAYGROUND_PRESETS)].button(
+    "Reset", on_click=pg.reset, icon=":material/restart_alt:", width="stretch"
+)
+if pg.lesson():
+    st.info(pg.lesson(), icon=":material/school:")
+
+try:
+    reading = read_triplet(pg.triplet_of(scene), settings)
+except PlaygroundError as problem:
+    st.error(str(problem))
+    st.stop()
+
+metrics = st.columns(5)
+metrics[0].metric("d(a, p)", f"{reading.d_ap:.3f}")
+metrics[1].metric("d(a, n)", f"{reading.d_an:.3f}")
+metrics[2].metric("d(p, n)", f"{reading.d_pn:.3f}")
+metrics[3].metric("loss", f"{reading.loss:.3f}")
+with metrics[4]:
+    kind_badge(reading.kind)
+if scene.swap:
+    used = "d(p, n)" if reading.swap_used else "d(a, n)"
+    st.caption(f"Swap is on: the loss and the kind use **{used}** = {reading.d_an_used:.3f}.")
+
+view = pg.landscape(tuple(map(tuple, pg.triplet_of(scene))), settings)
+arrows, scale = pg.arrows(reading)
+left, right = st.columns(2)
+with left:
+    plane(
+        key="playground.plane",
+        points=pg.points_of(scene),
+        bounds=pg.BOUNDS,
+        on_change=pg.move_points,
+        regions=view.regions,
+        arrows=arrows,
+        trajectory=pg.trajectory(),
+        metric=pg.preview_metric(scene),
+        labels={"A": "A anchor", "P": "P positive", "N": "N negative"},
+        caption="Drag a point, or click it and use the arrow keys. Background: the kind N "
+        "would have at each spot.",
+    )
+with right:
+    st.plotly_chart(loss_landscape(view.loss_rows, pg.BOUNDS, pg.points_of(scene)), width="stretch")
+
+buttons = st.columns([1, 1, 3])
+buttons[0].button("Step", on_click=pg.step, args=(settings,), icon=":material/skip_next:")
+buttons[1].button(
+    f"Descend {pg.DESCENT_STEPS}", on_click=pg.step, args=(settings, pg.DESCENT_STEPS),
+    icon=":material/play_arrow:",
+)  # fmt: skip
+buttons[2].caption(f"Arrows: −∇L × {scale:.3g} (each point's direction of steepest descent).")
+st.latex(triplet_latex(reading, scene.margin, scene.swap))
+st.caption(
+    f"Colours: :green[easy] / :orange[semi-hard] / :red[hard] ({COLORS['easy']}, "
+    f"{COLORS['semi-hard']}, {COLORS['hard']}). Share this exact scene by copying the address."
+)
+playground_explainer()

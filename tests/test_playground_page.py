@@ -1,0 +1,207 @@
+"""The playground page headless (AppTest): every control, presets, links; numbers are the core's."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lossviz.formulas import triplet_latex
+from lossviz.playground import LossSettings, read_triplet
+from lossviz.presets import PLAYGROUND_PRESETS
+from lossviz.scene import PlaygroundScene
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "playground.py")
+SCENE_KEY = "playground.scene"
+
+
+def open_page(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return ok(at.run())
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def scene_of(at: AppTest) -> PlaygroundScene:
+    return at.session_state[SCENE_KEY]
+
+
+def expected_reading(scene: PlaygroundScene, expr: str | None = None):
+    settings = LossSettings(
+        scene.margin, scene.p, scene.eps, scene.swap, scene.distance, expr or scene.expr
+    )
+    points = [[scene.ax, scene.ay], [scene.px, scene.py], [scene.nx, scene.ny]]
+    return read_triplet(points, settings)
+
+
+def metric_values(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def assert_shows_core_numbers(at: AppTest, expr: str | None = None) -> None:
+    scene = scene_of(at)
+    reading = expected_reading(scene, expr)
+    assert metric_values(at) == {
+        "d(a, p)": f"{reading.d_ap:.3f}",
+        "d(a, n)": f"{reading.d_an:.3f}",
+        "d(p, n)": f"{reading.d_pn:.3f}",
+        "loss": f"{reading.loss:.3f}",
+    }
+    assert any(f'data-kind="{reading.kind.label}"' in m.value for m in at.markdown)
+    assert at.latex[0].value.strip("$\n") == triplet_latex(reading, scene.margin, scene.swap)
+    data = json.loads(at.get("bidi_component")[0].proto.json)
+    shown = json.dumps(data)
+    for x in (scene.ax, scene.px, scene.nx):
+        assert json.dumps(x) in shown
+
+
+def widget(at: AppTest, label: str):
+    for kind in ("slider", "select_slider", "selectbox", "radio", "toggle", "number_input",
+                 "text_input"):  # fmt: skip
+        for element in getattr(at, kind):
+            if element.label == label:
+                return element
+    raise AssertionError(f"no widget labelled {label!r}")
+
+
+def test_defaults_show_the_cores_numbers():
+    at = open_page()
+    assert scene_of(at) == PlaygroundScene()
+    assert_shows_core_numbers(at)
+    assert at.query_params["margin"] == "1.0"
+
+
+@pytest.mark.parametrize(
+    ("label", "value", "field"),
+    [
+        ("Margin m", 0.35, "margin"),
+        ("eps", 0.0, "eps"),
+        ("Swap", True, "swap"),
+        ("Learning rate", 0.5, "lr"),
+    ],
+)
+def test_each_control_changes_the_scene_and_the_numbers(label, value, field):
+    at = open_page()
+    widget(at, label).set_value(value)
+    ok(at.run())
+    assert getattr(scene_of(at), field) == value
+    assert_shows_core_numbers(at)
+    assert at.query_params[field] == PlaygroundScene.field_spec(field).encode(value)
+
+
+@pytest.mark.parametrize("distance", PlaygroundScene.field_spec("distance").options)
+def test_every_distance(distance):
+    at = open_page()
+    widget(at, "Distance").set_value(distance)
+    ok(at.run())
+    assert scene_of(at).distance == distance
+    assert_shows_core_numbers(at)
+
+
+def test_p_applies_to_minkowski():
+    at = open_page()
+    assert widget(at, "p (Minkowski)").disabled
+    widget(at, "Distance").set_value("minkowski")
+    ok(at.run())
+    widget(at, "p (Minkowski)").set_value(math.inf)
+    ok(at.run())
+    assert scene_of(at).p == math.inf
+    assert at.query_params["p"] == "inf"
+    assert_shows_core_numbers(at)
+
+
+def test_custom_expression_good_then_bad_keeps_the_last_good_one():
+    at = open_page()
+    widget(at, "Distance").set_value("custom")
+    ok(at.run())
+    widget(at, "d(a, b) =").set_value("sum(abs(a - b))")
+    ok(at.run())
+    assert_shows_core_numbers(at)
+    assert not at.error
+    widget(at, "d(a, b) =").set_value("__import__('os').system('ls')")
+    ok(at.run())
+    assert at.error and "Still using the last good distance" in at.error[0].value
+    assert_shows_core_numbers(at, expr="sum(abs(a - b))")
+
+
+@pytest.mark.parametrize("name", list(PLAYGROUND_PRESETS))
+def test_each_preset(name):
+    at = open_page()
+    [button] = [b for b in at.button if b.label == PLAYGROUND_PRESETS[name].title]
+    ok(button.click().run())
+    assert scene_of(at) == PLAYGROUND_PRESETS[name].scene
+    assert at.info and at.info[0].value == PLAYGROUND_PRESETS[name].lesson
+    assert_shows_core_numbers(at)
+
+
+def test_reset_after_a_drag_and_a_slider_move():
+    at = open_page()
+    at.session_state[SCENE_KEY] = scene_of(at).replace(nx=-3.0, ny=2.5)  # what a drag does
+    ok(at.run())
+    assert scene_of(at).nx == -3.0
+    [reset] = [b for b in at.button if b.label == "Reset"]
+    ok(reset.click().run())
+    widget(at, "Margin m").set_value(0.5)
+    ok(at.run())
+    assert scene_of(at) == PlaygroundScene(margin=0.5)
+    assert_shows_core_numbers(at)
+
+
+def test_step_moves_every_point_down_the_gradient():
+    at = open_page()
+    before = scene_of(at)
+    reading = expected_reading(before)
+    [step] = [b for b in at.button if b.label == "Step"]
+    ok(step.click().run())
+    after = scene_of(at)
+    moved = [after.ax - before.ax, after.ay - before.ay, after.nx - before.nx]
+    wanted = [-before.lr * g for g in (reading.gradients[0][0], reading.gradients[0][1],
+                                       reading.gradients[2][0])]  # fmt: skip
+    assert moved == pytest.approx(wanted)
+    assert_shows_core_numbers(at)
+
+
+def test_descend_animates_and_ends_where_the_frames_end():
+    at = open_page(dict(PLAYGROUND_PRESETS["hard"].scene.to_query()))
+    [descend] = [b for b in at.button if b.label.startswith("Descend")]
+    ok(descend.click().run())
+    data = json.loads(at.get("bidi_component")[0].proto.json)
+    frames = data["trajectory"]["frames"]
+    assert len(frames) == 51
+    scene = scene_of(at)
+    assert frames[-1]["N"] == pytest.approx([scene.nx, scene.ny])
+    assert expected_reading(scene).loss < expected_reading(PLAYGROUND_PRESETS["hard"].scene).loss
+    assert_shows_core_numbers(at)
+
+
+def test_a_link_restores_the_exact_scene():
+    scene = PlaygroundScene(ax=0.125, ay=-1.5, nx=3.0, margin=0.35, swap=True, distance="chebyshev")
+    at = open_page(scene.to_query())
+    assert scene_of(at) == scene
+    assert not at.warning
+    assert_shows_core_numbers(at)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"margin": "abc"},
+        {"margin": "nan", "p": "-3", "ax": "1e308", "distance": "<script>"},
+        {"eps": "inf", "swap": "maybe", "lr": "0"},
+    ],
+)
+def test_a_malformed_link_opens_defaults_with_a_notice(query):
+    at = open_page(query)
+    assert at.warning and "bad value" in at.warning[0].value
+    defaults = PlaygroundScene()
+    for key in query:
+        assert getattr(scene_of(at), key) == getattr(defaults, key)
+    assert_shows_core_numbers(at)
