@@ -1,7 +1,7 @@
 """Server-side time of one playground rerun after a drop (target: median <= 30 ms).
 
-Usage: ``python -m bench.playground_rerun [--reruns N]``. Runs the page
-headless with Streamlit's AppTest, moves N to a new spot before each rerun
+Usage: ``python -m bench.playground_rerun [--reruns N]``. Runs the app
+headless with Streamlit's AppTest, on the playground page, moves N to a new spot before each rerun
 (what a drop does) and times ``run()``: the script with the core's numbers,
 the 200 x 200 region grid, the heatmap and the component's data. AppTest's
 own bookkeeping is included, so this slightly over-states a real server.
@@ -19,14 +19,16 @@ from streamlit.testing.v1 import AppTest
 
 from bench.common import markdown_table
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "playground.py")
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reruns", type=int, default=60)
     args = parser.parse_args()
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    # Through app.py, as a server runs it: its process setup (gc.freeze) matters here.
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/playground.py").run()
     rows = []
     for distance in ("euclidean", "chebyshev", "cosine", "custom"):
         at.session_state["playground.distance"] = distance

@@ -66,68 +66,64 @@ def kinds_along_delta(deltas: Sequence[float], losses: Sequence[float], margin: 
 
 
 def loss_landscape(
-    loss_rows: Sequence[Sequence[float]],
+    loss_grid: Sequence[Sequence[float]],
     bounds: tuple[float, float],
     points: dict[str, tuple[float, float]],
     title: str = "loss if N were here",
 ) -> go.Figure:
-    """Heatmap of the loss for every position of N, the loss-0 boundary, and the points.
+    """The loss for every position of N, with its zero boundary dashed, and the points.
 
-    ``loss_rows`` is a square grid of cell values, first row at the top
-    (y = hi), over ``[lo, hi]^2``; ``points`` maps "A", "P", "N" to positions.
+    ``loss_grid`` is a square grid of cell values (a NumPy array keeps this
+    fast), first row at the top (y = hi), over ``[lo, hi]^2``; ``points``
+    maps "A", "P", "N" to positions. One contour trace, coloured like a
+    heatmap, draws both the fill and the loss-0 line: a figure is rebuilt on
+    every drop, and plotly validates each trace's data.
     """
     lo, hi = bounds
-    size = len(loss_rows)
+    size = len(loss_grid)
     step = (hi - lo) / size
     xs = [lo + step * (i + 0.5) for i in range(size)]
-    ys = xs[::-1]
-    fig = go.Figure()
-    fig.add_trace(
-        go.Heatmap(
-            x=xs,
-            y=ys,
-            z=loss_rows,
-            colorscale="Viridis",
-            colorbar={"title": {"text": "loss"}, "thickness": 12},
-            hovertemplate="N at (%{x:.2f}, %{y:.2f})<br>loss = %{z:.3f}<extra></extra>",
-        )
+    roles = {"A": "anchor", "P": "positive", "N": "negative"}
+    names = list(points)
+    # With a single contour level plotly would colour in two bands: fix the colour range.
+    top = max(float(max(row)) for row in loss_grid)
+    landscape = go.Contour(
+        x=xs,
+        y=xs[::-1],
+        z=loss_grid,
+        zmin=0.0,
+        zmax=max(top, 1e-9),
+        zauto=False,
+        colorscale="Viridis",
+        # A single level just above 0: the line where the loss starts (the easy border).
+        contours={"start": 1e-9, "end": 1e-9, "size": 1, "coloring": "heatmap"},
+        line={"color": "white", "width": 2, "dash": "dash"},
+        colorbar={"title": {"text": "loss"}, "thickness": 12},
+        hovertemplate="N at (%{x:.2f}, %{y:.2f})<br>loss = %{z:.3f}<extra></extra>",
     )
-    # The loss is exactly 0 beyond the margin: outline where it starts.
-    fig.add_trace(
-        go.Contour(
-            x=xs,
-            y=ys,
-            z=loss_rows,
-            contours={"start": 1e-9, "end": 1e-9, "size": 1, "coloring": "none"},
-            line={"color": "white", "width": 2, "dash": "dash"},
-            showscale=False,
-            hoverinfo="skip",
-            name="loss = 0",
-        )
+    markers = go.Scatter(
+        x=[points[n][0] for n in names],
+        y=[points[n][1] for n in names],
+        mode="markers+text",
+        text=names,
+        textposition="top right",
+        textfont={"color": "white", "size": 14},
+        marker={
+            "color": [COLORS.get(roles.get(n, n), "white") for n in names],
+            "size": 12,
+            "line": {"width": 2, "color": "white"},
+        },
+        hovertemplate="%{text} (%{x:.2f}, %{y:.2f})<extra></extra>",
     )
-    names = {"A": "anchor", "P": "positive", "N": "negative"}
-    for name, (x, y) in points.items():
-        role = names.get(name, name)
-        fig.add_trace(
-            go.Scatter(
-                x=[x],
-                y=[y],
-                mode="markers+text",
-                text=[name],
-                textposition="top right",
-                textfont={"color": "white", "size": 14},
-                marker={"color": COLORS.get(role, "white"), "size": 12, "line": {"width": 2}},
-                name=role,
-                hovertemplate=f"{role} (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
-            )
-        )
     axis = {"range": [lo, hi], "constrain": "domain", "zeroline": False}
-    fig.update_layout(
-        title={"text": title, "x": 0.5, "font": {"size": 14}},
-        height=520,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        xaxis=axis,
-        yaxis={**axis, "scaleanchor": "x"},
-        showlegend=False,
+    return go.Figure(
+        data=[landscape, markers],
+        layout={
+            "title": {"text": title, "x": 0.5, "font": {"size": 14}},
+            "height": 520,
+            "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+            "xaxis": axis,
+            "yaxis": {**axis, "scaleanchor": "x"},
+            "showlegend": False,
+        },
     )
-    return fig

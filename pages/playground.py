@@ -89,7 +89,7 @@ with left:
         "would have at each spot.",
     )
 with right:
-    st.plotly_chart(loss_landscape(view.loss_rows, pg.BOUNDS, pg.points_of(scene)), width="stretch")
+    st.plotly_chart(loss_landscape(view.loss_grid, pg.BOUNDS, pg.points_of(scene)), width="stretch")
 
 buttons = st.columns([1, 1, 3])
 buttons[0].button("Step", on_click=pg.step, args=(settings,), icon=":material/skip_next:")

@@ -97,7 +97,7 @@ def trajectory() -> Trajectory | None:
 @dataclass(frozen=True)
 class Landscape:
     regions: Regions
-    loss_rows: list[list[float]]
+    loss_grid: object  # (100, 100) NumPy array, first row at the top
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -105,8 +105,8 @@ def landscape(triplet: tuple[tuple[float, float], ...], settings: LossSettings) 
     """Regions (200 x 200) and the loss heatmap (100 x 100) for N, A and P fixed; cached."""
     loss, kind = negative_landscape(triplet, settings, BOUNDS, REGION_RESOLUTION)
     regions = Regions(size=REGION_RESOLUTION, cells=kind_cells(kind), palette=KIND_PALETTE)
-    rows = loss[::HEATMAP_STRIDE, ::HEATMAP_STRIDE].tolist()
-    return Landscape(regions=regions, loss_rows=rows)
+    grid = loss[::HEATMAP_STRIDE, ::HEATMAP_STRIDE].contiguous().numpy()
+    return Landscape(regions=regions, loss_grid=grid)
 
 
 def arrows(reading: TripletReading) -> tuple[dict[str, tuple[float, float]], float]:
