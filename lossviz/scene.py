@@ -224,3 +224,17 @@ class ContrastiveScene(LossScene):
     x2x: float = _coord(1.0)
     x2y: float = _coord(0.5)
     similar: bool = flag(True)
+
+
+QUIZ_DISTANCES = ("euclidean", "manhattan", "chebyshev", "cosine")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class QuizScene(Scene):
+    """Quiz: the teacher's seed fixes the questions; the rest sets their kind."""
+
+    seed: int = number(0, 0, 2**31 - 1, integer=True)
+    difficulty: str = choice("normal", ("normal", "boundary"))
+    distance: str = choice("euclidean", QUIZ_DISTANCES)
+    swap: bool = flag(False)
+    margin: float = number(1.0, 0.05, 5.0)

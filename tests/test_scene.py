@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lossviz.scene import ContrastiveScene, FieldSpec, PlaygroundScene, Scene
+from lossviz.scene import ContrastiveScene, FieldSpec, PlaygroundScene, QuizScene, Scene
 
-SCENES = [PlaygroundScene, ContrastiveScene]
+SCENES = [PlaygroundScene, ContrastiveScene, QuizScene]
 BAD = object()  # the oracle's "must be rejected"
 MISSING = object()
 

@@ -18,6 +18,10 @@ server and one browser for the whole run); ``page`` is a fresh context (1400x900
 A failing test that uses ``page`` leaves ``test-artifacts/screenshots/FAILED-<test>.png``,
 and the server's output is in ``test-artifacts/streamlit-server-<port>.log``.
 
+Another script needs its own server? ``with start_streamlit("tests/browser/apps/x.py",
+"streamlit-x") as base_url: ...`` (a module-scoped fixture around it, as in
+``test_plane_component.py``); ``bench/playground_latency.py`` uses it outside pytest.
+
 Chromium is never downloaded (never ``playwright install``): Debian's ``/usr/bin/chromium``
 is used, or ``$LOSSVIZ_CHROMIUM``. Without it the tests skip, except under ``CI=true``
 where a missing browser is an error.
@@ -171,6 +175,90 @@ def _log_tail(path: Path, chars: int = 4000) -> str:
     return ""
 
 
+def _python() -> Path:
+    """The project's virtual environment's python, else the one running us."""
+    python = REPO / ".venv" / "bin" / "python"
+    return python if python.exists() else Path(sys.executable)
+
+
+def _wait_healthy(process: subprocess.Popen, base_url: str, log_path: Path) -> None:
+    """Poll ``/_stcore/health`` until it answers ``ok``; fail if the server dies or is slow."""
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while True:
+        if process.poll() is not None:
+            pytest.fail(
+                f"streamlit exited with code {process.returncode} before answering; "
+                f"log {log_path}:\n{_log_tail(log_path)}",
+                pytrace=False,
+            )
+        try:
+            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as reply:
+                if reply.read().decode().strip() == "ok":
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"streamlit did not answer /_stcore/health within "
+                f"{SERVER_START_TIMEOUT_S:.0f} s; log {log_path}:\n{_log_tail(log_path)}",
+                pytrace=False,
+            )
+        time.sleep(0.25)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Terminate our own server process by its pid (never a name match); kill if stuck."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def start_streamlit(script: str, log_name: str) -> Iterator[str]:
+    """``streamlit run <script>`` on a free 127.0.0.1 port; yields its base URL.
+
+    ``script`` is relative to the repository root (the server's working directory,
+    also put first on ``PYTHONPATH`` so a script in a subfolder can import ``lossviz``).
+    The server's output goes to ``test-artifacts/<log_name>-<port>.log``. Startup waits
+    for ``/_stcore/health`` (``pytest.fail`` with the log's tail if the server exits or
+    does not answer within ``SERVER_START_TIMEOUT_S``); on exit the server is terminated
+    by its pid. Used by the ``app_server`` fixture, other test servers and the benches.
+    """
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log_path = ARTIFACTS / f"{log_name}-{port}.log"
+    command = [
+        str(_python()), "-m", "streamlit", "run", script,
+        "--server.address", "127.0.0.1",
+        "--server.port", str(port),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    pythonpath = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath}
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        )
+    try:
+        _wait_healthy(process, base_url, log_path)
+        yield base_url
+    finally:
+        _stop(process)
+
+
 # --------------------------------------------------------------------------- fixtures
 
 
@@ -189,63 +277,8 @@ def chromium_path() -> str:
 @pytest.fixture(scope="session")
 def app_server() -> Iterator[str]:
     """``streamlit run app.py`` on a free localhost port; yields its base URL."""
-    python = REPO / ".venv" / "bin" / "python"
-    if not python.exists():
-        python = Path(sys.executable)
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log_path = ARTIFACTS / f"streamlit-server-{port}.log"
-    command = [
-        str(python), "-m", "streamlit", "run", "app.py",
-        "--server.address", "127.0.0.1",
-        "--server.port", str(port),
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-        )
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"streamlit exited with code {process.returncode} before answering; "
-                    f"log {log_path}:\n{_log_tail(log_path)}",
-                    pytrace=False,
-                )
-            try:
-                with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as reply:
-                    if reply.read().decode().strip() == "ok":
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"streamlit did not answer /_stcore/health within "
-                    f"{SERVER_START_TIMEOUT_S:.0f} s; log {log_path}:\n{_log_tail(log_path)}",
-                    pytrace=False,
-                )
-            time.sleep(0.25)
+    with start_streamlit("app.py", "streamlit-server") as base_url:
         yield base_url
-    finally:
-        if process.poll() is None:
-            process.terminate()  # our own pid only, never a name match
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,7 @@ AppTest cannot interact with a Custom Components v2 element.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -22,13 +16,9 @@ from playwright.sync_api import Page, expect
 from tests.browser.apps.plane_app import ANIMATION_TARGET, BOUNDS, DEFAULTS, FRAMES
 from tests.browser.conftest import (
     ARTIFACTS,
-    REPO,
     SCREENSHOTS,
-    SERVER_START_TIMEOUT_S,
-    _die_with_parent,
-    _free_port,
-    _log_tail,
     screenshot,
+    start_streamlit,
     wait_for_app,
 )
 
@@ -44,56 +34,11 @@ TIMINGS: dict[str, list[float]] = {}
 
 @pytest.fixture(scope="module")
 def plane_server() -> Iterator[str]:
-    """``streamlit run`` the plane test app on a free port, as conftest's ``app_server``."""
-    python = REPO / ".venv" / "bin" / "python"
-    if not python.exists():
-        python = sys.executable
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log_path = ARTIFACTS / f"streamlit-plane-app-{port}.log"
-    command = [
-        str(python), "-m", "streamlit", "run", APP,
-        "--server.address", "127.0.0.1",
-        "--server.port", str(port),
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO)}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-        )
+    """``streamlit run`` the plane test app on a free port (conftest's ``start_streamlit``)."""
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"streamlit exited early; log:\n{_log_tail(log_path)}", pytrace=False)
-            try:
-                with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as reply:
-                    if reply.read().decode().strip() == "ok":
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start; log:\n{_log_tail(log_path)}", pytrace=False)
-            time.sleep(0.25)
-        yield base_url
+        with start_streamlit(APP, "streamlit-plane-app") as base_url:
+            yield base_url
     finally:
-        if process.poll() is None:
-            process.terminate()  # our own pid only
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
         if TIMINGS:
             (ARTIFACTS / "plane-timings.json").write_text(json.dumps(TIMINGS, indent=2))
 

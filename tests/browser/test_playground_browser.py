@@ -1,0 +1,358 @@
+"""The Triplet playground page (pages/playground.py) in a real browser, on app.py's server.
+
+What AppTest cannot do: drag a point of the plane with the mouse, and see the JS -> Python
+-> URL round trip. Expected numbers come from the core (``lossviz.playground.read_triplet``)
+on the scene the page ended up with (read back from its URL), never from constants.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from lossviz.playground import LossSettings, TripletReading, read_triplet
+from lossviz.scene import PlaygroundScene
+from lossviz.ui.playground import DESCENT_STEPS
+from tests.browser.conftest import APP_TIMEOUT_MS, screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+BOUNDS = (-4.0, 4.0)
+PIXEL = 0.03  # data units: one screen pixel is 8 / 411 = 0.019 at 1400 px wide
+EASY_LINK = "/playground?ax=0&ay=0&px=1&py=0&nx=-2.5&ny=1.5"
+DEFAULT = PlaygroundScene()
+DEFAULT_POINTS = {"A": (DEFAULT.ax, DEFAULT.ay), "P": (DEFAULT.px, DEFAULT.py),
+                  "N": (DEFAULT.nx, DEFAULT.ny)}  # fmt: skip
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def open_playground(page: Page, base_url: str, link: str = "/playground") -> None:
+    """Open a link and wait for the plane, the metrics and the chart to be drawn.
+
+    A fresh context downloads and parses Plotly's 4.7 MB chunk (a 1.3-1.5 s long task
+    here): the elements show up to ~3 s after the script has finished, hence the timeouts.
+    """
+    page.goto(f"{base_url}{link}")
+    wait_for_app(page)
+    expect(page.locator(".lv-plane .lv-point")).to_have_count(3, timeout=APP_TIMEOUT_MS)
+    expect(page.get_by_test_id("stMetric")).to_have_count(4, timeout=APP_TIMEOUT_MS)
+    expect(page.locator(".js-plotly-plot")).to_have_count(1, timeout=APP_TIMEOUT_MS)
+    expect(page.get_by_test_id("kind-badge")).to_be_visible()
+
+
+def url_scene(page: Page) -> PlaygroundScene:
+    """The scene the page's address describes (the app rewrites it after every rerun)."""
+    scene, notes = PlaygroundScene.parse_query(parse_qs(urlsplit(page.url).query))
+    assert not notes, (page.url, notes)
+    return scene
+
+
+def scene_points(scene: PlaygroundScene) -> dict[str, tuple[float, float]]:
+    return {"A": (scene.ax, scene.ay), "P": (scene.px, scene.py), "N": (scene.nx, scene.ny)}
+
+
+def plane_points(page: Page) -> dict[str, tuple[float, float]]:
+    raw = json.loads(page.locator(".lv-plane").get_attribute("data-points"))
+    return {name: (x, y) for name, (x, y) in raw.items()}
+
+
+def close(got, want, tol: float = PIXEL) -> bool:
+    return abs(got[0] - want[0]) <= tol and abs(got[1] - want[1]) <= tol
+
+
+def settled(page: Page, timeout_s: float = 20.0) -> PlaygroundScene:
+    """Wait until the plane shows Python's points (acknowledged) and the URL holds them too.
+
+    Returns the scene of the URL. The plane drops ``lv-stale`` when Python's data for the
+    last send has arrived; the URL is written by the same rerun.
+    """
+    wait_for_app(page)
+    expect(page.locator(".lv-plane.lv-stale")).to_have_count(0)
+    expect(page.locator(".lv-plane")).not_to_have_attribute("data-animating", "1")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        scene = url_scene(page)
+        shown = plane_points(page)
+        if all(close(shown[n], xy, 1e-6) for n, xy in scene_points(scene).items()):
+            return scene
+        assert time.monotonic() < deadline, (page.url, shown)
+        page.wait_for_timeout(50)
+
+
+def reading_of(scene: PlaygroundScene) -> TripletReading:
+    settings = LossSettings(scene.margin, scene.p, scene.eps, scene.swap, scene.distance,
+                            scene.expr)  # fmt: skip
+    return read_triplet([list(xy) for xy in scene_points(scene).values()], settings)
+
+
+def metric(page: Page, label: str) -> Locator:
+    """The value of the ``st.metric`` labelled exactly ``label``."""
+    block = page.get_by_test_id("stMetric").filter(
+        has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
+    )
+    expect(block).to_have_count(1)
+    return block.get_by_test_id("stMetricValue")
+
+
+def metric_value(page: Page, label: str) -> float:
+    return float(metric(page, label).inner_text())
+
+
+def expect_metrics(page: Page, reading: TripletReading) -> None:
+    for label, value in (("d(a, p)", reading.d_ap), ("d(a, n)", reading.d_an),
+                         ("d(p, n)", reading.d_pn), ("loss", reading.loss)):  # fmt: skip
+        expect(metric(page, label)).to_have_text(f"{value:.3f}")
+    expect(page.get_by_test_id("kind-badge")).to_have_attribute("data-kind", reading.kind.label)
+
+
+def to_screen(page: Page, xy: tuple[float, float]) -> tuple[float, float]:
+    """Data units -> page pixels, as plane.js's toPx (the plot rect spans ``BOUNDS``)."""
+    box = page.locator(".lv-plot-rect").bounding_box()
+    assert box is not None
+    lo, hi = BOUNDS
+    return (
+        box["x"] + (xy[0] - lo) / (hi - lo) * box["width"],
+        box["y"] + (hi - xy[1]) / (hi - lo) * box["height"],
+    )
+
+
+def drag_to(page: Page, name: str, target: tuple[float, float]) -> None:
+    """Press on the point's dot, move in steps to ``target`` (data units), release."""
+    dot = page.locator(f'.lv-plane .lv-point[data-name="{name}"] .lv-dot').bounding_box()
+    assert dot is not None
+    x0, y0 = dot["x"] + dot["width"] / 2, dot["y"] + dot["height"] / 2
+    x1, y1 = to_screen(page, target)
+    sent = page.locator(".lv-plane").get_attribute("data-sent-count") or "0"
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x1, y1, steps=12)
+    page.mouse.up()
+    expect(page.locator(".lv-plane")).to_have_attribute("data-sent-count", str(int(sent) + 1))
+
+
+def click_button(page: Page, name: str) -> None:
+    """Click the app's button named exactly ``name`` (not Plotly's "Reset axes" & co.)."""
+    page.get_by_test_id("stButton").get_by_role("button", name=name, exact=True).click()
+
+
+# Every animation frame's plane state, sampled in the page (a Python poll misses frames).
+_RECORD_JS = """(plane) => {
+    const log = (window.__lvPlaneLog = []);
+    const sample = () => {
+        const entry = [plane.dataset.points, plane.dataset.animating ?? ""];
+        const last = log.at(-1);
+        if (!last || last[0] !== entry[0] || last[1] !== entry[1]) log.push(entry);
+        if (log.length < 2000) requestAnimationFrame(sample);
+    };
+    requestAnimationFrame(sample);
+}"""
+
+
+def record_plane(page: Page) -> None:
+    page.locator(".lv-plane").evaluate(_RECORD_JS)
+
+
+def recorded(page: Page) -> list[tuple[dict[str, tuple[float, float]], str]]:
+    """The distinct (points, data-animating) states seen since ``record_plane``."""
+    return [
+        ({name: tuple(xy) for name, xy in json.loads(points).items()}, animating)
+        for points, animating in page.evaluate("window.__lvPlaneLog")
+    ]
+
+
+def shot(page: Page, name: str) -> None:
+    """conftest's full-page screenshot, without the hover tooltip of the button just clicked."""
+    page.mouse.move(1, 1)
+    expect(page.get_by_test_id("stTooltipContent")).to_have_count(0)
+    screenshot(page, name)
+
+
+def no_exception(page: Page) -> None:
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_dragging_n_from_easy_to_hard_updates_metrics_badge_and_url(page, app_server):
+    open_playground(page, app_server, EASY_LINK)
+    start = settled(page)
+    assert scene_points(start) == {"A": (0.0, 0.0), "P": (1.0, 0.0), "N": (-2.5, 1.5)}
+    expect(page.get_by_test_id("kind-badge")).to_have_attribute("data-kind", "easy")
+    expect_metrics(page, reading_of(start))
+    shot(page, "playground-easy")
+
+    target = (0.3, 0.2)
+    drag_to(page, "N", target)
+    expect(page.get_by_test_id("kind-badge")).to_have_attribute("data-kind", "hard")
+    scene = settled(page)
+    # The URL holds the dropped spot (within a pixel), and only N moved.
+    assert close(scene_points(scene)["N"], target), page.url
+    assert scene_points(scene)["A"] == (0.0, 0.0) and scene_points(scene)["P"] == (1.0, 0.0)
+    assert f"nx={scene.nx!r}" in page.url and f"ny={scene.ny!r}" in page.url
+    reading = reading_of(scene)
+    assert reading.kind.label == "hard"
+    expect(metric(page, "d(a, n)")).to_have_text(f"{reading.d_an:.3f}")
+    expect_metrics(page, reading)
+    assert metric_value(page, "d(a, n)") < 0.5  # it was 2.915 (easy)
+    no_exception(page)
+    shot(page, "playground-after-drag")
+
+
+def test_reset_after_a_drag_survives_the_next_slider_move(page, app_server):
+    open_playground(page, app_server)
+    assert scene_points(settled(page)) == DEFAULT_POINTS
+    dragged = (-2.0, -2.5)
+    drag_to(page, "N", dragged)
+    assert close(scene_points(settled(page))["N"], dragged)
+
+    click_button(page, "Reset")
+    expect(page).to_have_url(re.compile(rf"nx={DEFAULT.nx!r}&ny={DEFAULT.ny!r}"))
+    assert scene_points(settled(page)) == DEFAULT_POINTS
+
+    # An unrelated rerun: the browser must not re-send its dragged N.
+    thumb = page.get_by_test_id("stSlider").filter(has_text="Margin m").get_by_role("slider")
+    thumb.focus()
+    page.keyboard.press("ArrowRight")
+    new_margin = round(DEFAULT.margin + 0.05, 2)
+    expect(page).to_have_url(re.compile(rf"margin={new_margin!r}&"))
+    wait_for_app(page)
+    page.wait_for_timeout(500)  # room for a stale value to come back, if it would
+    scene = settled(page)
+    assert scene.margin == new_margin
+    assert scene_points(scene) == DEFAULT_POINTS, page.url
+    assert plane_points(page) == DEFAULT_POINTS
+    assert not close(plane_points(page)["N"], dragged, 0.5)
+    expect_metrics(page, reading_of(scene))
+    no_exception(page)
+
+
+def test_step_moves_the_points_along_the_arrows(page, app_server):
+    open_playground(page, app_server)
+    click_button(page, "Semi-hard")
+    expect(page.get_by_test_id("kind-badge")).to_have_attribute("data-kind", "semi-hard")
+    before = settled(page)
+    reading = reading_of(before)
+    assert reading.kind.label == "semi-hard" and reading.loss > 0
+    expect_metrics(page, reading)
+    points_before = plane_points(page)
+
+    click_button(page, "Step")
+    expect(metric(page, "d(a, n)")).not_to_have_text(f"{reading.d_an:.3f}")
+    after = settled(page)
+    points_after = plane_points(page)
+    assert all(points_after[n] != points_before[n] for n in ("A", "P", "N")), points_after
+    stepped = reading_of(after)
+    # Along -grad: N is pushed away from A, P pulled towards it, the loss goes down.
+    assert stepped.d_an > reading.d_an and stepped.d_ap < reading.d_ap
+    assert stepped.loss < reading.loss
+    grad_n = reading.gradients[2]
+    moved_n = [points_after["N"][i] - points_before["N"][i] for i in (0, 1)]
+    assert moved_n[0] * -grad_n[0] + moved_n[1] * -grad_n[1] > 0  # same way as N's arrow
+    expect_metrics(page, stepped)
+
+    no_exception(page)
+
+
+def test_descend_animates_and_ends_with_a_lower_loss(page, app_server):
+    # From Hard: with lr = 0.1 the Semi-hard preset is already easy after one Step.
+    open_playground(page, app_server)
+    click_button(page, "Hard")
+    expect(page.get_by_test_id("kind-badge")).to_have_attribute("data-kind", "hard")
+    start = reading_of(settled(page))
+    expect_metrics(page, start)
+
+    record_plane(page)
+    click_button(page, f"Descend {DESCENT_STEPS}")
+    plane = page.locator(".lv-plane")
+    expect(plane).to_have_attribute("data-animating", "1", timeout=10_000)
+    expect(plane).to_have_attribute("data-animating", "0", timeout=10_000)
+    end = settled(page)
+    final = reading_of(end)
+    frames = [points for points, animating in recorded(page) if animating == "1"]
+    n_path = [points["N"] for points in frames]
+    assert len(set(n_path)) >= 3, n_path  # it went through intermediate positions
+    assert close(plane_points(page)["N"], scene_points(end)["N"], 1e-9)
+    assert final.loss < start.loss
+    assert metric_value(page, "loss") < float(f"{start.loss:.3f}")
+    expect_metrics(page, final)
+    no_exception(page)
+
+
+def test_a_rejected_custom_expression_shows_the_error_and_keeps_working(page, app_server):
+    open_playground(page, app_server)
+    page.get_by_test_id("stSelectbox").filter(has_text="Distance").click()
+    page.get_by_role("option", name="Custom expression…").click()
+    box = page.get_by_test_id("stTextInput").filter(has_text="d(a, b) =").locator("input")
+    expect(box).to_be_visible()
+    good = box.input_value()
+    assert good == DEFAULT.expr
+    wait_for_app(page)
+    expect(page).to_have_url(re.compile(r"distance=custom"))
+    good_reading = reading_of(settled(page))
+    expect_metrics(page, good_reading)
+
+    box.fill("__import__('os')")
+    box.press("Enter")
+    error = page.get_by_test_id("stAlertContentError")
+    expect(error).to_contain_text("Still using the last good distance")
+    expect(error).to_contain_text(good)
+    wait_for_app(page)
+    # The page still works: metrics from the last good distance, the plane, the badge.
+    expect_metrics(page, good_reading)
+    expect(page.locator(".lv-plane .lv-point")).to_have_count(3)
+    no_exception(page)
+
+    # ... and a drag still reruns it (with the last good distance).
+    drag_to(page, "N", (-2.0, 2.0))
+    scene = settled(page)
+    assert scene.expr == "__import__('os')"
+    moved = reading_of(scene.replace(expr=good))
+    expect(metric(page, "d(a, n)")).to_have_text(f"{moved.d_an:.3f}")
+    expect(error).to_contain_text(good)
+    no_exception(page)
+
+
+def test_a_malformed_link_warns_and_opens_the_default_scene(page, app_server):
+    open_playground(page, app_server, "/playground?margin=abc&ax=1e308")
+    warnings = page.get_by_test_id("stAlertContentWarning")
+    expect(warnings).to_have_count(2)
+    expect(warnings.filter(has_text="margin")).to_contain_text("'abc' is not a number")
+    expect(warnings.filter(has_text="ax:")).to_contain_text("outside [-4.0, 4.0]")
+    scene = settled(page)
+    assert scene == DEFAULT, page.url
+    assert plane_points(page) == DEFAULT_POINTS
+    assert "margin=abc" not in page.url and "1e308" not in page.url
+    expect_metrics(page, reading_of(scene))
+    no_exception(page)
+
+
+@pytest.mark.parametrize(
+    ("button", "name", "kind"),
+    [("Swap changes the answer", "playground-swap", "hard"),
+     ("Cosine ignores length", "playground-cosine", "hard")],
+)  # fmt: skip
+def test_presets_show_their_lesson(page, app_server, button, name, kind):
+    open_playground(page, app_server)
+    click_button(page, button)
+    expect(page.get_by_test_id("kind-badge")).to_have_attribute("data-kind", kind)
+    scene = settled(page)
+    reading = reading_of(scene)
+    assert reading.kind.label == kind
+    expect_metrics(page, reading)
+    expect(page.get_by_test_id("stAlertContentInfo")).to_be_visible()  # the lesson
+    if scene.swap:
+        expect(page.get_by_text("Swap is on")).to_be_visible()
+        assert reading.swap_used and math.isclose(reading.d_an_used, reading.d_pn)
+    else:
+        assert scene.distance == "cosine"
+    no_exception(page)
+    shot(page, name)
