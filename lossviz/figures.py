@@ -67,39 +67,46 @@ def kinds_along_delta(deltas: Sequence[float], losses: Sequence[float], margin: 
 
 def loss_landscape(
     loss_grid: Sequence[Sequence[float]],
+    boundary_grid: Sequence[Sequence[float]],
     bounds: tuple[float, float],
     points: dict[str, tuple[float, float]],
     title: str = "loss if N were here",
 ) -> go.Figure:
-    """The loss for every position of N, with its zero boundary dashed, and the points.
+    """Heatmap of the loss for every position of N, its zero line dashed, and the points.
 
-    ``loss_grid`` is a square grid of cell values (a NumPy array keeps this
-    fast), first row at the top (y = hi), over ``[lo, hi]^2``; ``points``
-    maps "A", "P", "N" to positions. One contour trace, coloured like a
-    heatmap, draws both the fill and the loss-0 line: a figure is rebuilt on
-    every drop, and plotly validates each trace's data.
+    ``loss_grid`` (fine) and ``boundary_grid`` (coarse, for the loss-0 contour)
+    are square grids of cell values over ``[lo, hi]^2``, first row at the top
+    (y = hi); NumPy arrays keep this fast. ``points`` maps names ("A", "P") to
+    positions. Kept cheap to draw: the browser redraws it whenever A or P
+    moves, and a heatmap is an image where a filled contour is geometry.
     """
     lo, hi = bounds
-    size = len(loss_grid)
-    step = (hi - lo) / size
-    xs = [lo + step * (i + 0.5) for i in range(size)]
+
+    def centres(grid: Sequence[Sequence[float]]) -> list[float]:
+        step = (hi - lo) / len(grid)
+        return [lo + step * (i + 0.5) for i in range(len(grid))]
+
+    xs, coarse = centres(loss_grid), centres(boundary_grid)
     roles = {"A": "anchor", "P": "positive", "N": "negative"}
     names = list(points)
-    # With a single contour level plotly would colour in two bands: fix the colour range.
-    top = max(float(max(row)) for row in loss_grid)
-    landscape = go.Contour(
+    heatmap = go.Heatmap(
         x=xs,
         y=xs[::-1],
         z=loss_grid,
-        zmin=0.0,
-        zmax=max(top, 1e-9),
-        zauto=False,
         colorscale="Viridis",
-        # A single level just above 0: the line where the loss starts (the easy border).
-        contours={"start": 1e-9, "end": 1e-9, "size": 1, "coloring": "heatmap"},
-        line={"color": "white", "width": 2, "dash": "dash"},
+        zmin=0.0,
         colorbar={"title": {"text": "loss"}, "thickness": 12},
         hovertemplate="N at (%{x:.2f}, %{y:.2f})<br>loss = %{z:.3f}<extra></extra>",
+    )
+    zero_line = go.Contour(
+        x=coarse,
+        y=coarse[::-1],
+        z=boundary_grid,
+        # A single level just above 0: where the loss starts (the easy border).
+        contours={"start": 1e-9, "end": 1e-9, "size": 1, "coloring": "none"},
+        line={"color": "white", "width": 2, "dash": "dash"},
+        showscale=False,
+        hoverinfo="skip",
     )
     markers = go.Scatter(
         x=[points[n][0] for n in names],
@@ -117,7 +124,7 @@ def loss_landscape(
     )
     axis = {"range": [lo, hi], "constrain": "domain", "zeroline": False}
     return go.Figure(
-        data=[landscape, markers],
+        data=[heatmap, zero_line, markers],
         layout={
             "title": {"text": title, "x": 0.5, "font": {"size": 14}},
             "height": 520,

@@ -134,7 +134,8 @@ def grid_points(bounds: tuple[float, float], resolution: int) -> Tensor:
 
 
 def negative_landscape(
-    points: Tensor | Sequence[Sequence[float]],
+    anchor: Sequence[float],
+    positive: Sequence[float],
     settings: LossSettings,
     bounds: tuple[float, float],
     resolution: int,
@@ -148,14 +149,14 @@ def negative_landscape(
     Cells where a typed distance is not finite have a NaN loss.
     """
     distance = make_distance(settings.distance, settings.p, settings.eps, settings.expr)
-    x = _points_tensor(points)
+    x = torch.as_tensor([anchor, positive], dtype=torch.float64, device=default_device())
     candidates = grid_points(bounds, resolution).to(x.device)
     count = candidates.shape[0]
-    anchor = x[ANCHOR].expand(count, 2)
-    positive = x[POSITIVE].expand(count, 2)
+    anchors = x[ANCHOR].expand(count, 2)
+    positives = x[POSITIVE].expand(count, 2)
     with torch.no_grad():
         d_ap, d_an = triplet_distances(
-            anchor, positive, candidates, swap=settings.swap, distance_function=distance
+            anchors, positives, candidates, swap=settings.swap, distance_function=distance
         )
         loss = torch.clamp_min(settings.margin + d_ap - d_an, 0)
         kind = classify(d_ap, d_an, settings.margin)

@@ -39,7 +39,7 @@ PLAYGROUND_PRESETS: dict[str, Preset] = {
         "Swap changes the answer",
         "N is far from A but close to P; with swap the loss uses d(p, n) and calls it hard. "
         "Turn swap off to see it become semi-hard.",
-        _triplet((-2.0, 0.0), (0.0, 0.0), (0.5, 0.0), swap=True),
+        _triplet((-2.0, 0.0), (0.0, 0.0), (0.5, 0.5), swap=True),
     ),
     "coincident": Preset(
         "Coincident points and eps",

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lossviz.device import default_device
-from lossviz.figures import COLORS, loss_landscape
+from lossviz.figures import COLORS
 from lossviz.formulas import triplet_latex
 from lossviz.playground import PlaygroundError, read_triplet
 from lossviz.presets import PLAYGROUND_PRESETS
@@ -54,33 +54,38 @@ columns[len(PLAYGROUND_PRESETS)].button(
 if pg.lesson():
     st.info(pg.lesson(), icon=":material/school:")
 
-try:
-    reading = read_triplet(pg.triplet_of(scene), settings)
-except PlaygroundError as problem:
-    st.error(str(problem))
-    st.stop()
 
-metrics = st.columns(5)
-metrics[0].metric("d(a, p)", f"{reading.d_ap:.3f}")
-metrics[1].metric("d(a, n)", f"{reading.d_an:.3f}")
-metrics[2].metric("d(p, n)", f"{reading.d_pn:.3f}")
-metrics[3].metric("loss", f"{reading.loss:.3f}")
-with metrics[4]:
-    kind_badge(reading.kind)
-if scene.swap:
-    used = "d(p, n)" if reading.swap_used else "d(a, n)"
-    st.caption(f"Swap is on: the loss and the kind use **{used}** = {reading.d_an_used:.3f}.")
+@st.fragment
+def triplet_view(settings):
+    """Everything an N drop changes; a drag of N reruns only this part (A or P: the page)."""
+    scene = binding.commit()
+    if pg.heatmap_is_stale(scene):
+        st.rerun()  # A or P moved: the heatmap beside this fragment must follow
+    try:
+        reading = read_triplet(pg.triplet_of(scene), settings)
+    except PlaygroundError as problem:
+        st.error(str(problem))
+        return
 
-view = pg.landscape(tuple(map(tuple, pg.triplet_of(scene))), settings)
-arrows, scale = pg.arrows(reading)
-left, right = st.columns(2)
-with left:
+    metrics = st.columns(5)
+    metrics[0].metric("d(a, p)", f"{reading.d_ap:.3f}")
+    metrics[1].metric("d(a, n)", f"{reading.d_an:.3f}")
+    metrics[2].metric("d(p, n)", f"{reading.d_pn:.3f}")
+    metrics[3].metric("loss", f"{reading.loss:.3f}")
+    with metrics[4]:
+        kind_badge(reading.kind)
+    if scene.swap:
+        used = "d(p, n)" if reading.swap_used else "d(a, n)"
+        st.caption(f"Swap is on: the loss and the kind use **{used}** = {reading.d_an_used:.3f}.")
+
+    points = pg.points_of(scene)
+    arrows, scale = pg.arrows(reading)
     plane(
         key="playground.plane",
-        points=pg.points_of(scene),
+        points=points,
         bounds=pg.BOUNDS,
         on_change=pg.move_points,
-        regions=view.regions,
+        regions=pg.landscape(points["A"], points["P"], settings).regions,
         arrows=arrows,
         trajectory=pg.trajectory(),
         metric=pg.preview_metric(scene),
@@ -88,17 +93,27 @@ with left:
         caption="Drag a point, or click it and use the arrow keys. Background: the kind N "
         "would have at each spot.",
     )
-with right:
-    st.plotly_chart(loss_landscape(view.loss_grid, pg.BOUNDS, pg.points_of(scene)), width="stretch")
+    buttons = st.columns([1, 1, 2])
+    buttons[0].button("Step", on_click=pg.step, args=(settings,), icon=":material/skip_next:")
+    buttons[1].button(
+        f"Descend {pg.DESCENT_STEPS}", on_click=pg.step, args=(settings, pg.DESCENT_STEPS),
+        icon=":material/play_arrow:",
+    )  # fmt: skip
+    buttons[2].caption(f"Arrows: −∇L × {scale:.3g} (each point's direction of steepest descent).")
+    st.latex(triplet_latex(reading, scene.margin, scene.swap))
 
-buttons = st.columns([1, 1, 3])
-buttons[0].button("Step", on_click=pg.step, args=(settings,), icon=":material/skip_next:")
-buttons[1].button(
-    f"Descend {pg.DESCENT_STEPS}", on_click=pg.step, args=(settings, pg.DESCENT_STEPS),
-    icon=":material/play_arrow:",
-)  # fmt: skip
-buttons[2].caption(f"Arrows: −∇L × {scale:.3g} (each point's direction of steepest descent).")
-st.latex(triplet_latex(reading, scene.margin, scene.swap))
+
+left, right = st.columns([3, 2], gap="large")
+with right:
+    # Outside the fragment: dragging N (the common case) leaves this chart untouched.
+    anchor, positive = pg.heatmap_drawn_for(scene)
+    st.plotly_chart(pg.landscape_figure(anchor, positive, settings), width="stretch")
+    st.caption(
+        "The loss for every position N could take, A and P where they are; the dashed line "
+        "is where it reaches zero (the easy border)."
+    )
+with left:
+    triplet_view(settings)
 st.caption(
     f"Colours: :green[easy] / :orange[semi-hard] / :red[hard] ({COLORS['easy']}, "
     f"{COLORS['semi-hard']}, {COLORS['hard']}). Share this exact scene by copying the address."

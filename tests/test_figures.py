@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from lossviz.figures import COLORS, KIND_NAMES, kinds_along_delta, loss_landscape
 from lossviz.triplets import Kind
@@ -28,10 +27,11 @@ def test_kinds_along_delta_draws_the_curve_and_the_bands():
 
 def test_loss_landscape_puts_the_first_row_at_the_top():
     grid = np.array([[3.0, 2.0], [1.0, 0.0]])
-    fig = loss_landscape(grid, (-1.0, 1.0), {"A": (0.0, 0.0), "N": (0.5, -0.5)})
-    contour, markers = fig.data
-    assert list(contour.x) == [-0.5, 0.5] and list(contour.y) == [0.5, -0.5]
-    assert np.array_equal(np.asarray(contour.z), grid)
-    assert (contour.zmin, contour.zmax) == (0.0, pytest.approx(3.0))
+    coarse = np.array([[2.0]])
+    fig = loss_landscape(grid, coarse, (-1.0, 1.0), {"A": (0.0, 0.0), "N": (0.5, -0.5)})
+    heatmap, contour, markers = fig.data
+    assert list(heatmap.x) == [-0.5, 0.5] and list(heatmap.y) == [0.5, -0.5]
+    assert np.array_equal(np.asarray(heatmap.z), grid) and heatmap.zmin == 0.0
+    assert list(contour.x) == [0.0] and np.array_equal(np.asarray(contour.z), coarse)
     assert list(markers.text) == ["A", "N"]
     assert list(markers.marker.color) == [COLORS["anchor"], COLORS["negative"]]

@@ -85,7 +85,7 @@ def test_grid_points_start_at_the_top_left():
 def test_euclidean_regions_are_balls_around_the_anchor():
     # A at the origin, d(a, p) = 1, margin 1: hard inside r = 1, semi-hard to r = 2, easy beyond.
     points = [[0.0, 0.0], [1.0, 0.0], [3.0, 3.0]]
-    loss, kind = negative_landscape(points, EUCLID0, (-4.0, 4.0), 80)
+    loss, kind = negative_landscape(points[0], points[1], EUCLID0, (-4.0, 4.0), 80)
     radius = grid_points((-4.0, 4.0), 80).norm(dim=1).reshape(80, 80)
     clear = ((radius - 1).abs() > 0.06) & ((radius - 2).abs() > 0.06)
     expected = torch.where(radius < 1, 2, torch.where(radius < 2, 1, 0))
@@ -98,7 +98,7 @@ def test_euclidean_regions_are_balls_around_the_anchor():
 def test_landscape_equals_reading_each_cell(name, swap):
     chosen = settings(distance=name, swap=swap, eps=1e-6, expr="max(abs(a - b)) + norm(a - b)")
     points = [[0.3, -0.2], [1.2, 0.9], [0.0, 0.0]]
-    loss, kind = negative_landscape(points, chosen, (-2.0, 2.0), 9)
+    loss, kind = negative_landscape(points[0], points[1], chosen, (-2.0, 2.0), 9)
     for index, (x, y) in enumerate(grid_points((-2.0, 2.0), 9).tolist()):
         reading = read_triplet([points[0], points[1], [x, y]], chosen)
         row, col = divmod(index, 9)
@@ -108,8 +108,8 @@ def test_landscape_equals_reading_each_cell(name, swap):
 
 def test_swap_adds_a_region_around_the_positive():
     points = [[0.0, 0.0], [2.0, 0.0], [0.0, 3.0]]
-    _, plain = negative_landscape(points, EUCLID0, (-4.0, 4.0), 8)
-    _, swapped = negative_landscape(points, settings(swap=True), (-4.0, 4.0), 8)
+    _, plain = negative_landscape(points[0], points[1], EUCLID0, (-4.0, 4.0), 8)
+    _, swapped = negative_landscape(points[0], points[1], settings(swap=True), (-4.0, 4.0), 8)
     # The cell centred at (2.5, 0.5) is 2.55 from A but 0.71 from P.
     row, col = 3, 6
     assert plain[row, col].item() == Kind.SEMI_HARD

@@ -56,7 +56,7 @@ def test_presets_are_valid_scenes():
 def test_formula_substitutes_the_numbers():
     reading = reading_of(PLAYGROUND_PRESETS["swap"].scene, eps=0.0)
     latex = triplet_latex(reading, margin=1.0, swap=True)
-    assert r"\min(2.500,\, 0.500)" in latex
-    assert "2.000 -" in latex and "&= 2.500" in latex
+    assert r"\min(2.550,\, 0.707)" in latex
+    assert "2.000 -" in latex and "&= 2.293" in latex
     plain = triplet_latex(reading_of(PLAYGROUND_PRESETS["easy"].scene), 1.0, swap=False)
     assert r"\min" not in plain and "&= 0.000" in plain

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import plotly.graph_objects as go
 import streamlit as st
 
-from lossviz.figures import COLORS
+from lossviz.figures import COLORS, loss_landscape
 from lossviz.playground import (
     POINT_NAMES,
     LossSettings,
@@ -30,6 +31,7 @@ DESCENT_STEPS = 50
 KIND_PALETTE = {"0": COLORS["easy"], "1": COLORS["semi-hard"], "2": COLORS["hard"]}
 _TRAJECTORY_KEY = "playground.trajectory"
 _LESSON_KEY = "playground.lesson"
+_HEATMAP_KEY = "playground.heatmap_for"
 _COORDS = (("ax", "ay"), ("px", "py"), ("nx", "ny"))
 
 
@@ -90,23 +92,55 @@ def step(settings: LossSettings, steps: int = 1) -> None:
         st.session_state[_TRAJECTORY_KEY] = None
 
 
+def heatmap_drawn_for(scene: PlaygroundScene) -> tuple[tuple[float, float], ...]:
+    """A and P as the loss heatmap is drawn now (remembered for :func:`heatmap_is_stale`)."""
+    points = points_of(scene)
+    drawn = (points["A"], points["P"])
+    st.session_state[_HEATMAP_KEY] = drawn
+    return drawn
+
+
+def heatmap_is_stale(scene: PlaygroundScene) -> bool:
+    """Whether A or P moved since the heatmap was drawn (then the whole page reruns)."""
+    points = points_of(scene)
+    return st.session_state.get(_HEATMAP_KEY) != (points["A"], points["P"])
+
+
 def trajectory() -> Trajectory | None:
     return st.session_state.get(_TRAJECTORY_KEY)
 
 
 @dataclass(frozen=True)
 class Landscape:
-    regions: Regions
-    loss_grid: object  # (100, 100) NumPy array, first row at the top
+    """What the page draws for every position N could take (NumPy grids, first row at top)."""
+
+    regions: Regions  # kinds, 200 x 200, for the plane's background
+    loss_grid: object  # 100 x 100 loss heatmap
+    boundary_grid: object  # 50 x 50 loss, for the loss-0 contour
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def landscape(triplet: tuple[tuple[float, float], ...], settings: LossSettings) -> Landscape:
-    """Regions (200 x 200) and the loss heatmap (100 x 100) for N, A and P fixed; cached."""
-    loss, kind = negative_landscape(triplet, settings, BOUNDS, REGION_RESOLUTION)
+def landscape(anchor: tuple[float, float], positive: tuple[float, float], settings: LossSettings):
+    """The landscape for A and P where they are; cached, so dragging N costs nothing here."""
+    loss, kind = negative_landscape(anchor, positive, settings, BOUNDS, REGION_RESOLUTION)
     regions = Regions(size=REGION_RESOLUTION, cells=kind_cells(kind), palette=KIND_PALETTE)
-    grid = loss[::HEATMAP_STRIDE, ::HEATMAP_STRIDE].contiguous().numpy()
-    return Landscape(regions=regions, loss_grid=grid)
+    heatmap = loss[::HEATMAP_STRIDE, ::HEATMAP_STRIDE].contiguous().numpy()
+    boundary = loss[:: 2 * HEATMAP_STRIDE, :: 2 * HEATMAP_STRIDE].contiguous().numpy()
+    return Landscape(regions=regions, loss_grid=heatmap, boundary_grid=boundary)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def landscape_figure(
+    anchor: tuple[float, float], positive: tuple[float, float], settings: LossSettings
+) -> go.Figure:
+    """The loss heatmap for A and P where they are (N is not drawn, so dragging N reuses it).
+
+    Building and validating the plotly figure is most of a rerun's time; it is
+    rebuilt only when A, P or the settings change. Shared read-only: plotting
+    does not modify it.
+    """
+    view = landscape(anchor, positive, settings)
+    return loss_landscape(view.loss_grid, view.boundary_grid, BOUNDS, {"A": anchor, "P": positive})
 
 
 def arrows(reading: TripletReading) -> tuple[dict[str, tuple[float, float]], float]:

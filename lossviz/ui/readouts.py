@@ -18,8 +18,8 @@ def kind_badge(kind: Kind) -> None:
     st.markdown(
         f'<div style="font-size:0.875rem">kind</div>'
         f'<div data-testid="kind-badge" data-kind="{kind.label}" style="display:inline-block;'
-        f"margin-top:0.4rem;padding:0.3rem 0.9rem;border-radius:1rem;font-size:1.6rem;"
-        f'font-weight:600;color:white;background:{COLORS[kind.label]}">'
+        f"margin-top:0.4rem;padding:0.25rem 0.7rem;border-radius:1rem;font-size:1.25rem;"
+        f'font-weight:600;white-space:nowrap;color:white;background:{COLORS[kind.label]}">'
         f"{_SYMBOL[kind]} {kind.label}</div>",
         unsafe_allow_html=True,
     )
