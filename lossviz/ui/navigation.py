@@ -33,6 +33,13 @@ PAGES: tuple[PageInfo, ...] = (
         "Drag an anchor, a positive and a negative; watch the loss, its gradients and "
         "the easy / semi-hard / hard regions change.",
     ),
+    PageInfo(
+        "pages/quiz.py",
+        "Quiz",
+        ":material/quiz:",
+        "Is this triplet easy, semi-hard or hard? Rounds of ten; the same seed gives a "
+        "class the same questions.",
+    ),
 )
 
 

@@ -108,6 +108,7 @@ function receive(inst, data) {
   inst.root.style.maxWidth = `${data.height_px}px`;
   inst.caption.textContent = data.caption || "";
   inst.caption.hidden = !data.caption;
+  inst.root.classList.toggle("lv-static", Boolean(data.static));
   const traj = data.trajectory;
   if (traj && traj.frames.length > 1) {
     const played = playedAnimations.get(data.instance) ?? new Set();
@@ -262,6 +263,15 @@ function drawPoints(inst, pts) {
   });
   for (const name of names) {
     const { root, dot, label } = inst.pointEls.get(name);
+    // A static plane is a picture: its points take no focus and show no grab cursor.
+    if (data.static) {
+      root.removeAttribute("tabindex");
+      set(root, { role: "img" });
+      root.style.cursor = "default";
+    } else {
+      set(root, { tabindex: "0", role: "button" });
+      root.style.cursor = "";
+    }
     const [x, y] = pts[name];
     const [px, py] = toPx(plot, [x, y]);
     root.setAttribute("transform", `translate(${px} ${py})`);
@@ -427,7 +437,7 @@ function assignHandlers(inst) {
   const { svg } = inst;
   svg.onpointerdown = (e) => {
     const name = pointName(e.target);
-    if (!name || e.button > 0 || inst.drag) return;
+    if (!name || e.button > 0 || inst.drag || inst.data?.static) return;
     e.preventDefault(); // no text selection, no touch scrolling
     finishAnimation(inst);
     const [x, y] = toData(inst, e.clientX, e.clientY);
@@ -449,7 +459,7 @@ function assignHandlers(inst) {
   // Chromium ignores `touch-action` on SVG children: a touch that starts on a point
   // would pan the page (and cancel the drag). Elsewhere on the plane the page scrolls.
   svg.ontouchstart = (e) => {
-    if (pointName(e.target)) e.preventDefault();
+    if (pointName(e.target) && !inst.data?.static) e.preventDefault();
   };
   svg.onpointerup = (e) => endDrag(inst, e.pointerId);
   svg.onpointercancel = (e) => endDrag(inst, e.pointerId);
@@ -457,7 +467,7 @@ function assignHandlers(inst) {
   svg.onkeydown = (e) => {
     const name = pointName(e.target);
     const dir = KEYS[e.key];
-    if (!name || !dir || inst.drag) return;
+    if (!name || !dir || inst.drag || inst.data?.static) return;
     e.preventDefault(); // arrows would scroll the page
     finishAnimation(inst);
     const step = (inst.plot.hi - inst.plot.lo) * (e.shiftKey ? 0.1 : 0.01);

@@ -234,12 +234,14 @@ def plane_data(
     caption: str = "",
     height_px: int = 520,
     ack: int = 0,
+    static: bool = False,
 ) -> dict[str, Any]:
     """The JSON-safe ``data`` the browser receives (validated; raises ValueError).
 
     ``ack`` is the ``seq`` of the last value Python has received: the browser keeps
     its own (just sent) positions until the data acknowledges them, so a stale
-    rerun's data cannot snap a dropped point back.
+    rerun's data cannot snap a dropped point back. ``static`` points cannot be dragged
+    or moved with the keyboard (a picture, e.g. a quiz question).
     """
     lo, hi = _check_bounds(bounds)
     if not points or len(points) > MAX_POINTS:
@@ -314,6 +316,7 @@ def plane_data(
         "caption": str(caption),
         "height_px": height_px,
         "ack": int(ack),
+        "static": bool(static),
     }
 
 
@@ -365,6 +368,7 @@ def plane(
     lines: list[tuple[str, str]] | None = None,
     caption: str = "",
     height_px: int = 520,
+    static: bool = False,
 ) -> None:
     """Show the draggable plane; ``on_change(points)`` runs (as a callback) after a move.
 
@@ -372,7 +376,9 @@ def plane(
     (lo, hi) on both axes. ``metric`` turns on the lines (``lines``, default A-P and
     A-N) and their live length labels. ``on_change`` gets every point, clamped; a
     malformed value from the browser is ignored. Store the points in your own
-    session state there: it, not the component's value, is the truth.
+    session state there: it, not the component's value, is the truth. ``static=True``
+    shows the points without letting them move (no drag, no arrow keys, not focusable),
+    so ``on_change`` never runs.
     """
     lo_hi = _check_bounds(bounds)
     data = plane_data(
@@ -389,6 +395,7 @@ def plane(
         caption=caption,
         height_px=height_px,
         ack=_ack(_component_value(key)),
+        static=static,
     )
     callback = points_callback(key, list(points), lo_hi, on_change)
     _mount(key=key, data=data, on_points_change=callback)

@@ -1,0 +1,174 @@
+"""The quiz page's state and read-outs: the round, the answers, the plane, the summary.
+
+The seed and the settings live in the URL (a :class:`QuizScene`), so a teacher's link
+gives every student the same questions; the answers live only in this browser
+session's ``st.session_state`` (``quiz.answers``, ``quiz.position``), never in the URL.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from lossviz.figures import COLORS
+from lossviz.playground import kind_cells, negative_landscape
+from lossviz.quiz import (
+    BOUNDS,
+    Question,
+    RoundSummary,
+    make_round,
+    margin_ruler,
+    question_pairs,
+    summarize,
+)
+from lossviz.scene import QuizScene
+from lossviz.triplets import Kind
+from lossviz.ui.plane import Metric, Regions, plane
+from lossviz.ui.state import SceneBinding
+
+FIELDS = ("seed", "difficulty", "distance", "swap", "margin")
+BINDING = SceneBinding(QuizScene, "quiz", FIELDS)
+KINDS = (Kind.EASY, Kind.SEMI_HARD, Kind.HARD)
+KIND_PALETTE = {"0": COLORS["easy"], "1": COLORS["semi-hard"], "2": COLORS["hard"]}
+REGION_RESOLUTION = 200
+PLANE_KEY = "quiz.plane"
+ANSWERS_KEY = "quiz.answers"  # answered kinds (ints), in question order
+POSITION_KEY = "quiz.position"  # the question on screen (== len(answers) until answered)
+ROUND_KEY = "quiz.round_for"  # the scene the answers belong to
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def round_for(scene: QuizScene) -> list[Question]:
+    """The round a scene (seed and settings) stands for: the same for every student."""
+    return make_round(scene.seed, scene.difficulty, scene.distance, scene.swap, scene.margin)
+
+
+def answers() -> list[int]:
+    return st.session_state.setdefault(ANSWERS_KEY, [])
+
+
+def position() -> int:
+    return st.session_state.setdefault(POSITION_KEY, 0)
+
+
+def _restart() -> None:
+    st.session_state[ANSWERS_KEY] = []
+    st.session_state[POSITION_KEY] = 0
+
+
+def follow(scene: QuizScene) -> None:
+    """Start over when the seed or a setting changed since the answers were given."""
+    if st.session_state.get(ROUND_KEY) != scene:
+        st.session_state[ROUND_KEY] = scene
+        _restart()
+
+
+def answer(kind: int) -> None:
+    """An answer button's callback: record the answer to the question on screen, once."""
+    given = answers()
+    if position() == len(given):
+        given.append(int(kind))
+
+
+def next_question() -> None:
+    if position() < len(answers()):
+        st.session_state[POSITION_KEY] = position() + 1
+
+
+def new_round() -> None:
+    """The next seed (the same next round for everyone on this link) and no answers."""
+    scene = BINDING.load()
+    seed_spec = QuizScene.field_spec("seed")
+    seed = scene.seed + 1 if scene.seed < seed_spec.hi else int(seed_spec.lo)
+    BINDING.set(scene.replace(seed=seed))
+    _restart()
+
+
+def restart_round() -> None:
+    _restart()
+
+
+def summary(questions: list[Question]) -> RoundSummary:
+    return summarize(question_pairs(questions, answers()))
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _regions(question: Question) -> Regions:
+    settings = question.settings
+    anchor, positive, _ = question.points
+    _, kind = negative_landscape(anchor, positive, settings, BOUNDS, REGION_RESOLUTION)
+    return Regions(size=REGION_RESOLUTION, cells=kind_cells(kind), palette=KIND_PALETTE)
+
+
+def show_plane(question: Question, revealed: bool) -> None:
+    """The question's triplet, fixed, with a margin ruler; the regions once answered.
+
+    The ruler (a segment as long as the margin, grey, "m = ...") is drawn for the p-norms,
+    where a length on the plane is a distance; the cosine distance is an angle, so there
+    only the caption gives the margin.
+    """
+    settings = question.settings
+    kind = "cosine" if settings.distance == "cosine" else "lp"
+    m = question.margin
+    points = question.named_points
+    labels = {"A": "A anchor", "P": "P positive", "N": "N negative"}
+    lines = [("A", "P"), ("A", "N")] + ([("P", "N")] if settings.swap else [])
+    colors = {}
+    if kind == "lp":
+        start, end = margin_ruler(question.points, m)
+        points |= {"m0": start, "m1": end}
+        labels |= {"m0": "", "m1": f"m = {m:g}"}
+        colors = {"m0": COLORS["margin"], "m1": COLORS["margin"]}
+        lines.append(("m0", "m1"))
+    if revealed:
+        caption = (
+            f"Background: the kind N would have at each spot (margin m = {m:g}); "
+            "green easy, orange semi-hard, red hard."
+        )
+    else:
+        ruler = " The grey segment is as long as the margin." if kind == "lp" else ""
+        caption = f"Margin m = {m:g}.{ruler} The regions appear once you answer."
+    plane(
+        key=PLANE_KEY,
+        points=points,
+        bounds=BOUNDS,
+        on_change=lambda points: None,  # static: the browser never sends
+        regions=_regions(question) if revealed else None,
+        metric=Metric(kind="none"),  # lines without numbers: the distances sit beside it
+        labels=labels,
+        colors=colors,
+        lines=lines,
+        caption=caption,
+        height_px=480,
+        static=True,
+    )
+
+
+def confusion_frame(result: RoundSummary) -> pd.DataFrame:
+    """Rows: the true kind; columns: the kind answered; cells: how many questions."""
+    labels = [k.label for k in KINDS]
+    rows = [[result.count(true, given) for given in KINDS] for true in KINDS]
+    frame = pd.DataFrame(rows, index=[f"was {x}" for x in labels], columns=labels)
+    frame.columns.name = "answered →"
+    return frame
+
+
+def definitions_note() -> None:
+    with st.expander("Definitions differ", icon=":material/menu_book:"):
+        st.markdown(
+            """
+Libraries do not agree on which triplets are *semi-hard* (δ = d(a,n) − d(a,p), m the margin):
+
+- **pytorch-metric-learning** (`TripletMarginMiner`): semi-hard if **0 < δ ≤ m**; a tie
+  (δ = 0) is hard and δ = m is still semi-hard.
+- **The FaceNet paper** and **Olivier Moindrot's blog post** on triplet mining: strictly
+  **0 < δ < m**.
+- **TensorFlow Addons** (`triplet_semihard_loss`) and **sentence-transformers**
+  (`BatchSemiHardTripletLoss`): per anchor and positive, the *nearest negative farther than
+  the positive*, with **no margin bound**; when there is none, the *farthest* negative.
+
+**This app uses pytorch-metric-learning's definition**: hard if δ ≤ 0, semi-hard if
+0 < δ ≤ m, easy if δ > m. "Boundary" questions come near δ = 0 and δ = m but never land
+exactly on them, where pytorch-metric-learning and FaceNet would disagree.
+"""
+        )

@@ -1,0 +1,106 @@
+"""Quiz: is this triplet easy, semi-hard or hard? Ten questions a round, shared by seed."""
+
+import streamlit as st
+
+from lossviz.quiz import ROUND_LENGTH, explain
+from lossviz.triplets import Kind
+from lossviz.ui import quiz as qz
+from lossviz.ui.readouts import kind_badge
+from lossviz.ui.setup import ensure_navigation
+
+ensure_navigation()
+
+binding = qz.BINDING
+scene = binding.load()
+st.title("Quiz: easy, semi-hard or hard?")
+st.caption(
+    "Look at the anchor **A**, the positive **P** and the negative **N**, then answer. "
+    "Everyone who opens this page's link gets the same questions."
+)
+for note in binding.link_notes():
+    st.warning(f"This link had a bad value, so a default is used: {note}")
+
+with st.sidebar:
+    st.subheader("Quiz")
+    spec = scene.field_spec
+    st.radio(
+        "Difficulty", spec("difficulty").options, key=binding.widget_key("difficulty"),
+        horizontal=True, help="Boundary: every triplet lies within 10% of the margin of a border.",
+    )  # fmt: skip
+    st.selectbox("Distance", spec("distance").options, key=binding.widget_key("distance"))
+    st.toggle(
+        "Swap", key=binding.widget_key("swap"),
+        help="The negative distance is min(d(a, n), d(p, n)), as the loss with swap uses it.",
+    )  # fmt: skip
+    st.slider(
+        "Margin m", spec("margin").lo, spec("margin").hi, step=0.05,
+        key=binding.widget_key("margin"),
+    )  # fmt: skip
+    st.number_input(
+        "Teacher's seed", int(spec("seed").lo), int(spec("seed").hi), step=1,
+        key=binding.widget_key("seed"),
+        help="The same seed and settings give every student the same questions.",
+    )  # fmt: skip
+    st.button("New round", on_click=qz.new_round, icon=":material/refresh:", key="quiz.new_side")
+scene = binding.commit()
+qz.follow(scene)
+
+questions = qz.round_for(scene)
+position = qz.position()
+given = qz.answers()
+result = qz.summary(questions)
+missing = {k.label for k in qz.KINDS} - {q.kind.label for q in questions}
+if missing:
+    st.info(
+        f"No {' or '.join(sorted(missing))} triplet fits these settings (try a smaller margin)."
+    )
+
+counters = st.columns(3)
+counters[0].metric("Question", f"{min(position + 1, ROUND_LENGTH)} of {len(questions)}")
+counters[1].metric("Score", f"{result.score} / {len(given)}")
+counters[2].metric("Streak", result.streak, help=f"Best streak: {result.best_streak}")
+
+if position >= len(questions):
+    st.subheader(f"Round over: {result.score} of {result.total} right")
+    st.write(f"Best streak: **{result.best_streak}**. Rows: the right kind; columns: your answer.")
+    st.dataframe(qz.confusion_frame(result), width="content")
+    buttons = st.columns([1, 1, 3])
+    buttons[0].button("New round", on_click=qz.new_round, type="primary", key="quiz.new_end")
+    buttons[1].button("Try this round again", on_click=qz.restart_round)
+else:
+    question = questions[position]
+    answered = position < len(given)
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        qz.show_plane(question, revealed=answered)
+    with right:
+        if not answered:
+            st.markdown("#### Is this triplet easy, semi-hard or hard?")
+            for kind in qz.KINDS:
+                st.button(
+                    kind.label, on_click=qz.answer, args=(int(kind),), width="stretch",
+                    key=f"quiz.answer.{kind.label}",
+                )  # fmt: skip
+        else:
+            chosen = Kind(given[position])
+            if chosen == question.kind:
+                st.success(f"Right: it is **{question.kind.label}**.", icon=":material/check:")
+            else:
+                st.error(
+                    f"Not quite: you said {chosen.label}, the answer is "
+                    f"**{question.kind.label}**.", icon=":material/close:",
+                )  # fmt: skip
+            kind_badge(question.kind)
+            numbers = st.columns(3 if question.settings.swap else 2)
+            numbers[0].metric("d(a, p)", f"{question.d_ap:.3f}")
+            numbers[1].metric("d(a, n)", f"{question.d_an:.3f}")
+            if question.settings.swap:
+                numbers[2].metric("d(p, n)", f"{question.d_pn:.3f}")
+            st.markdown(explain(question))
+            last = position + 1 == len(questions)
+            st.button(
+                "See the summary" if last else "Next question", on_click=qz.next_question,
+                type="primary", icon=":material/arrow_forward:", key="quiz.next",
+            )  # fmt: skip
+
+qz.definitions_note()
