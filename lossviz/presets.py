@@ -54,3 +54,38 @@ PLAYGROUND_PRESETS: dict[str, Preset] = {
         _triplet((1.0, 0.0), (0.8, 0.8), (3.5, 0.1), distance="cosine", margin=0.2),
     ),
 }
+
+
+def _pair(x1, x2, **settings):
+    """A ContrastiveScene with X1 and X2 at ``x1`` and ``x2`` (for CONTRASTIVE_PRESETS)."""
+    from lossviz.scene import ContrastiveScene
+
+    (x1x, x1y), (x2x, x2y) = x1, x2
+    return ContrastiveScene(x1x=x1x, x1y=x1y, x2x=x2x, x2y=x2y, **settings)
+
+
+CONTRASTIVE_PRESETS: dict[str, Preset] = {
+    "similar_pulled": Preset(
+        "Similar pair: pulled together",
+        "A similar pair is always pulled: its loss d² is positive at any distance, and each "
+        "Step brings X1 and X2 closer.",
+        _pair((-1.0, -0.5), (1.0, 1.0), similar=True),
+    ),
+    "dissimilar_inside": Preset(
+        "Dissimilar inside the margin",
+        "A dissimilar pair closer than the margin is pushed apart by (m − d)² until d reaches m.",
+        _pair((0.0, 0.0), (0.6, 0.3), similar=False),
+    ),
+    "dissimilar_beyond": Preset(
+        "Dissimilar beyond the margin",
+        "A dissimilar pair already farther apart than the margin costs nothing: the loss is 0 "
+        "and there are no arrows.",
+        _pair((-1.5, 0.0), (1.0, 0.5), similar=False),
+    ),
+    "coincident_similar": Preset(
+        "Coincident similar pair",
+        "X1 and X2 sit on the same spot: a similar pair has nothing left to pull (loss 0); "
+        "mark it dissimilar and eps = 1e-6 gives torch a direction to push them apart.",
+        _pair((0.5, 0.5), (0.5, 0.5), similar=True),
+    ),
+}

@@ -34,6 +34,13 @@ PAGES: tuple[PageInfo, ...] = (
         "the easy / semi-hard / hard regions change.",
     ),
     PageInfo(
+        "pages/contrastive.py",
+        "Contrastive loss",
+        ":material/compare_arrows:",
+        "Two points, similar or not: pull together, push out to the margin, and the "
+        "label convention that trips people up.",
+    ),
+    PageInfo(
         "pages/quiz.py",
         "Quiz",
         ":material/quiz:",

@@ -366,6 +366,10 @@ function startAnimation(inst, traj) {
   inst.anim = { frames: traj.frames, frameMs: traj.frame_ms, t0: performance.now(), raf: 0 };
   inst.root.classList.add("lv-animating");
   inst.root.dataset.animating = "1";
+  // Show the first frame at once: until the first tick the plane would otherwise show
+  // (and report in data-points) the final positions that arrived with the data.
+  inst.animPts = {};
+  for (const name of Object.keys(inst.pts)) inst.animPts[name] = traj.frames[0][name] ?? inst.pts[name];
   const tick = (now) => {
     const { frames, frameMs, t0 } = inst.anim;
     const at = (now - t0) / frameMs;

@@ -1,0 +1,194 @@
+"""The contrastive page's state and actions: drag, presets, reset, step, descend, convention."""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from lossviz.figures import COLORS, contrastive_curves
+from lossviz.pairs import (
+    POINT_NAMES,
+    PairReading,
+    descend_pair,
+    loss_along_distance,
+    margin_cells,
+)
+from lossviz.playground import LossSettings, arrow_scale
+from lossviz.presets import CONTRASTIVE_PRESETS
+from lossviz.scene import ContrastiveScene
+from lossviz.ui.controls import LOSS_FIELDS
+from lossviz.ui.plane import Metric, Regions, Trajectory
+from lossviz.ui.state import SceneBinding
+
+BINDING = SceneBinding(ContrastiveScene, "contrastive", (*LOSS_FIELDS, "similar", "lr"))
+BOUNDS = (ContrastiveScene.field_spec("x1x").lo, ContrastiveScene.field_spec("x1x").hi)
+REGION_RESOLUTION = 200
+DESCENT_STEPS = 50
+PLANE_KEY = "contrastive.plane"
+INVERTED_KEY = "contrastive.inverted"
+MARGIN_PALETTE = {"0": "#ffffff", "1": COLORS["semi-hard"]}
+_TRAJECTORY_KEY = "contrastive.trajectory"
+_LESSON_KEY = "contrastive.lesson"
+_COORDS = (("x1x", "x1y"), ("x2x", "x2y"))
+
+INVERTED_SNIPPET = '''\
+def contrastive_loss(x1, x2, label):
+    """label 1 = similar, 0 = not."""
+    m = 1.0  # the margin
+    d = F.pairwise_distance(x1, x2)
+    pull = (1 - label) * d**2
+    push = label * F.relu(m - d)**2
+    return (pull + push).mean()'''
+
+
+def points_of(scene: ContrastiveScene) -> dict[str, tuple[float, float]]:
+    return {
+        name: (getattr(scene, fx), getattr(scene, fy))
+        for name, (fx, fy) in zip(POINT_NAMES, _COORDS, strict=True)
+    }
+
+
+def pair_of(scene: ContrastiveScene) -> list[list[float]]:
+    return [list(xy) for xy in points_of(scene).values()]
+
+
+def _point_fields(pair) -> dict[str, float]:
+    return {
+        field: float(value)
+        for (fx, fy), (x, y) in zip(_COORDS, pair, strict=True)
+        for field, value in ((fx, x), (fy, y))
+    }
+
+
+def move_points(points: dict[str, tuple[float, float]]) -> None:
+    """The plane's callback: the dragged positions become the scene's."""
+    pair = [points.get(name, xy) for name, xy in points_of(BINDING.load()).items()]
+    BINDING.update(**_point_fields(pair))
+    st.session_state[_TRAJECTORY_KEY] = None
+
+
+def apply_preset(name: str) -> None:
+    preset = CONTRASTIVE_PRESETS[name]
+    BINDING.set(preset.scene)
+    st.session_state[_TRAJECTORY_KEY] = None
+    st.session_state[_LESSON_KEY] = preset.lesson
+
+
+def reset() -> None:
+    BINDING.set(ContrastiveScene())
+    st.session_state[_TRAJECTORY_KEY] = None
+    st.session_state[_LESSON_KEY] = None
+    st.session_state[INVERTED_KEY] = False
+
+
+def lesson() -> str | None:
+    return st.session_state.get(_LESSON_KEY)
+
+
+def inverted() -> bool:
+    """Whether the page shows (and descends) the inverted snippet instead of the loss."""
+    return bool(st.session_state.get(INVERTED_KEY, False))
+
+
+def step(settings: LossSettings, steps: int = 1) -> None:
+    """Move both points ``steps`` gradient-descent steps (of the loss drawn); animate if > 1."""
+    scene = BINDING.load()
+    path = descend_pair(
+        pair_of(scene), scene.similar, settings, scene.lr, steps, BOUNDS, inverted=inverted()
+    )
+    BINDING.update(**_point_fields(path[-1].tolist()))
+    if steps > 1:
+        previous = st.session_state.get(_TRAJECTORY_KEY)
+        frames = [dict(zip(POINT_NAMES, map(tuple, frame), strict=True)) for frame in path.tolist()]
+        animation_id = previous.animation_id + 1 if previous else 1
+        st.session_state[_TRAJECTORY_KEY] = Trajectory(frames=frames, animation_id=animation_id)
+    else:
+        st.session_state[_TRAJECTORY_KEY] = None
+
+
+def trajectory() -> Trajectory | None:
+    return st.session_state.get(_TRAJECTORY_KEY)
+
+
+def arrows(
+    reading: PairReading, points: dict[str, tuple[float, float]]
+) -> tuple[dict[str, tuple[float, float]], float]:
+    """Arrows of ``-gradient * scale`` for each point, and the scale.
+
+    As on the playground (the longest at most 15% of the plane), and also at most 45% of
+    the gap between the points, so that a pulled pair's arrows do not cross each other.
+    """
+    scale = arrow_scale(reading.gradients, BOUNDS[1] - BOUNDS[0])
+    (x1, y1), (x2, y2) = points["X1"], points["X2"]
+    gap = math.hypot(x2 - x1, y2 - y1)
+    longest = max(math.hypot(gx, gy) for gx, gy in reading.gradients)
+    if gap > 0 and longest * scale > 0.45 * gap:
+        scale = 0.45 * gap / longest
+    drawn = {
+        name: (-gx * scale, -gy * scale)
+        for name, (gx, gy) in zip(POINT_NAMES, reading.gradients, strict=True)
+    }
+    return drawn, scale
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def margin_regions(x1: tuple[float, float], settings: LossSettings) -> Regions:
+    """The plane's background: where X2 would be inside the margin of X1 (shaded)."""
+    cells = margin_cells(x1, settings, BOUNDS, REGION_RESOLUTION)
+    return Regions(size=REGION_RESOLUTION, cells=cells, palette=MARGIN_PALETTE, opacity=0.3)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def curves_figure(
+    margin: float,
+    pair: tuple[float, float, bool],
+    inverted_point: tuple[float, float] | None,
+) -> go.Figure:
+    """Loss against d for both labels (values from the core), the pair marked; cached."""
+    hi = max(2.0 * margin, 1.15 * pair[0], 0.5)
+    d, similar_loss, dissimilar_loss = loss_along_distance(margin, hi)
+    return contrastive_curves(
+        d.tolist(), similar_loss.tolist(), dissimilar_loss.tolist(), margin, pair, inverted_point
+    )
+
+
+def preview_metric(scene: ContrastiveScene) -> Metric:
+    """How the plane measures its live preview line while a point is dragged."""
+    kinds = {
+        "euclidean": ("lp", 2.0),
+        "manhattan": ("lp", 1.0),
+        "chebyshev": ("lp", float("inf")),
+        "minkowski": ("lp", scene.p),
+        "cosine": ("cosine", 2.0),
+        "squared_euclidean": ("squared", 2.0),
+    }
+    kind, p = kinds.get(scene.distance, ("none", 2.0))
+    return Metric(kind=kind, p=p, eps=scene.eps)
+
+
+def contrastive_explainer() -> None:
+    with st.expander("What am I looking at?", icon=":material/help:"):
+        st.markdown(
+            """
+**The points.** X1 and X2 are two embeddings; the toggle says whether they come from the
+same class (*similar*, label y = 1) or not (*dissimilar*, y = 0).
+
+**The loss.** The contrastive loss (Hadsell, Chopra and LeCun 2006) is
+`y·d² + (1 − y)·max(m − d, 0)²`: a similar pair is always *pulled* together; a dissimilar
+pair is *pushed* apart only while it is closer than the margin *m*, and costs nothing beyond.
+
+**The shaded disc.** Where X2 would be inside the margin of X1 (a p-ball of radius *m*:
+a circle for p = 2, a diamond for p = 1, a square for p = ∞).
+
+**The arrows.** The negative gradient of the loss for each point, from torch autograd.
+*Step* takes one gradient-descent step; *Descend* takes 50 and animates them.
+
+**The chart.** The loss against d for both labels, from the same core function: the pair is
+the dot; the dotted line is the margin.
+
+**The label convention.** A much-copied snippet documents "label 1 = similar" but computes
+the loss the other way round. Turn on *Use the inverted snippet* to see what it does here.
+"""
+        )

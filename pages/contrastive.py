@@ -1,0 +1,129 @@
+"""Contrastive loss: drag X1 and X2, say whether they are similar; see the loss and its pull."""
+
+import streamlit as st
+
+from lossviz.device import default_device
+from lossviz.formulas import contrastive_latex
+from lossviz.pairs import read_pair
+from lossviz.playground import PlaygroundError
+from lossviz.presets import CONTRASTIVE_PRESETS
+from lossviz.ui import contrastive as pg
+from lossviz.ui.controls import loss_controls, loss_settings
+from lossviz.ui.plane import plane
+from lossviz.ui.setup import ensure_navigation
+
+ensure_navigation()
+
+binding = pg.BINDING
+scene = binding.load()
+st.title("Contrastive loss")
+st.caption(
+    "Drag **X1** and **X2** and say whether they are similar. Everything below is recomputed "
+    f"by the PyTorch core on **{default_device().type}** as you drop a point."
+)
+for note in binding.link_notes():
+    st.warning(f"This link had a bad value, so a default is used: {note}")
+
+with st.sidebar:
+    st.subheader("Pair")
+    st.toggle(
+        "Similar pair (same class)", key=binding.widget_key("similar"),
+        help="On: label y = 1, the pair is pulled together by d². Off: y = 0, the pair is "
+        "pushed apart by max(m − d, 0)² until it is the margin m apart.",
+    )  # fmt: skip
+    st.subheader("Loss")
+    loss_controls(binding, scene)
+    st.subheader("Gradient descent")
+    spec = scene.field_spec("lr")
+    st.number_input(
+        "Learning rate", spec.lo, spec.hi, key=binding.widget_key("lr"), format="%.4g",
+        help="Step size of Step and Descend: each point moves by −lr · ∇L.",
+    )  # fmt: skip
+scene = binding.commit()
+settings = loss_settings(binding, scene)
+
+columns = st.columns(3) + st.columns(3)
+for column, (name, preset) in zip(columns, CONTRASTIVE_PRESETS.items(), strict=False):
+    column.button(
+        preset.title, on_click=pg.apply_preset, args=(name,), help=preset.lesson, width="stretch"
+    )
+columns[len(CONTRASTIVE_PRESETS)].button(
+    "Reset", on_click=pg.reset, icon=":material/restart_alt:", width="stretch"
+)
+if pg.lesson():
+    st.info(pg.lesson(), icon=":material/school:")
+
+
+@st.fragment
+def pair_view(settings):
+    """Everything a drop or the convention toggle changes (reruns only this part)."""
+    scene = binding.commit()
+    inverted = pg.inverted()
+    try:
+        reading = read_pair(pg.pair_of(scene), scene.similar, settings)
+        snippet = read_pair(pg.pair_of(scene), scene.similar, settings, inverted=True)
+    except PlaygroundError as problem:
+        st.error(str(problem))
+        return
+    left, right = st.columns([5, 4], gap="large")
+    with left:
+        metrics = st.columns([1, 1, 2])
+        metrics[0].metric("d", f"{reading.d:.3f}")
+        metrics[1].metric("loss", f"{reading.loss:.3f}")
+        metrics[2].metric("active term", reading.term.label)
+        drawn = snippet if inverted else reading
+        if inverted:
+            st.warning(
+                "The arrows show the **inverted snippet**, not the contrastive loss: "
+                f"its loss here is {snippet.loss:.3f} ({snippet.term.label}).",
+                icon=":material/swap_horiz:",
+            )
+        arrows, scale = pg.arrows(drawn, pg.points_of(scene))
+        plane(
+            key=pg.PLANE_KEY,
+            points=pg.points_of(scene),
+            bounds=pg.BOUNDS,
+            on_change=pg.move_points,
+            regions=pg.margin_regions(pg.points_of(scene)["X1"], settings),
+            arrows=arrows,
+            trajectory=pg.trajectory(),
+            metric=pg.preview_metric(scene),
+            labels={"X1": "X1", "X2": "X2"},
+            caption="Drag a point, or click it and use the arrow keys. Shaded: where X2 would "
+            "be inside the margin of X1.",
+        )
+        buttons = st.columns([2, 3, 4])
+        buttons[0].button("Step", on_click=pg.step, args=(settings,), icon=":material/skip_next:")
+        buttons[1].button(
+            f"Descend {pg.DESCENT_STEPS}", on_click=pg.step, args=(settings, pg.DESCENT_STEPS),
+            icon=":material/play_arrow:",
+        )  # fmt: skip
+        which = "the inverted snippet's" if inverted else "the loss's"
+        buttons[2].caption(f"Arrows: −∇ of {which} value × {scale:.3g}; Step follows them.")
+        st.latex(contrastive_latex(reading.d, reading.loss, scene.margin, scene.similar))
+        if inverted:
+            st.latex(contrastive_latex(snippet.d, snippet.loss, scene.margin,
+                                       scene.similar, inverted=True))  # fmt: skip
+    with right:
+        marked = (snippet.d, snippet.loss) if inverted else None
+        pair = (reading.d, reading.loss, scene.similar)
+        st.plotly_chart(pg.curves_figure(scene.margin, pair, marked), width="stretch")
+        with st.container(border=True):
+            st.markdown("**Label convention.** A widely copied snippet (written out here):")
+            st.code(pg.INVERTED_SNIPPET, language="python", wrap_lines=True)
+            st.toggle(
+                "Use the inverted snippet", key=pg.INVERTED_KEY,
+                help="Feed this pair to the snippet with label 1 = similar, as its docstring "
+                "says, and draw its arrows on the plane.",
+            )  # fmt: skip
+            st.caption("Its docstring says label 1 = similar; its formula treats 0 as similar.")
+            if inverted:
+                st.metric("snippet's loss", f"{snippet.loss:.3f}")
+                st.markdown(
+                    "With label 1 meaning similar, it **pushes similar points apart and pulls "
+                    "dissimilar points together**."
+                )
+
+
+pair_view(settings)
+pg.contrastive_explainer()

@@ -1,0 +1,292 @@
+"""The contrastive page headless (AppTest): every control, presets, the convention toggle,
+links; the numbers shown are the core's."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lossviz.formulas import contrastive_latex
+from lossviz.pairs import Term, read_pair
+from lossviz.playground import LossSettings
+from lossviz.presets import CONTRASTIVE_PRESETS
+from lossviz.scene import ContrastiveScene
+from lossviz.ui.contrastive import DESCENT_STEPS, INVERTED_KEY
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "contrastive.py")
+SCENE_KEY = "contrastive.scene"
+SIMILAR = "Similar pair (same class)"
+INVERTED = "Use the inverted snippet"
+
+
+def open_page(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return ok(at.run())
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def scene_of(at: AppTest) -> ContrastiveScene:
+    return at.session_state[SCENE_KEY]
+
+
+def points(scene: ContrastiveScene) -> list[list[float]]:
+    return [[scene.x1x, scene.x1y], [scene.x2x, scene.x2y]]
+
+
+def expected(scene: ContrastiveScene, expr: str | None = None, inverted: bool = False):
+    settings = LossSettings(scene.margin, scene.p, scene.eps, False, scene.distance,
+                            expr or scene.expr)  # fmt: skip
+    return read_pair(points(scene), scene.similar, settings, inverted=inverted)
+
+
+def metric_values(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def plane_data(at: AppTest) -> dict:
+    return json.loads(at.get("bidi_component")[0].proto.json)
+
+
+def assert_shows_core_numbers(at: AppTest, expr: str | None = None) -> None:
+    scene = scene_of(at)
+    reading = expected(scene, expr)
+    inverted = bool(at.session_state[INVERTED_KEY]) if INVERTED_KEY in at.session_state else False
+    snippet = expected(scene, expr, inverted=True)
+    shown = {"d": f"{reading.d:.3f}", "loss": f"{reading.loss:.3f}",
+             "active term": reading.term.label}  # fmt: skip
+    if inverted:
+        shown["snippet's loss"] = f"{snippet.loss:.3f}"
+    assert metric_values(at) == shown
+    latex = [element.value.strip("$\n") for element in at.latex]
+    assert latex[0] == contrastive_latex(reading.d, reading.loss, scene.margin, scene.similar)
+    if inverted:
+        assert latex[1] == contrastive_latex(
+            snippet.d, snippet.loss, scene.margin, scene.similar, inverted=True
+        )
+    else:
+        assert len(latex) == 1
+    data = plane_data(at)
+    assert data["points"] == {"X1": [scene.x1x, scene.x1y], "X2": [scene.x2x, scene.x2y]}
+    # The arrows are -gradient (scaled) of the loss drawn: the snippet's when inverted.
+    drawn = snippet if inverted else reading
+    for name, (gx, gy) in zip(("X1", "X2"), drawn.gradients, strict=True):
+        ax, ay = data["arrows"][name]
+        assert ax * -gx >= 0 and ay * -gy >= 0
+        assert math.hypot(ax, ay) > 0 or math.hypot(gx, gy) == 0
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    pair = [trace for trace in chart["data"] if trace.get("name") == "this pair"][0]
+    assert pair["x"] == [reading.d] and pair["y"] == [reading.loss]
+
+
+def widget(at: AppTest, label: str):
+    for kind in ("slider", "select_slider", "selectbox", "radio", "toggle", "number_input",
+                 "text_input"):  # fmt: skip
+        for element in getattr(at, kind):
+            if element.label == label:
+                return element
+    raise AssertionError(f"no widget labelled {label!r}")
+
+
+def button(at: AppTest, label: str):
+    [found] = [b for b in at.button if b.label == label]
+    return found
+
+
+def test_defaults_show_the_cores_numbers():
+    at = open_page()
+    assert scene_of(at) == ContrastiveScene()
+    assert_shows_core_numbers(at)
+    assert at.query_params["similar"] == "1"
+    assert at.title[0].value == "Contrastive loss"
+    assert any(e.label == "What am I looking at?" for e in at.expander)
+
+
+def test_curves_come_from_the_core():
+    at = open_page()
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    similar, dissimilar = chart["data"][0], chart["data"][1]
+    margin = scene_of(at).margin
+    for d, loss in zip(similar["x"], similar["y"], strict=True):
+        assert loss == pytest.approx(d**2)
+    for d, loss in zip(dissimilar["x"], dissimilar["y"], strict=True):
+        assert loss == pytest.approx(max(margin - d, 0) ** 2)
+
+
+@pytest.mark.parametrize(
+    ("label", "value", "field"),
+    [
+        (SIMILAR, False, "similar"),
+        ("Margin m", 0.35, "margin"),
+        ("Margin m", 2.5, "margin"),
+        ("eps", 0.0, "eps"),
+        ("Learning rate", 0.5, "lr"),
+    ],
+)
+def test_each_control_changes_the_scene_and_the_numbers(label, value, field):
+    at = open_page()
+    widget(at, label).set_value(value)
+    ok(at.run())
+    assert getattr(scene_of(at), field) == value
+    assert_shows_core_numbers(at)
+    assert at.query_params[field] == ContrastiveScene.field_spec(field).encode(value)
+
+
+def test_similar_toggle_changes_the_active_term():
+    at = open_page()  # default: similar, d = 1.118 > m = 1
+    assert metric_values(at)["active term"] == Term.PULL.label
+    widget(at, SIMILAR).set_value(False)
+    ok(at.run())
+    assert metric_values(at)["active term"] == Term.NONE.label
+    widget(at, "Margin m").set_value(2.0)
+    ok(at.run())
+    assert metric_values(at)["active term"] == Term.PUSH.label
+    assert_shows_core_numbers(at)
+
+
+@pytest.mark.parametrize("distance", ContrastiveScene.field_spec("distance").options)
+def test_every_distance(distance):
+    at = open_page()
+    widget(at, "Distance").set_value(distance)
+    ok(at.run())
+    assert scene_of(at).distance == distance
+    assert_shows_core_numbers(at)
+
+
+def test_p_applies_to_minkowski():
+    at = open_page()
+    assert widget(at, "p (Minkowski)").disabled
+    widget(at, "Distance").set_value("minkowski")
+    ok(at.run())
+    widget(at, "p (Minkowski)").set_value(math.inf)
+    ok(at.run())
+    assert scene_of(at).p == math.inf
+    assert at.query_params["p"] == "inf"
+    assert_shows_core_numbers(at)
+
+
+def test_custom_expression_good_then_bad_keeps_the_last_good_one():
+    at = open_page()
+    widget(at, "Distance").set_value("custom")
+    ok(at.run())
+    widget(at, "d(a, b) =").set_value("sum(abs(a - b))")
+    ok(at.run())
+    assert_shows_core_numbers(at)
+    assert not at.error
+    widget(at, "d(a, b) =").set_value("__import__('os').system('ls')")
+    ok(at.run())
+    assert at.error and "Still using the last good distance" in at.error[0].value
+    assert_shows_core_numbers(at, expr="sum(abs(a - b))")
+
+
+@pytest.mark.parametrize("name", list(CONTRASTIVE_PRESETS))
+def test_each_preset(name):
+    at = open_page()
+    ok(button(at, CONTRASTIVE_PRESETS[name].title).click().run())
+    assert scene_of(at) == CONTRASTIVE_PRESETS[name].scene
+    assert at.info and at.info[0].value == CONTRASTIVE_PRESETS[name].lesson
+    assert_shows_core_numbers(at)
+
+
+def test_reset_after_a_drag_a_slider_move_and_the_toggle():
+    at = open_page()
+    at.session_state[SCENE_KEY] = scene_of(at).replace(x2x=-3.0, x2y=2.5)  # what a drag does
+    ok(at.run())
+    widget(at, INVERTED).set_value(True)
+    ok(at.run())
+    assert scene_of(at).x2x == -3.0
+    ok(button(at, "Reset").click().run())
+    assert not widget(at, INVERTED).value
+    widget(at, "Margin m").set_value(0.5)
+    ok(at.run())
+    assert scene_of(at) == ContrastiveScene(margin=0.5)
+    assert_shows_core_numbers(at)
+
+
+def test_step_moves_both_points_down_the_gradient():
+    at = open_page()
+    before = scene_of(at)
+    reading = expected(before)
+    ok(button(at, "Step").click().run())
+    after = scene_of(at)
+    moved = [after.x1x - before.x1x, after.x1y - before.x1y,
+             after.x2x - before.x2x, after.x2y - before.x2y]  # fmt: skip
+    wanted = [-before.lr * g for xy in reading.gradients for g in xy]
+    assert moved == pytest.approx(wanted)
+    assert expected(after).loss < reading.loss
+    assert_shows_core_numbers(at)
+
+
+def test_descend_animates_and_ends_where_the_frames_end():
+    start = CONTRASTIVE_PRESETS["dissimilar_inside"].scene
+    at = open_page(start.to_query())
+    ok(button(at, f"Descend {DESCENT_STEPS}").click().run())
+    frames = plane_data(at)["trajectory"]["frames"]
+    assert len(frames) == DESCENT_STEPS + 1
+    scene = scene_of(at)
+    assert frames[0]["X2"] == [start.x2x, start.x2y]
+    assert frames[-1]["X2"] == pytest.approx([scene.x2x, scene.x2y])
+    assert expected(scene).loss < expected(start).loss
+    assert_shows_core_numbers(at)
+
+
+def test_the_convention_toggle_shows_and_follows_the_inverted_snippet():
+    start = CONTRASTIVE_PRESETS["dissimilar_beyond"].scene  # loss 0: no arrows
+    at = open_page(start.to_query())
+    assert plane_data(at)["arrows"] == {"X1": [0.0, 0.0], "X2": [0.0, 0.0]}
+    assert any("label 1 = similar" in code.value for code in at.code)
+    assert not at.warning
+    widget(at, INVERTED).set_value(True)
+    ok(at.run())
+    assert_shows_core_numbers(at)
+    snippet = expected(start, inverted=True)
+    assert snippet.loss > 0 and snippet.term is Term.PULL
+    assert "inverted snippet" in at.warning[0].value
+    assert any("pulls dissimilar points together" in m.value for m in at.markdown)
+    # the arrows pull the dissimilar pair together: X1 towards X2
+    (ax, ay), dx = plane_data(at)["arrows"]["X1"], (start.x2x - start.x1x, start.x2y - start.x1y)
+    assert ax * dx[0] + ay * dx[1] > 0
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    marked = [trace for trace in chart["data"] if trace.get("name") == "inverted snippet"][0]
+    assert marked["y"] == [snippet.loss]
+    # Step follows the drawn (inverted) arrows: the dissimilar pair gets closer.
+    ok(button(at, "Step").click().run())
+    assert expected(scene_of(at)).d < expected(start).d
+    assert_shows_core_numbers(at)
+
+
+def test_a_link_round_trip_restores_the_exact_scene():
+    scene = ContrastiveScene(x1x=0.125, x1y=-1.5, x2x=3.0, margin=0.35, similar=False,
+                             distance="chebyshev", lr=0.25)  # fmt: skip
+    at = open_page(scene.to_query())
+    assert scene_of(at) == scene
+    assert not at.warning
+    assert_shows_core_numbers(at)
+    again = open_page(dict(at.query_params))
+    assert scene_of(again) == scene
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"margin": "abc"},
+        {"margin": "nan", "p": "-3", "x1x": "1e308", "distance": "<script>"},
+        {"eps": "inf", "similar": "maybe", "lr": "0"},
+    ],
+)
+def test_a_malformed_link_opens_defaults_with_a_notice(query):
+    at = open_page(query)
+    assert at.warning and "bad value" in at.warning[0].value
+    defaults = ContrastiveScene()
+    for key in query:
+        assert getattr(scene_of(at), key) == getattr(defaults, key)
+    assert_shows_core_numbers(at)
