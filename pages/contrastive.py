@@ -10,6 +10,7 @@ from lossviz.presets import CONTRASTIVE_PRESETS
 from lossviz.ui import contrastive as pg
 from lossviz.ui.controls import loss_controls, loss_settings
 from lossviz.ui.plane import plane
+from lossviz.ui.points import presets_bar, preview_metric
 from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
@@ -42,16 +43,7 @@ with st.sidebar:
 scene = binding.commit()
 settings = loss_settings(binding, scene)
 
-columns = st.columns(3) + st.columns(3)
-for column, (name, preset) in zip(columns, CONTRASTIVE_PRESETS.items(), strict=False):
-    column.button(
-        preset.title, on_click=pg.apply_preset, args=(name,), help=preset.lesson, width="stretch"
-    )
-columns[len(CONTRASTIVE_PRESETS)].button(
-    "Reset", on_click=pg.reset, icon=":material/restart_alt:", width="stretch"
-)
-if pg.lesson():
-    st.info(pg.lesson(), icon=":material/school:")
+presets_bar(pg.POINTS, CONTRASTIVE_PRESETS, on_reset=pg.reset, per_row=3)
 
 
 @st.fragment
@@ -60,8 +52,8 @@ def pair_view(settings):
     scene = binding.commit()
     inverted = pg.inverted()
     try:
-        reading = read_pair(pg.pair_of(scene), scene.similar, settings)
-        snippet = read_pair(pg.pair_of(scene), scene.similar, settings, inverted=True)
+        reading = read_pair(pg.POINTS.positions(scene), scene.similar, settings)
+        snippet = read_pair(pg.POINTS.positions(scene), scene.similar, settings, inverted=True)
     except PlaygroundError as problem:
         st.error(str(problem))
         return
@@ -78,16 +70,16 @@ def pair_view(settings):
                 f"its loss here is {snippet.loss:.3f} ({snippet.term.label}).",
                 icon=":material/swap_horiz:",
             )
-        arrows, scale = pg.arrows(drawn, pg.points_of(scene))
+        arrows, scale = pg.arrows(drawn, pg.POINTS.of(scene))
         plane(
             key=pg.PLANE_KEY,
-            points=pg.points_of(scene),
+            points=pg.POINTS.of(scene),
             bounds=pg.BOUNDS,
-            on_change=pg.move_points,
-            regions=pg.margin_regions(pg.points_of(scene)["X1"], settings),
+            on_change=pg.POINTS.move,
+            regions=pg.margin_regions(pg.POINTS.of(scene)["X1"], settings),
             arrows=arrows,
-            trajectory=pg.trajectory(),
-            metric=pg.preview_metric(scene),
+            trajectory=pg.POINTS.trajectory(),
+            metric=preview_metric(scene.distance, scene.p, scene.eps),
             labels={"X1": "X1", "X2": "X2"},
             caption="Drag a point, or click it and use the arrow keys. Shaded: where X2 would "
             "be inside the margin of X1.",

@@ -10,6 +10,7 @@ from lossviz.presets import PLAYGROUND_PRESETS
 from lossviz.ui import playground as pg
 from lossviz.ui.controls import loss_controls, loss_settings
 from lossviz.ui.plane import plane
+from lossviz.ui.points import presets_bar, preview_metric
 from lossviz.ui.readouts import kind_badge, playground_explainer
 from lossviz.ui.setup import ensure_navigation
 
@@ -43,16 +44,7 @@ with st.sidebar:
 scene = binding.commit()
 settings = loss_settings(binding, scene, swap=scene.swap)
 
-columns = st.columns(4) + st.columns(4)
-for column, (name, preset) in zip(columns, PLAYGROUND_PRESETS.items(), strict=False):
-    column.button(
-        preset.title, on_click=pg.apply_preset, args=(name,), help=preset.lesson, width="stretch"
-    )
-columns[len(PLAYGROUND_PRESETS)].button(
-    "Reset", on_click=pg.reset, icon=":material/restart_alt:", width="stretch"
-)
-if pg.lesson():
-    st.info(pg.lesson(), icon=":material/school:")
+presets_bar(pg.POINTS, PLAYGROUND_PRESETS, on_reset=pg.reset)
 
 
 @st.fragment
@@ -62,7 +54,7 @@ def triplet_view(settings):
     if pg.heatmap_is_stale(scene):
         st.rerun()  # A or P moved: the heatmap beside this fragment must follow
     try:
-        reading = read_triplet(pg.triplet_of(scene), settings)
+        reading = read_triplet(pg.POINTS.positions(scene), settings)
     except PlaygroundError as problem:
         st.error(str(problem))
         return
@@ -78,17 +70,17 @@ def triplet_view(settings):
         used = "d(p, n)" if reading.swap_used else "d(a, n)"
         st.caption(f"Swap is on: the loss and the kind use **{used}** = {reading.d_an_used:.3f}.")
 
-    points = pg.points_of(scene)
+    points = pg.POINTS.of(scene)
     arrows, scale = pg.arrows(reading)
     plane(
         key="playground.plane",
         points=points,
         bounds=pg.BOUNDS,
-        on_change=pg.move_points,
+        on_change=pg.POINTS.move,
         regions=pg.landscape(points["A"], points["P"], settings).regions,
         arrows=arrows,
-        trajectory=pg.trajectory(),
-        metric=pg.preview_metric(scene),
+        trajectory=pg.POINTS.trajectory(),
+        metric=preview_metric(scene.distance, scene.p, scene.eps, show_pn=scene.swap),
         labels={"A": "A anchor", "P": "P positive", "N": "N negative"},
         caption="Drag a point, or click it and use the arrow keys. Background: the kind N "
         "would have at each spot.",

@@ -16,22 +16,20 @@ from lossviz.pairs import (
     margin_cells,
 )
 from lossviz.playground import LossSettings, arrow_scale
-from lossviz.presets import CONTRASTIVE_PRESETS
 from lossviz.scene import ContrastiveScene
 from lossviz.ui.controls import LOSS_FIELDS
-from lossviz.ui.plane import Metric, Regions, Trajectory
+from lossviz.ui.plane import Regions
+from lossviz.ui.points import ScenePoints
 from lossviz.ui.state import SceneBinding
 
 BINDING = SceneBinding(ContrastiveScene, "contrastive", (*LOSS_FIELDS, "similar", "lr"))
-BOUNDS = (ContrastiveScene.field_spec("x1x").lo, ContrastiveScene.field_spec("x1x").hi)
+POINTS = ScenePoints(BINDING, POINT_NAMES, (("x1x", "x1y"), ("x2x", "x2y")))
+BOUNDS = POINTS.bounds
 REGION_RESOLUTION = 200
 DESCENT_STEPS = 50
 PLANE_KEY = "contrastive.plane"
 INVERTED_KEY = "contrastive.inverted"
 MARGIN_PALETTE = {"0": "#ffffff", "1": COLORS["semi-hard"]}
-_TRAJECTORY_KEY = "contrastive.trajectory"
-_LESSON_KEY = "contrastive.lesson"
-_COORDS = (("x1x", "x1y"), ("x2x", "x2y"))
 
 INVERTED_SNIPPET = '''\
 def contrastive_loss(x1, x2, label):
@@ -43,48 +41,9 @@ def contrastive_loss(x1, x2, label):
     return (pull + push).mean()'''
 
 
-def points_of(scene: ContrastiveScene) -> dict[str, tuple[float, float]]:
-    return {
-        name: (getattr(scene, fx), getattr(scene, fy))
-        for name, (fx, fy) in zip(POINT_NAMES, _COORDS, strict=True)
-    }
-
-
-def pair_of(scene: ContrastiveScene) -> list[list[float]]:
-    return [list(xy) for xy in points_of(scene).values()]
-
-
-def _point_fields(pair) -> dict[str, float]:
-    return {
-        field: float(value)
-        for (fx, fy), (x, y) in zip(_COORDS, pair, strict=True)
-        for field, value in ((fx, x), (fy, y))
-    }
-
-
-def move_points(points: dict[str, tuple[float, float]]) -> None:
-    """The plane's callback: the dragged positions become the scene's."""
-    pair = [points.get(name, xy) for name, xy in points_of(BINDING.load()).items()]
-    BINDING.update(**_point_fields(pair))
-    st.session_state[_TRAJECTORY_KEY] = None
-
-
-def apply_preset(name: str) -> None:
-    preset = CONTRASTIVE_PRESETS[name]
-    BINDING.set(preset.scene)
-    st.session_state[_TRAJECTORY_KEY] = None
-    st.session_state[_LESSON_KEY] = preset.lesson
-
-
 def reset() -> None:
-    BINDING.set(ContrastiveScene())
-    st.session_state[_TRAJECTORY_KEY] = None
-    st.session_state[_LESSON_KEY] = None
+    POINTS.apply(ContrastiveScene())
     st.session_state[INVERTED_KEY] = False
-
-
-def lesson() -> str | None:
-    return st.session_state.get(_LESSON_KEY)
 
 
 def inverted() -> bool:
@@ -96,20 +55,10 @@ def step(settings: LossSettings, steps: int = 1) -> None:
     """Move both points ``steps`` gradient-descent steps (of the loss drawn); animate if > 1."""
     scene = BINDING.load()
     path = descend_pair(
-        pair_of(scene), scene.similar, settings, scene.lr, steps, BOUNDS, inverted=inverted()
-    )
-    BINDING.update(**_point_fields(path[-1].tolist()))
-    if steps > 1:
-        previous = st.session_state.get(_TRAJECTORY_KEY)
-        frames = [dict(zip(POINT_NAMES, map(tuple, frame), strict=True)) for frame in path.tolist()]
-        animation_id = previous.animation_id + 1 if previous else 1
-        st.session_state[_TRAJECTORY_KEY] = Trajectory(frames=frames, animation_id=animation_id)
-    else:
-        st.session_state[_TRAJECTORY_KEY] = None
-
-
-def trajectory() -> Trajectory | None:
-    return st.session_state.get(_TRAJECTORY_KEY)
+        POINTS.positions(scene), scene.similar, settings, scene.lr, steps, BOUNDS,
+        inverted=inverted(),
+    )  # fmt: skip
+    POINTS.follow(path.tolist())
 
 
 def arrows(
@@ -152,20 +101,6 @@ def curves_figure(
     return contrastive_curves(
         d.tolist(), similar_loss.tolist(), dissimilar_loss.tolist(), margin, pair, inverted_point
     )
-
-
-def preview_metric(scene: ContrastiveScene) -> Metric:
-    """How the plane measures its live preview line while a point is dragged."""
-    kinds = {
-        "euclidean": ("lp", 2.0),
-        "manhattan": ("lp", 1.0),
-        "chebyshev": ("lp", float("inf")),
-        "minkowski": ("lp", scene.p),
-        "cosine": ("cosine", 2.0),
-        "squared_euclidean": ("squared", 2.0),
-    }
-    kind, p = kinds.get(scene.distance, ("none", 2.0))
-    return Metric(kind=kind, p=p, eps=scene.eps)
 
 
 def contrastive_explainer() -> None:

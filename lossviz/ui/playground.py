@@ -17,84 +17,35 @@ from lossviz.playground import (
     kind_cells,
     negative_landscape,
 )
-from lossviz.presets import PLAYGROUND_PRESETS
 from lossviz.scene import PlaygroundScene
 from lossviz.ui.controls import LOSS_FIELDS
-from lossviz.ui.plane import Metric, Regions, Trajectory
+from lossviz.ui.plane import Regions
+from lossviz.ui.points import ScenePoints
 from lossviz.ui.state import SceneBinding
 
 BINDING = SceneBinding(PlaygroundScene, "playground", (*LOSS_FIELDS, "swap", "lr"))
-BOUNDS = (PlaygroundScene.field_spec("ax").lo, PlaygroundScene.field_spec("ax").hi)
+POINTS = ScenePoints(BINDING, POINT_NAMES, (("ax", "ay"), ("px", "py"), ("nx", "ny")))
+BOUNDS = POINTS.bounds
 REGION_RESOLUTION = 200
 HEATMAP_STRIDE = 2  # the loss heatmap uses every 2nd cell: 100 x 100 is plenty for the eye
 DESCENT_STEPS = 50
 KIND_PALETTE = {"0": COLORS["easy"], "1": COLORS["semi-hard"], "2": COLORS["hard"]}
-_TRAJECTORY_KEY = "playground.trajectory"
-_LESSON_KEY = "playground.lesson"
 _HEATMAP_KEY = "playground.heatmap_for"
-_COORDS = (("ax", "ay"), ("px", "py"), ("nx", "ny"))
-
-
-def points_of(scene: PlaygroundScene) -> dict[str, tuple[float, float]]:
-    return {
-        name: (getattr(scene, fx), getattr(scene, fy))
-        for name, (fx, fy) in zip(POINT_NAMES, _COORDS, strict=True)
-    }
-
-
-def triplet_of(scene: PlaygroundScene) -> list[list[float]]:
-    return [list(xy) for xy in points_of(scene).values()]
-
-
-def _point_fields(triplet) -> dict[str, float]:
-    return {
-        field: float(value)
-        for (fx, fy), (x, y) in zip(_COORDS, triplet, strict=True)
-        for field, value in ((fx, x), (fy, y))
-    }
-
-
-def move_points(points: dict[str, tuple[float, float]]) -> None:
-    """The plane's callback: the dragged positions become the scene's."""
-    triplet = [points.get(name, xy) for name, xy in points_of(BINDING.load()).items()]
-    BINDING.update(**_point_fields(triplet))
-    st.session_state[_TRAJECTORY_KEY] = None
-
-
-def apply_preset(name: str) -> None:
-    preset = PLAYGROUND_PRESETS[name]
-    BINDING.set(preset.scene)
-    st.session_state[_TRAJECTORY_KEY] = None
-    st.session_state[_LESSON_KEY] = preset.lesson
 
 
 def reset() -> None:
-    BINDING.set(PlaygroundScene())
-    st.session_state[_TRAJECTORY_KEY] = None
-    st.session_state[_LESSON_KEY] = None
-
-
-def lesson() -> str | None:
-    return st.session_state.get(_LESSON_KEY)
+    POINTS.apply(PlaygroundScene())
 
 
 def step(settings: LossSettings, steps: int = 1) -> None:
     """Move all three points ``steps`` gradient-descent steps; animate when more than one."""
     scene = BINDING.load()
-    path = descend(triplet_of(scene), settings, scene.lr, steps, BOUNDS)
-    BINDING.update(**_point_fields(path[-1].tolist()))
-    if steps > 1:
-        previous = st.session_state.get(_TRAJECTORY_KEY)
-        frames = [dict(zip(POINT_NAMES, map(tuple, frame), strict=True)) for frame in path.tolist()]
-        animation_id = previous.animation_id + 1 if previous else 1
-        st.session_state[_TRAJECTORY_KEY] = Trajectory(frames=frames, animation_id=animation_id)
-    else:
-        st.session_state[_TRAJECTORY_KEY] = None
+    POINTS.follow(descend(POINTS.positions(scene), settings, scene.lr, steps, BOUNDS).tolist())
 
 
 def heatmap_drawn_for(scene: PlaygroundScene) -> tuple[tuple[float, float], ...]:
     """A and P as the loss heatmap is drawn now (remembered for :func:`heatmap_is_stale`)."""
-    points = points_of(scene)
+    points = POINTS.of(scene)
     drawn = (points["A"], points["P"])
     st.session_state[_HEATMAP_KEY] = drawn
     return drawn
@@ -102,12 +53,8 @@ def heatmap_drawn_for(scene: PlaygroundScene) -> tuple[tuple[float, float], ...]
 
 def heatmap_is_stale(scene: PlaygroundScene) -> bool:
     """Whether A or P moved since the heatmap was drawn (then the whole page reruns)."""
-    points = points_of(scene)
+    points = POINTS.of(scene)
     return st.session_state.get(_HEATMAP_KEY) != (points["A"], points["P"])
-
-
-def trajectory() -> Trajectory | None:
-    return st.session_state.get(_TRAJECTORY_KEY)
 
 
 @dataclass(frozen=True)
@@ -151,17 +98,3 @@ def arrows(reading: TripletReading) -> tuple[dict[str, tuple[float, float]], flo
         for name, (gx, gy) in zip(POINT_NAMES, reading.gradients, strict=True)
     }
     return drawn, scale
-
-
-def preview_metric(scene: PlaygroundScene) -> Metric:
-    """How the plane measures its live preview lines while a point is dragged."""
-    kinds = {
-        "euclidean": ("lp", 2.0),
-        "manhattan": ("lp", 1.0),
-        "chebyshev": ("lp", float("inf")),
-        "minkowski": ("lp", scene.p),
-        "cosine": ("cosine", 2.0),
-        "squared_euclidean": ("squared", 2.0),
-    }
-    kind, p = kinds.get(scene.distance, ("none", 2.0))
-    return Metric(kind=kind, p=p, eps=scene.eps, show_pn=scene.swap)

@@ -1,0 +1,119 @@
+"""Draggable points kept in a page's scene: the plane's callback, presets, steps, animation.
+
+The playground (A, P, N) and the contrastive page (X1, X2) store each point
+as two scene fields; this class is the one place that maps between the two
+and keeps the page's lesson and descent animation in session state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import streamlit as st
+
+from lossviz.scene import Scene
+from lossviz.ui.plane import Metric, Trajectory
+from lossviz.ui.state import SceneBinding
+
+Point = tuple[float, float]
+
+
+class ScenePoints:
+    """Points named ``names`` stored in the scene fields ``coords`` ((x field, y field) each)."""
+
+    def __init__(
+        self, binding: SceneBinding, names: Sequence[str], coords: Sequence[tuple[str, str]]
+    ):
+        self.binding = binding
+        self.names = tuple(names)
+        self.coords = tuple(coords)
+        self._trajectory_key = f"{binding.page}.trajectory"
+        self._lesson_key = f"{binding.page}.lesson"
+        spec = binding.scene_cls.field_spec(self.coords[0][0])
+        self.bounds = (spec.lo, spec.hi)
+
+    def of(self, scene: Scene) -> dict[str, Point]:
+        """name -> (x, y) for a scene."""
+        return {
+            name: (getattr(scene, fx), getattr(scene, fy))
+            for name, (fx, fy) in zip(self.names, self.coords, strict=True)
+        }
+
+    def positions(self, scene: Scene) -> list[list[float]]:
+        """The points as rows, in ``names`` order (what the core takes)."""
+        return [list(xy) for xy in self.of(scene).values()]
+
+    def _fields(self, positions: Sequence[Sequence[float]]) -> dict[str, float]:
+        return {
+            field: float(value)
+            for (fx, fy), (x, y) in zip(self.coords, positions, strict=True)
+            for field, value in ((fx, x), (fy, y))
+        }
+
+    def move(self, points: Mapping[str, Point]) -> None:
+        """The plane's ``on_change``: the dropped positions become the scene's."""
+        current = self.of(self.binding.load())
+        self.binding.update(**self._fields([points.get(n, xy) for n, xy in current.items()]))
+        st.session_state[self._trajectory_key] = None
+
+    def apply(self, scene: Scene, lesson: str | None = None) -> None:
+        """Show ``scene`` (a preset, or the defaults for Reset) with its lesson, no animation."""
+        self.binding.set(scene)
+        st.session_state[self._trajectory_key] = None
+        st.session_state[self._lesson_key] = lesson
+
+    def lesson(self) -> str | None:
+        return st.session_state.get(self._lesson_key)
+
+    def follow(self, path: Sequence[Sequence[Sequence[float]]]) -> None:
+        """Move to the end of a descent ``path`` (frames x points x 2); animate it if it is long."""
+        self.binding.update(**self._fields(path[-1]))
+        trajectory = None
+        if len(path) > 2:
+            previous = self.trajectory()
+            frames = [
+                {name: (float(x), float(y)) for name, (x, y) in zip(self.names, frame, strict=True)}
+                for frame in path
+            ]
+            animation_id = previous.animation_id + 1 if previous else 1
+            trajectory = Trajectory(frames=frames, animation_id=animation_id)
+        st.session_state[self._trajectory_key] = trajectory
+
+    def trajectory(self) -> Trajectory | None:
+        return st.session_state.get(self._trajectory_key)
+
+
+_PREVIEW = {
+    "euclidean": ("lp", 2.0),
+    "manhattan": ("lp", 1.0),
+    "chebyshev": ("lp", float("inf")),
+    "cosine": ("cosine", 2.0),
+    "squared_euclidean": ("squared", 2.0),
+}
+
+
+def preview_metric(distance: str, p: float, eps: float, show_pn: bool = False) -> Metric:
+    """How the plane labels its lines while a point moves (no number for a typed distance)."""
+    kind, order = ("lp", p) if distance == "minkowski" else _PREVIEW.get(distance, ("none", 2.0))
+    return Metric(kind=kind, p=order, eps=eps, show_pn=show_pn)
+
+
+def presets_bar(
+    points: ScenePoints, presets: Mapping, on_reset: Callable[[], None], per_row: int = 4
+) -> None:
+    """Preset buttons (each with its lesson as help), Reset, and the chosen preset's lesson."""
+    count = len(presets) + 1
+    columns = [column for _ in range(0, count, per_row) for column in st.columns(per_row)]
+    for column, preset in zip(columns, presets.values(), strict=False):
+        column.button(
+            preset.title,
+            on_click=points.apply,
+            args=(preset.scene, preset.lesson),
+            help=preset.lesson,
+            width="stretch",
+        )
+    columns[len(presets)].button(
+        "Reset", on_click=on_reset, icon=":material/restart_alt:", width="stretch"
+    )
+    if points.lesson():
+        st.info(points.lesson(), icon=":material/school:")
