@@ -16,6 +16,8 @@ from lossviz.playground import LossSettings
 from lossviz.presets import CONTRASTIVE_PRESETS
 from lossviz.scene import ContrastiveScene
 from lossviz.ui.contrastive import DESCENT_STEPS, INVERTED_KEY
+from tests import apptest_helpers as helpers
+from tests.apptest_helpers import metric_values, ok, widget
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "contrastive.py")
 SCENE_KEY = "contrastive.scene"
@@ -24,15 +26,7 @@ INVERTED = "Use the inverted snippet"
 
 
 def open_page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=30)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return ok(at.run())
-
-
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return helpers.open_page(PAGE, query)
 
 
 def scene_of(at: AppTest) -> ContrastiveScene:
@@ -47,10 +41,6 @@ def expected(scene: ContrastiveScene, expr: str | None = None, inverted: bool = 
     settings = LossSettings(scene.margin, scene.p, scene.eps, False, scene.distance,
                             expr or scene.expr)  # fmt: skip
     return read_pair(points(scene), scene.similar, settings, inverted=inverted)
-
-
-def metric_values(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def plane_data(at: AppTest) -> dict:
@@ -86,15 +76,6 @@ def assert_shows_core_numbers(at: AppTest, expr: str | None = None) -> None:
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
     pair = [trace for trace in chart["data"] if trace.get("name") == "this pair"][0]
     assert pair["x"] == [reading.d] and pair["y"] == [reading.loss]
-
-
-def widget(at: AppTest, label: str):
-    for kind in ("slider", "select_slider", "selectbox", "radio", "toggle", "number_input",
-                 "text_input"):  # fmt: skip
-        for element in getattr(at, kind):
-            if element.label == label:
-                return element
-    raise AssertionError(f"no widget labelled {label!r}")
 
 
 def button(at: AppTest, label: str):
@@ -151,41 +132,6 @@ def test_similar_toggle_changes_the_active_term():
     ok(at.run())
     assert metric_values(at)["active term"] == Term.PUSH.label
     assert_shows_core_numbers(at)
-
-
-@pytest.mark.parametrize("distance", ContrastiveScene.field_spec("distance").options)
-def test_every_distance(distance):
-    at = open_page()
-    widget(at, "Distance").set_value(distance)
-    ok(at.run())
-    assert scene_of(at).distance == distance
-    assert_shows_core_numbers(at)
-
-
-def test_p_applies_to_minkowski():
-    at = open_page()
-    assert widget(at, "p (Minkowski)").disabled
-    widget(at, "Distance").set_value("minkowski")
-    ok(at.run())
-    widget(at, "p (Minkowski)").set_value(math.inf)
-    ok(at.run())
-    assert scene_of(at).p == math.inf
-    assert at.query_params["p"] == "inf"
-    assert_shows_core_numbers(at)
-
-
-def test_custom_expression_good_then_bad_keeps_the_last_good_one():
-    at = open_page()
-    widget(at, "Distance").set_value("custom")
-    ok(at.run())
-    widget(at, "d(a, b) =").set_value("sum(abs(a - b))")
-    ok(at.run())
-    assert_shows_core_numbers(at)
-    assert not at.error
-    widget(at, "d(a, b) =").set_value("__import__('os').system('ls')")
-    ok(at.run())
-    assert at.error and "Still using the last good distance" in at.error[0].value
-    assert_shows_core_numbers(at, expr="sum(abs(a - b))")
 
 
 @pytest.mark.parametrize("name", list(CONTRASTIVE_PRESETS))

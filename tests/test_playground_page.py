@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pytest
@@ -13,21 +12,15 @@ from lossviz.formulas import triplet_latex
 from lossviz.playground import LossSettings, read_triplet
 from lossviz.presets import PLAYGROUND_PRESETS
 from lossviz.scene import PlaygroundScene
+from tests import apptest_helpers as helpers
+from tests.apptest_helpers import metric_values, ok, widget
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "playground.py")
 SCENE_KEY = "playground.scene"
 
 
 def open_page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=30)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return ok(at.run())
-
-
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return helpers.open_page(PAGE, query)
 
 
 def scene_of(at: AppTest) -> PlaygroundScene:
@@ -40,10 +33,6 @@ def expected_reading(scene: PlaygroundScene, expr: str | None = None):
     )
     points = [[scene.ax, scene.ay], [scene.px, scene.py], [scene.nx, scene.ny]]
     return read_triplet(points, settings)
-
-
-def metric_values(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def assert_shows_core_numbers(at: AppTest, expr: str | None = None) -> None:
@@ -61,15 +50,6 @@ def assert_shows_core_numbers(at: AppTest, expr: str | None = None) -> None:
     shown = json.dumps(data)
     for x in (scene.ax, scene.px, scene.nx):
         assert json.dumps(x) in shown
-
-
-def widget(at: AppTest, label: str):
-    for kind in ("slider", "select_slider", "selectbox", "radio", "toggle", "number_input",
-                 "text_input"):  # fmt: skip
-        for element in getattr(at, kind):
-            if element.label == label:
-                return element
-    raise AssertionError(f"no widget labelled {label!r}")
 
 
 def test_defaults_show_the_cores_numbers():
@@ -95,41 +75,6 @@ def test_each_control_changes_the_scene_and_the_numbers(label, value, field):
     assert getattr(scene_of(at), field) == value
     assert_shows_core_numbers(at)
     assert at.query_params[field] == PlaygroundScene.field_spec(field).encode(value)
-
-
-@pytest.mark.parametrize("distance", PlaygroundScene.field_spec("distance").options)
-def test_every_distance(distance):
-    at = open_page()
-    widget(at, "Distance").set_value(distance)
-    ok(at.run())
-    assert scene_of(at).distance == distance
-    assert_shows_core_numbers(at)
-
-
-def test_p_applies_to_minkowski():
-    at = open_page()
-    assert widget(at, "p (Minkowski)").disabled
-    widget(at, "Distance").set_value("minkowski")
-    ok(at.run())
-    widget(at, "p (Minkowski)").set_value(math.inf)
-    ok(at.run())
-    assert scene_of(at).p == math.inf
-    assert at.query_params["p"] == "inf"
-    assert_shows_core_numbers(at)
-
-
-def test_custom_expression_good_then_bad_keeps_the_last_good_one():
-    at = open_page()
-    widget(at, "Distance").set_value("custom")
-    ok(at.run())
-    widget(at, "d(a, b) =").set_value("sum(abs(a - b))")
-    ok(at.run())
-    assert_shows_core_numbers(at)
-    assert not at.error
-    widget(at, "d(a, b) =").set_value("__import__('os').system('ls')")
-    ok(at.run())
-    assert at.error and "Still using the last good distance" in at.error[0].value
-    assert_shows_core_numbers(at, expr="sum(abs(a - b))")
 
 
 @pytest.mark.parametrize("name", list(PLAYGROUND_PRESETS))

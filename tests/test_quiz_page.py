@@ -11,22 +11,16 @@ from streamlit.testing.v1 import AppTest
 from lossviz.quiz import explain, make_round
 from lossviz.scene import QuizScene
 from lossviz.triplets import Kind
+from tests import apptest_helpers as helpers
+from tests.apptest_helpers import ok
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "quiz.py")
 SCENE_KEY = "quiz.scene"
 KINDS = (Kind.EASY, Kind.SEMI_HARD, Kind.HARD)
 
 
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def open_page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=30)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return ok(at.run())
+    return helpers.open_page(PAGE, query)
 
 
 def scene_of(at: AppTest) -> QuizScene:

@@ -1,0 +1,35 @@
+"""Helpers shared by the pages' AppTests: run, check, find widgets."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+WIDGET_KINDS = ("slider", "select_slider", "selectbox", "radio", "toggle", "number_input",
+                "text_input", "checkbox")  # fmt: skip
+
+
+def ok(at: AppTest) -> AppTest:
+    """The app after a run, asserting that it raised nothing."""
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def open_page(path: str, query: dict[str, str] | None = None) -> AppTest:
+    """Run a page file on its own, optionally opened with a link's query."""
+    at = AppTest.from_file(path, default_timeout=30)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return ok(at.run())
+
+
+def widget(at: AppTest, label: str):
+    """The widget with this label, whatever its kind."""
+    for kind in WIDGET_KINDS:
+        for element in getattr(at, kind):
+            if element.label == label:
+                return element
+    raise AssertionError(f"no widget labelled {label!r}")
+
+
+def metric_values(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
