@@ -33,7 +33,11 @@ with st.sidebar:
         "pushed apart by max(m − d, 0)² until it is the margin m apart.",
     )  # fmt: skip
     st.subheader("Loss")
-    loss_controls(binding, scene)
+    loss_controls(
+        binding,
+        scene,
+        margin_help="A dissimilar pair closer than this is pushed apart; beyond it, no loss.",
+    )
     st.subheader("Gradient descent")
     spec = scene.field_spec("lr")
     st.number_input(

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from lossviz.distances import DISTANCE_LABELS
 from lossviz.quiz import ROUND_LENGTH, explain
 from lossviz.triplets import Kind
 from lossviz.ui import quiz as qz
@@ -27,7 +28,12 @@ with st.sidebar:
         "Difficulty", spec("difficulty").options, key=binding.widget_key("difficulty"),
         horizontal=True, help="Boundary: every triplet lies within 10% of the margin of a border.",
     )  # fmt: skip
-    st.selectbox("Distance", spec("distance").options, key=binding.widget_key("distance"))
+    st.selectbox(
+        "Distance",
+        spec("distance").options,
+        format_func=DISTANCE_LABELS.get,
+        key=binding.widget_key("distance"),
+    )
     st.toggle(
         "Swap", key=binding.widget_key("swap"),
         help="The negative distance is min(d(a, n), d(p, n)), as the loss with swap uses it.",

@@ -25,7 +25,12 @@ def _p_label(p: float) -> str:
     return "∞" if math.isinf(p) else f"{p:g}"
 
 
-def loss_controls(binding: SceneBinding, scene: LossScene) -> None:
+TRIPLET_MARGIN_HELP = "How much farther N must be from A than P is before the loss is zero."
+
+
+def loss_controls(
+    binding: SceneBinding, scene: LossScene, margin_help: str = TRIPLET_MARGIN_HELP
+) -> None:
     """Widgets for the shared loss fields, keyed by field name (values come from the scene)."""
     key = binding.widget_key
     spec = scene.field_spec
@@ -59,7 +64,7 @@ def loss_controls(binding: SceneBinding, scene: LossScene) -> None:
         max_value=spec("margin").hi,
         step=0.05,
         key=key("margin"),
-        help="How much farther N must be from A than P is before the loss is zero.",
+        help=margin_help,
     )
     st.radio(
         "eps",
