@@ -27,7 +27,13 @@ from torch import Tensor
 from lossviz.device import default_device
 from lossviz.distances import lp_distance
 from lossviz.losses import PairDistance, contrastive_loss
-from lossviz.playground import LossSettings, PlaygroundError, grid_points, make_distance
+from lossviz.playground import (
+    LossSettings,
+    PlaygroundError,
+    gradient_descent,
+    grid_points,
+    make_distance,
+)
 
 POINT_NAMES = ("X1", "X2")
 
@@ -150,26 +156,17 @@ def descend_pair(
     bounds: tuple[float, float],
     inverted: bool = False,
 ) -> Tensor:
-    """Plain gradient descent on both points: ``(steps + 1, 2, 2)`` positions, CPU.
+    """Gradient descent on both points: ``(steps + 1, 2, 2)`` positions, CPU.
 
-    Row 0 is the start; points are clamped to ``bounds``. ``inverted`` descends the
-    inverted snippet's loss. If the loss or a gradient stops being finite, the
-    trajectory ends at the last finite position (repeated to keep the shape).
+    ``inverted`` descends the inverted snippet's loss; see ``gradient_descent``.
     """
-    if not (lr > 0 and math.isfinite(lr)) or steps < 0:
-        raise ValueError("need a finite learning rate > 0 and steps >= 0")
-    x = _pair_tensor(points).clone()
-    frames = [x.clone()]
-    for _ in range(steps):
-        x.requires_grad_()
-        loss = _loss(x, similar, settings, inverted)
-        (grad,) = torch.autograd.grad(loss, x)
-        if not (torch.isfinite(loss) and torch.isfinite(grad).all()):
-            break
-        x = (x.detach() - lr * grad).clamp(*bounds)
-        frames.append(x.clone())
-    frames += [frames[-1]] * (steps + 1 - len(frames))
-    return torch.stack(frames).cpu()
+    return gradient_descent(
+        _pair_tensor(points),
+        lambda x: _loss(x, similar, settings, inverted),
+        lr,
+        steps,
+        bounds,
+    )
 
 
 def loss_along_distance(

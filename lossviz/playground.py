@@ -10,7 +10,7 @@ with the FIRST ROW AT THE TOP (y = hi), as an image is drawn.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -170,29 +170,23 @@ def kind_cells(kind: Tensor) -> str:
     return codes.numpy().tobytes().decode("ascii")
 
 
-def descend(
-    points: Tensor | Sequence[Sequence[float]],
-    settings: LossSettings,
-    lr: float,
-    steps: int,
+def gradient_descent(
+    start: Tensor, loss_of: Callable[[Tensor], Tensor], lr: float, steps: int,
     bounds: tuple[float, float],
-) -> Tensor:
-    """Plain gradient descent on all three points: ``(steps + 1, 3, 2)`` positions, CPU.
+) -> Tensor:  # fmt: skip
+    """Plain gradient descent on points: ``(steps + 1, *start.shape)`` positions, CPU.
 
-    Row 0 is the start. Points are clamped to ``bounds``. If the loss or a
-    gradient stops being finite, the trajectory ends at the last finite
-    position (repeated to keep the shape).
+    Row 0 is ``start``; each step is ``x - lr * dL/dx``, clamped to ``bounds``.
+    If the loss or a gradient stops being finite, the path ends at the last
+    finite position (repeated to keep the shape).
     """
     if not (lr > 0 and math.isfinite(lr)) or steps < 0:
         raise ValueError("need a finite learning rate > 0 and steps >= 0")
-    distance = make_distance(settings.distance, settings.p, settings.eps, settings.expr)
-    x = _points_tensor(points).clone()
+    x = start.detach().clone()
     frames = [x.clone()]
     for _ in range(steps):
         x.requires_grad_()
-        loss = triplet_margin_loss(
-            x[0:1], x[1:2], x[2:3], settings.margin, swap=settings.swap, distance_function=distance
-        )
+        loss = loss_of(x)
         (grad,) = torch.autograd.grad(loss, x)
         if not (torch.isfinite(loss) and torch.isfinite(grad).all()):
             break
@@ -200,6 +194,24 @@ def descend(
         frames.append(x.clone())
     frames += [frames[-1]] * (steps + 1 - len(frames))
     return torch.stack(frames).cpu()
+
+
+def descend(
+    points: Tensor | Sequence[Sequence[float]],
+    settings: LossSettings,
+    lr: float,
+    steps: int,
+    bounds: tuple[float, float],
+) -> Tensor:
+    """Gradient descent on all three points of a triplet: ``(steps + 1, 3, 2)``, CPU."""
+    distance = make_distance(settings.distance, settings.p, settings.eps, settings.expr)
+
+    def loss_of(x: Tensor) -> Tensor:
+        return triplet_margin_loss(
+            x[0:1], x[1:2], x[2:3], settings.margin, swap=settings.swap, distance_function=distance
+        )
+
+    return gradient_descent(_points_tensor(points), loss_of, lr, steps, bounds)
 
 
 def arrow_scale(gradients: Sequence[Sequence[float]], span: float) -> float:

@@ -8,25 +8,29 @@ come from the core (``lossviz.pairs.read_pair``) on the scene read back from the
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Iterator
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from lossviz.pairs import PairReading, Term, read_pair
 from lossviz.playground import LossSettings
 from lossviz.presets import CONTRASTIVE_PRESETS
 from lossviz.scene import ContrastiveScene
 from lossviz.ui.navigation import PAGES
-from tests.browser.conftest import APP_TIMEOUT_MS, screenshot, start_streamlit, wait_for_app
+from tests.browser import plane_helpers
+from tests.browser.conftest import APP_TIMEOUT_MS, start_streamlit, wait_for_app
+from tests.browser.plane_helpers import (
+    click_button,
+    close,
+    drag_to,
+    metric,
+    no_exception,
+    shot,
+)
 
 pytestmark = pytest.mark.browser
 
-BOUNDS = (-4.0, 4.0)
-PIXEL = 0.03  # data units
 WRAPPER_APP = "tests/browser/apps/contrastive_app.py"
 
 
@@ -52,38 +56,16 @@ def open_page(page: Page, page_url: str, query: str = "") -> None:
     expect(metric(page, "loss")).to_be_visible()
 
 
-def url_scene(page: Page) -> ContrastiveScene:
-    scene, notes = ContrastiveScene.parse_query(parse_qs(urlsplit(page.url).query))
-    assert not notes, (page.url, notes)
-    return scene
-
-
 def scene_points(scene: ContrastiveScene) -> dict[str, tuple[float, float]]:
     return {"X1": (scene.x1x, scene.x1y), "X2": (scene.x2x, scene.x2y)}
 
 
-def plane_points(page: Page) -> dict[str, tuple[float, float]]:
-    raw = json.loads(page.locator(".lv-plane").get_attribute("data-points"))
-    return {name: (x, y) for name, (x, y) in raw.items()}
-
-
-def close(got, want, tol: float = PIXEL) -> bool:
-    return abs(got[0] - want[0]) <= tol and abs(got[1] - want[1]) <= tol
+def url_scene(page: Page) -> ContrastiveScene:
+    return plane_helpers.url_scene(page, ContrastiveScene)
 
 
 def settled(page: Page, timeout_s: float = 20.0) -> ContrastiveScene:
-    """Wait until the plane shows Python's points and the URL holds them; the URL's scene."""
-    wait_for_app(page)
-    expect(page.locator(".lv-plane.lv-stale")).to_have_count(0)
-    expect(page.locator(".lv-plane")).not_to_have_attribute("data-animating", "1")
-    deadline = time.monotonic() + timeout_s
-    while True:
-        scene = url_scene(page)
-        shown = plane_points(page)
-        if all(close(shown[n], xy, 1e-6) for n, xy in scene_points(scene).items()):
-            return scene
-        assert time.monotonic() < deadline, (page.url, shown)
-        page.wait_for_timeout(50)
+    return plane_helpers.settled(page, ContrastiveScene, scene_points, timeout_s)
 
 
 def reading_of(scene: ContrastiveScene, inverted: bool = False) -> PairReading:
@@ -93,45 +75,10 @@ def reading_of(scene: ContrastiveScene, inverted: bool = False) -> PairReading:
     return read_pair(points, scene.similar, settings, inverted=inverted)
 
 
-def metric(page: Page, label: str) -> Locator:
-    block = page.get_by_test_id("stMetric").filter(
-        has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
-    )
-    expect(block).to_have_count(1)
-    return block.get_by_test_id("stMetricValue")
-
-
 def expect_metrics(page: Page, reading: PairReading) -> None:
     expect(metric(page, "d")).to_have_text(f"{reading.d:.3f}")
     expect(metric(page, "loss")).to_have_text(f"{reading.loss:.3f}")
     expect(metric(page, "active term")).to_have_text(reading.term.label)
-
-
-def to_screen(page: Page, xy: tuple[float, float]) -> tuple[float, float]:
-    box = page.locator(".lv-plot-rect").bounding_box()
-    assert box is not None
-    lo, hi = BOUNDS
-    return (
-        box["x"] + (xy[0] - lo) / (hi - lo) * box["width"],
-        box["y"] + (hi - xy[1]) / (hi - lo) * box["height"],
-    )
-
-
-def drag_to(page: Page, name: str, target: tuple[float, float]) -> None:
-    dot = page.locator(f'.lv-plane .lv-point[data-name="{name}"] .lv-dot').bounding_box()
-    assert dot is not None
-    x0, y0 = dot["x"] + dot["width"] / 2, dot["y"] + dot["height"] / 2
-    x1, y1 = to_screen(page, target)
-    sent = page.locator(".lv-plane").get_attribute("data-sent-count") or "0"
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    page.mouse.move(x1, y1, steps=12)
-    page.mouse.up()
-    expect(page.locator(".lv-plane")).to_have_attribute("data-sent-count", str(int(sent) + 1))
-
-
-def click_button(page: Page, name: str) -> None:
-    page.get_by_test_id("stButton").get_by_role("button", name=name, exact=True).click()
 
 
 def click_toggle(page: Page, label: str) -> None:
@@ -145,16 +92,6 @@ def arrow_tips(page: Page) -> list[tuple[float, float, float, float]]:
         tuple(float(lines.nth(i).get_attribute(a)) for a in ("x1", "y1", "x2", "y2"))
         for i in range(lines.count())
     ]
-
-
-def shot(page: Page, name: str) -> None:
-    page.mouse.move(1, 1)
-    expect(page.get_by_test_id("stTooltipContent")).to_have_count(0)
-    screenshot(page, name)
-
-
-def no_exception(page: Page) -> None:
-    expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
 # --------------------------------------------------------------------------- tests

@@ -10,21 +10,27 @@ from __future__ import annotations
 import json
 import math
 import re
-import time
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from lossviz.playground import LossSettings, TripletReading, read_triplet
 from lossviz.scene import PlaygroundScene
 from lossviz.ui.playground import DESCENT_STEPS
-from tests.browser.conftest import APP_TIMEOUT_MS, screenshot, wait_for_app
+from tests.browser import plane_helpers
+from tests.browser.conftest import APP_TIMEOUT_MS, wait_for_app
+from tests.browser.plane_helpers import (
+    click_button,
+    close,
+    drag_to,
+    metric,
+    no_exception,
+    plane_points,
+    shot,
+)
 
 pytestmark = pytest.mark.browser
 
-BOUNDS = (-4.0, 4.0)
-PIXEL = 0.03  # data units: one screen pixel is 8 / 411 = 0.019 at 1400 px wide
 EASY_LINK = "/playground?ax=0&ay=0&px=1&py=0&nx=-2.5&ny=1.5"
 DEFAULT = PlaygroundScene()
 DEFAULT_POINTS = {"A": (DEFAULT.ax, DEFAULT.ay), "P": (DEFAULT.px, DEFAULT.py),
@@ -48,58 +54,22 @@ def open_playground(page: Page, base_url: str, link: str = "/playground") -> Non
     expect(page.get_by_test_id("kind-badge")).to_be_visible()
 
 
-def url_scene(page: Page) -> PlaygroundScene:
-    """The scene the page's address describes (the app rewrites it after every rerun)."""
-    scene, notes = PlaygroundScene.parse_query(parse_qs(urlsplit(page.url).query))
-    assert not notes, (page.url, notes)
-    return scene
-
-
 def scene_points(scene: PlaygroundScene) -> dict[str, tuple[float, float]]:
     return {"A": (scene.ax, scene.ay), "P": (scene.px, scene.py), "N": (scene.nx, scene.ny)}
 
 
-def plane_points(page: Page) -> dict[str, tuple[float, float]]:
-    raw = json.loads(page.locator(".lv-plane").get_attribute("data-points"))
-    return {name: (x, y) for name, (x, y) in raw.items()}
-
-
-def close(got, want, tol: float = PIXEL) -> bool:
-    return abs(got[0] - want[0]) <= tol and abs(got[1] - want[1]) <= tol
+def url_scene(page: Page) -> PlaygroundScene:
+    return plane_helpers.url_scene(page, PlaygroundScene)
 
 
 def settled(page: Page, timeout_s: float = 20.0) -> PlaygroundScene:
-    """Wait until the plane shows Python's points (acknowledged) and the URL holds them too.
-
-    Returns the scene of the URL. The plane drops ``lv-stale`` when Python's data for the
-    last send has arrived; the URL is written by the same rerun.
-    """
-    wait_for_app(page)
-    expect(page.locator(".lv-plane.lv-stale")).to_have_count(0)
-    expect(page.locator(".lv-plane")).not_to_have_attribute("data-animating", "1")
-    deadline = time.monotonic() + timeout_s
-    while True:
-        scene = url_scene(page)
-        shown = plane_points(page)
-        if all(close(shown[n], xy, 1e-6) for n, xy in scene_points(scene).items()):
-            return scene
-        assert time.monotonic() < deadline, (page.url, shown)
-        page.wait_for_timeout(50)
+    return plane_helpers.settled(page, PlaygroundScene, scene_points, timeout_s)
 
 
 def reading_of(scene: PlaygroundScene) -> TripletReading:
     settings = LossSettings(scene.margin, scene.p, scene.eps, scene.swap, scene.distance,
                             scene.expr)  # fmt: skip
     return read_triplet([list(xy) for xy in scene_points(scene).values()], settings)
-
-
-def metric(page: Page, label: str) -> Locator:
-    """The value of the ``st.metric`` labelled exactly ``label``."""
-    block = page.get_by_test_id("stMetric").filter(
-        has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
-    )
-    expect(block).to_have_count(1)
-    return block.get_by_test_id("stMetricValue")
 
 
 def metric_value(page: Page, label: str) -> float:
@@ -111,36 +81,6 @@ def expect_metrics(page: Page, reading: TripletReading) -> None:
                          ("d(p, n)", reading.d_pn), ("loss", reading.loss)):  # fmt: skip
         expect(metric(page, label)).to_have_text(f"{value:.3f}")
     expect(page.get_by_test_id("kind-badge")).to_have_attribute("data-kind", reading.kind.label)
-
-
-def to_screen(page: Page, xy: tuple[float, float]) -> tuple[float, float]:
-    """Data units -> page pixels, as plane.js's toPx (the plot rect spans ``BOUNDS``)."""
-    box = page.locator(".lv-plot-rect").bounding_box()
-    assert box is not None
-    lo, hi = BOUNDS
-    return (
-        box["x"] + (xy[0] - lo) / (hi - lo) * box["width"],
-        box["y"] + (hi - xy[1]) / (hi - lo) * box["height"],
-    )
-
-
-def drag_to(page: Page, name: str, target: tuple[float, float]) -> None:
-    """Press on the point's dot, move in steps to ``target`` (data units), release."""
-    dot = page.locator(f'.lv-plane .lv-point[data-name="{name}"] .lv-dot').bounding_box()
-    assert dot is not None
-    x0, y0 = dot["x"] + dot["width"] / 2, dot["y"] + dot["height"] / 2
-    x1, y1 = to_screen(page, target)
-    sent = page.locator(".lv-plane").get_attribute("data-sent-count") or "0"
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    page.mouse.move(x1, y1, steps=12)
-    page.mouse.up()
-    expect(page.locator(".lv-plane")).to_have_attribute("data-sent-count", str(int(sent) + 1))
-
-
-def click_button(page: Page, name: str) -> None:
-    """Click the app's button named exactly ``name`` (not Plotly's "Reset axes" & co.)."""
-    page.get_by_test_id("stButton").get_by_role("button", name=name, exact=True).click()
 
 
 # Every animation frame's plane state, sampled in the page (a Python poll misses frames).
@@ -166,17 +106,6 @@ def recorded(page: Page) -> list[tuple[dict[str, tuple[float, float]], str]]:
         ({name: tuple(xy) for name, xy in json.loads(points).items()}, animating)
         for points, animating in page.evaluate("window.__lvPlaneLog")
     ]
-
-
-def shot(page: Page, name: str) -> None:
-    """conftest's full-page screenshot, without the hover tooltip of the button just clicked."""
-    page.mouse.move(1, 1)
-    expect(page.get_by_test_id("stTooltipContent")).to_have_count(0)
-    screenshot(page, name)
-
-
-def no_exception(page: Page) -> None:
-    expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
 # --------------------------------------------------------------------------- tests
@@ -238,6 +167,8 @@ def test_reset_after_a_drag_survives_the_next_slider_move(page, app_server):
 def test_step_moves_the_points_along_the_arrows(page, app_server):
     open_playground(page, app_server)
     click_button(page, "Semi-hard")
+    # The default scene is semi-hard too: wait for the preset's own N in the address.
+    expect(page).to_have_url(re.compile(r"nx=-1\.5"))
     expect(page.get_by_test_id("kind-badge")).to_have_attribute("data-kind", "semi-hard")
     before = settled(page)
     reading = reading_of(before)
