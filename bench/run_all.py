@@ -5,7 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("bench.triplet_loss", "bench.counting")
+BENCHMARKS = (
+    "bench.triplet_loss",
+    "bench.counting",
+    "bench.playground_rerun",
+    "bench.playground_latency",  # needs Debian chromium
+)
 
 
 def main() -> None:

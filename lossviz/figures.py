@@ -21,8 +21,6 @@ COLORS: dict[str, str] = {
     "margin": "#666666",
 }
 
-KIND_NAMES = ("easy", "semi-hard", "hard")  # indexed by lossviz.triplets.Kind
-
 
 def kinds_along_delta(deltas: Sequence[float], losses: Sequence[float], margin: float) -> go.Figure:
     """The triplet loss against ``delta = d(a,n) - d(a,p)``, on bands coloured by kind.

@@ -25,7 +25,6 @@ import torch
 from torch import Tensor
 
 from lossviz.device import default_device
-from lossviz.distances import lp_distance
 from lossviz.losses import PairDistance, contrastive_loss
 from lossviz.playground import (
     LossSettings,
@@ -72,16 +71,10 @@ def inverted_snippet_loss(
     Its docstring says label 1 = similar, but the formula treats label 0 as similar:
     this equals ``contrastive_loss(x1, x2, 1 - label, ...)``.
     """
-    d = distance_function(x1, x2) if distance_function else lp_distance(x1, x2, p, eps)
-    label = torch.as_tensor(label, device=d.device).to(d.dtype)
-    values = (1 - label) * d.square() + label * torch.clamp_min(margin - d, 0).square()
-    if reduction == "none":
-        return values
-    if reduction == "sum":
-        return values.sum()
-    if reduction == "mean":
-        return values.mean()
-    raise ValueError(f"reduction must be 'none', 'mean' or 'sum'; got {reduction!r}")
+    label = torch.as_tensor(label, dtype=x1.dtype, device=x1.device)
+    return contrastive_loss(
+        x1, x2, 1 - label, margin, p, eps, reduction=reduction, distance_function=distance_function
+    )
 
 
 def _pair_tensor(points: Tensor | Sequence[Sequence[float]]) -> Tensor:

@@ -8,9 +8,9 @@ from lossviz.pairs import read_pair
 from lossviz.playground import PlaygroundError
 from lossviz.presets import CONTRASTIVE_PRESETS
 from lossviz.ui import contrastive as pg
-from lossviz.ui.controls import loss_controls, loss_settings
+from lossviz.ui.controls import learning_rate_control, loss_controls, loss_settings
 from lossviz.ui.plane import plane
-from lossviz.ui.points import presets_bar, preview_metric
+from lossviz.ui.points import descent_buttons, presets_bar, preview_metric
 from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
@@ -22,8 +22,7 @@ st.caption(
     "Drag **X1** and **X2** and say whether they are similar. Everything below is recomputed "
     f"by the PyTorch core on **{default_device().type}** as you drop a point."
 )
-for note in binding.link_notes():
-    st.warning(f"This link had a bad value, so a default is used: {note}")
+binding.warn_about_link()
 
 with st.sidebar:
     st.subheader("Pair")
@@ -39,11 +38,7 @@ with st.sidebar:
         margin_help="A dissimilar pair closer than this is pushed apart; beyond it, no loss.",
     )
     st.subheader("Gradient descent")
-    spec = scene.field_spec("lr")
-    st.number_input(
-        "Learning rate", spec.lo, spec.hi, key=binding.widget_key("lr"), format="%.4g",
-        help="Step size of Step and Descend: each point moves by −lr · ∇L.",
-    )  # fmt: skip
+    learning_rate_control(binding, scene)
 scene = binding.commit()
 settings = loss_settings(binding, scene)
 
@@ -88,14 +83,11 @@ def pair_view(settings):
             caption="Drag a point, or click it and use the arrow keys. Shaded: where X2 would "
             "be inside the margin of X1.",
         )
-        buttons = st.columns([2, 3, 4])
-        buttons[0].button("Step", on_click=pg.step, args=(settings,), icon=":material/skip_next:")
-        buttons[1].button(
-            f"Descend {pg.DESCENT_STEPS}", on_click=pg.step, args=(settings, pg.DESCENT_STEPS),
-            icon=":material/play_arrow:",
-        )  # fmt: skip
         which = "the inverted snippet's" if inverted else "the loss's"
-        buttons[2].caption(f"Arrows: −∇ of {which} value × {scale:.3g}; Step follows them.")
+        descent_buttons(
+            pg.step, settings, f"Arrows: −∇ of {which} value × {scale:.3g}; Step follows them.",
+            widths=(2, 3, 4),
+        )  # fmt: skip
         st.latex(contrastive_latex(reading.d, reading.loss, scene.margin, scene.similar))
         if inverted:
             st.latex(contrastive_latex(snippet.d, snippet.loss, scene.margin,

@@ -8,9 +8,9 @@ from lossviz.formulas import triplet_latex
 from lossviz.playground import PlaygroundError, read_triplet
 from lossviz.presets import PLAYGROUND_PRESETS
 from lossviz.ui import playground as pg
-from lossviz.ui.controls import loss_controls, loss_settings
+from lossviz.ui.controls import learning_rate_control, loss_controls, loss_settings
 from lossviz.ui.plane import plane
-from lossviz.ui.points import presets_bar, preview_metric
+from lossviz.ui.points import descent_buttons, presets_bar, preview_metric
 from lossviz.ui.readouts import kind_badge, playground_explainer
 from lossviz.ui.setup import ensure_navigation
 
@@ -23,8 +23,7 @@ st.caption(
     "Drag the anchor **A**, the positive **P** and the negative **N**. Everything below is "
     f"recomputed by the PyTorch core on **{default_device().type}** as you drop a point."
 )
-for note in binding.link_notes():
-    st.warning(f"This link had a bad value, so a default is used: {note}")
+binding.warn_about_link()
 
 with st.sidebar:
     st.subheader("Loss")
@@ -36,11 +35,7 @@ with st.sidebar:
         "so a negative close to the positive counts too.",
     )
     st.subheader("Gradient descent")
-    spec = scene.field_spec("lr")
-    st.number_input(
-        "Learning rate", spec.lo, spec.hi, key=binding.widget_key("lr"), format="%.4g",
-        help="Step size of Step and Descend: each point moves by −lr · ∇L.",
-    )  # fmt: skip
+    learning_rate_control(binding, scene)
 scene = binding.commit()
 settings = loss_settings(binding, scene, swap=scene.swap)
 
@@ -85,13 +80,11 @@ def triplet_view(settings):
         caption="Drag a point, or click it and use the arrow keys. Background: the kind N "
         "would have at each spot.",
     )
-    buttons = st.columns([1, 1, 2])
-    buttons[0].button("Step", on_click=pg.step, args=(settings,), icon=":material/skip_next:")
-    buttons[1].button(
-        f"Descend {pg.DESCENT_STEPS}", on_click=pg.step, args=(settings, pg.DESCENT_STEPS),
-        icon=":material/play_arrow:",
-    )  # fmt: skip
-    buttons[2].caption(f"Arrows: −∇L × {scale:.3g} (each point's direction of steepest descent).")
+    descent_buttons(
+        pg.step,
+        settings,
+        f"Arrows: −∇L × {scale:.3g} (each point's direction of steepest descent).",
+    )
     st.latex(triplet_latex(reading, scene.margin, scene.swap))
 
 

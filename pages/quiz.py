@@ -18,8 +18,7 @@ st.caption(
     "Look at the anchor **A**, the positive **P** and the negative **N**, then answer. "
     "Everyone who opens this page's link gets the same questions."
 )
-for note in binding.link_notes():
-    st.warning(f"This link had a bad value, so a default is used: {note}")
+binding.warn_about_link()
 
 with st.sidebar:
     st.subheader("Quiz")

@@ -15,7 +15,8 @@ from lossviz.pairs import Term, read_pair
 from lossviz.playground import LossSettings
 from lossviz.presets import CONTRASTIVE_PRESETS
 from lossviz.scene import ContrastiveScene
-from lossviz.ui.contrastive import DESCENT_STEPS, INVERTED_KEY
+from lossviz.ui.contrastive import INVERTED_KEY
+from lossviz.ui.points import DESCENT_STEPS
 from tests import apptest_helpers as helpers
 from tests.apptest_helpers import metric_values, ok, widget
 
@@ -207,32 +208,4 @@ def test_the_convention_toggle_shows_and_follows_the_inverted_snippet():
     # Step follows the drawn (inverted) arrows: the dissimilar pair gets closer.
     ok(button(at, "Step").click().run())
     assert expected(scene_of(at)).d < expected(start).d
-    assert_shows_core_numbers(at)
-
-
-def test_a_link_round_trip_restores_the_exact_scene():
-    scene = ContrastiveScene(x1x=0.125, x1y=-1.5, x2x=3.0, margin=0.35, similar=False,
-                             distance="chebyshev", lr=0.25)  # fmt: skip
-    at = open_page(scene.to_query())
-    assert scene_of(at) == scene
-    assert not at.warning
-    assert_shows_core_numbers(at)
-    again = open_page(dict(at.query_params))
-    assert scene_of(again) == scene
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        {"margin": "abc"},
-        {"margin": "nan", "p": "-3", "x1x": "1e308", "distance": "<script>"},
-        {"eps": "inf", "similar": "maybe", "lr": "0"},
-    ],
-)
-def test_a_malformed_link_opens_defaults_with_a_notice(query):
-    at = open_page(query)
-    assert at.warning and "bad value" in at.warning[0].value
-    defaults = ContrastiveScene()
-    for key in query:
-        assert getattr(scene_of(at), key) == getattr(defaults, key)
     assert_shows_core_numbers(at)

@@ -84,14 +84,21 @@ def test_gradients_by_hand_with_eps_zero(x1, x2):
 
 @pytest.mark.parametrize("label", [True, False])
 @pytest.mark.parametrize("distance", ["euclidean", "manhattan", "cosine", "custom"])
-def test_inverted_snippet_is_the_swapped_label(label, distance):
+def test_inverted_snippet_follows_its_written_formula(label, distance):
     x1 = torch.tensor([[0.2, -0.5], [1.0, 1.0], [0.0, 0.1]], dtype=torch.float64)
     x2 = torch.tensor([[0.4, 0.1], [-2.0, 1.5], [0.0, 0.1]], dtype=torch.float64)
     s = settings(margin=1.2, distance=distance)
     fn = make_distance(s.distance, s.p, s.eps, s.expr)
     snippet = inverted_snippet_loss(x1, x2, label, 1.2, reduction="none", distance_function=fn)
-    swapped = contrastive_loss(x1, x2, not label, 1.2, reduction="none", distance_function=fn)
+    # The snippet as written: (1 - label) * d**2 + label * relu(margin - d)**2, per pair.
+    y = float(label)
+    swapped = torch.tensor(
+        [(1 - y) * d**2 + y * max(1.2 - d, 0.0) ** 2 for d in fn(x1, x2).tolist()],
+        dtype=torch.float64,
+    )
     torch.testing.assert_close(snippet, swapped)
+    flipped = contrastive_loss(x1, x2, not label, 1.2, reduction="none", distance_function=fn)
+    torch.testing.assert_close(snippet, flipped)
     mean = inverted_snippet_loss(x1, x2, label, 1.2, distance_function=fn)
     total = inverted_snippet_loss(x1, x2, label, 1.2, reduction="sum", distance_function=fn)
     assert mean.item() == pytest.approx(swapped.mean().item())

@@ -125,28 +125,3 @@ def test_descend_animates_and_ends_where_the_frames_end():
     assert frames[-1]["N"] == pytest.approx([scene.nx, scene.ny])
     assert expected_reading(scene).loss < expected_reading(PLAYGROUND_PRESETS["hard"].scene).loss
     assert_shows_core_numbers(at)
-
-
-def test_a_link_restores_the_exact_scene():
-    scene = PlaygroundScene(ax=0.125, ay=-1.5, nx=3.0, margin=0.35, swap=True, distance="chebyshev")
-    at = open_page(scene.to_query())
-    assert scene_of(at) == scene
-    assert not at.warning
-    assert_shows_core_numbers(at)
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        {"margin": "abc"},
-        {"margin": "nan", "p": "-3", "ax": "1e308", "distance": "<script>"},
-        {"eps": "inf", "swap": "maybe", "lr": "0"},
-    ],
-)
-def test_a_malformed_link_opens_defaults_with_a_notice(query):
-    at = open_page(query)
-    assert at.warning and "bad value" in at.warning[0].value
-    defaults = PlaygroundScene()
-    for key in query:
-        assert getattr(scene_of(at), key) == getattr(defaults, key)
-    assert_shows_core_numbers(at)

@@ -26,7 +26,6 @@ BINDING = SceneBinding(ContrastiveScene, "contrastive", (*LOSS_FIELDS, "similar"
 POINTS = ScenePoints(BINDING, POINT_NAMES, (("x1x", "x1y"), ("x2x", "x2y")))
 BOUNDS = POINTS.bounds
 REGION_RESOLUTION = 200
-DESCENT_STEPS = 50
 PLANE_KEY = "contrastive.plane"
 INVERTED_KEY = "contrastive.inverted"
 MARGIN_PALETTE = {"0": "#ffffff", "1": COLORS["semi-hard"]}

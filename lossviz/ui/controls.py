@@ -77,6 +77,15 @@ def loss_controls(
     )
 
 
+def learning_rate_control(binding: SceneBinding, scene: LossScene) -> None:
+    """The step size of Step and Descend, bounded by the scene's spec."""
+    spec = scene.field_spec("lr")
+    st.number_input(
+        "Learning rate", spec.lo, spec.hi, key=binding.widget_key("lr"), format="%.4g",
+        help="Step size of Step and Descend: each point moves by −lr · ∇L.",
+    )  # fmt: skip
+
+
 def usable_expression(binding: SceneBinding, typed: str) -> str:
     """The typed distance if it parses, else the last one that did (the parser's message shown)."""
     good_key = f"{binding.page}.good_expr"

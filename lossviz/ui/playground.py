@@ -28,7 +28,6 @@ POINTS = ScenePoints(BINDING, POINT_NAMES, (("ax", "ay"), ("px", "py"), ("nx", "
 BOUNDS = POINTS.bounds
 REGION_RESOLUTION = 200
 HEATMAP_STRIDE = 2  # the loss heatmap uses every 2nd cell: 100 x 100 is plenty for the eye
-DESCENT_STEPS = 50
 KIND_PALETTE = {"0": COLORS["easy"], "1": COLORS["semi-hard"], "2": COLORS["hard"]}
 _HEATMAP_KEY = "playground.heatmap_for"
 

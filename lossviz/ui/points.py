@@ -16,6 +16,7 @@ from lossviz.ui.plane import Metric, Trajectory
 from lossviz.ui.state import SceneBinding
 
 Point = tuple[float, float]
+DESCENT_STEPS = 50  # what "Descend" animates
 
 
 class ScenePoints:
@@ -117,3 +118,21 @@ def presets_bar(
     )
     if points.lesson():
         st.info(points.lesson(), icon=":material/school:")
+
+
+def descent_buttons(
+    step: Callable[..., None], settings: object, caption: str, widths=(1, 1, 2)
+) -> None:
+    """Step (one gradient-descent step) and Descend (``DESCENT_STEPS``, animated), and a caption.
+
+    ``step(settings, steps=1)`` is the page's action; it runs as a button callback.
+    """
+    buttons = st.columns(list(widths))
+    buttons[0].button("Step", on_click=step, args=(settings,), icon=":material/skip_next:")
+    buttons[1].button(
+        f"Descend {DESCENT_STEPS}",
+        on_click=step,
+        args=(settings, DESCENT_STEPS),
+        icon=":material/play_arrow:",
+    )
+    buttons[2].caption(caption)

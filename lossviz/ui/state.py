@@ -52,6 +52,11 @@ class SceneBinding(Generic[S]):
         """What was wrong with the link this session opened (empty when nothing was)."""
         return st.session_state.get(self.notes_key, [])
 
+    def warn_about_link(self) -> None:
+        """One warning per bad value in the link this session opened (the default is used)."""
+        for note in self.link_notes():
+            st.warning(f"This link had a bad value, so a default is used: {note}")
+
     def set(self, scene: S) -> None:
         """Replace the scene and the widgets' values (for callbacks: presets, reset, steps)."""
         st.session_state[self.scene_key] = scene

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from lossviz.playground import LossSettings, TripletReading, read_triplet
 from lossviz.scene import PlaygroundScene
-from lossviz.ui.playground import DESCENT_STEPS
+from lossviz.ui.points import DESCENT_STEPS
 from tests.browser import plane_helpers
 from tests.browser.conftest import APP_TIMEOUT_MS, wait_for_app
 from tests.browser.plane_helpers import (
