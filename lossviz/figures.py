@@ -6,8 +6,10 @@ safe for the common forms of colour blindness).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
+import numpy as np
 import plotly.graph_objects as go
 
 COLORS: dict[str, str] = {
@@ -210,5 +212,186 @@ def contrastive_curves(
         yaxis_title="contrastive loss",
         yaxis_range=[-0.03 * top, top],
         legend={"orientation": "h", "y": -0.25, "x": 0},
+    )
+    return fig
+
+
+# Classes (mining page): Paul Tol's "muted" scheme, colour-blind safe, 10 colours; cycled.
+# Ordered so the first classes are far from the anchor / positive blues.
+CLASS_COLORS: tuple[str, ...] = ("#117733", "#CC6677", "#DDCC77", "#882255", "#44AA99",
+                                 "#999933", "#AA4499", "#332288", "#88CCEE", "#DDDDDD")  # fmt: skip
+_LEGEND_CLASSES = 12  # above this many classes: one trace, no legend (speed)
+
+
+def class_color(label: int) -> str:
+    return CLASS_COLORS[label % len(CLASS_COLORS)]
+
+
+def embedding_scatter(
+    xy: np.ndarray,
+    labels: np.ndarray,
+    names: Sequence[str],
+    *,
+    anchor: int | None = None,
+    hardest_positive: int = -1,
+    hardest_negative: int = -1,
+    semihard: Sequence[int] = (),
+    title: str = "",
+) -> go.Figure:
+    """Points coloured by class, the anchor's hardest pair drawn and its semi-hard negatives ringed.
+
+    ``xy`` (N, 2), ``labels`` (N,) ints indexing ``names``. Every marker
+    carries its row index as ``customdata`` (a click selects an anchor). Class
+    names are user text: escaped, as plotly reads a subset of HTML in labels.
+    """
+    safe = [html.escape(str(name)) for name in names]
+    fig = go.Figure()
+    rows = np.arange(len(labels))
+    per_class = len(names) <= _LEGEND_CLASSES
+    groups = [(c, labels == c) for c in range(len(names))] if per_class else [(None, rows >= 0)]
+    for label, mask in groups:
+        colors = class_color(label) if label is not None else [class_color(v) for v in labels]
+        fig.add_trace(
+            go.Scattergl(
+                x=xy[mask, 0],
+                y=xy[mask, 1],
+                mode="markers",
+                name=safe[label] if label is not None else "points",
+                customdata=rows[mask],
+                text=[safe[v] for v in labels[mask]],
+                marker={"color": colors, "size": 7, "line": {"width": 0.5, "color": "white"}},
+                hovertemplate="row %{customdata}<br>class %{text}<extra></extra>",
+            )
+        )
+    if anchor is not None:
+        _anchor_overlay(fig, xy, anchor, hardest_positive, hardest_negative, semihard)
+    fig.update_layout(
+        title={"text": title, "x": 0.5, "font": {"size": 14}},
+        height=520,
+        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        yaxis={"scaleanchor": "x"},
+        legend={"title": {"text": "class"}, "itemsizing": "constant"},
+        showlegend=per_class,
+        clickmode="event+select",
+        dragmode="pan",
+    )
+    return fig
+
+
+def _anchor_overlay(fig, xy, anchor, hardest_positive, hardest_negative, semihard) -> None:
+    if len(semihard):
+        idx = np.asarray(semihard)
+        fig.add_trace(
+            go.Scattergl(
+                x=xy[idx, 0],
+                y=xy[idx, 1],
+                mode="markers",
+                name="semi-hard negatives",
+                customdata=idx,
+                marker={
+                    "symbol": "circle-open",
+                    "size": 14,
+                    "color": COLORS["semi-hard"],
+                    "line": {"width": 2},
+                },  # fmt: skip
+                hovertemplate="row %{customdata}: semi-hard negative<extra></extra>",
+            )
+        )
+    for index, role in ((hardest_positive, "positive"), (hardest_negative, "negative")):
+        if index < 0:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[xy[anchor, 0], xy[index, 0]],
+                y=[xy[anchor, 1], xy[index, 1]],
+                mode="lines+markers",
+                name=f"hardest {role}",
+                customdata=[anchor, index],
+                line={"color": COLORS[role], "width": 3},
+                marker={
+                    "size": [0, 14],
+                    "color": COLORS[role],
+                    "line": {"width": 2, "color": "black"},
+                },
+                hovertemplate=f"row %{{customdata}}: hardest {role}<extra></extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[xy[anchor, 0]],
+            y=[xy[anchor, 1]],
+            mode="markers",
+            name="anchor",
+            customdata=[anchor],
+            marker={
+                "symbol": "star",
+                "size": 20,
+                "color": COLORS["anchor"],
+                "line": {"width": 1.5, "color": "black"},
+            },  # fmt: skip
+            hovertemplate="row %{customdata}: anchor<extra></extra>",
+        )
+    )
+
+
+def delta_histogram(edges: np.ndarray, counts: np.ndarray, margin: float) -> go.Figure:
+    """Bars of how many valid triplets have each delta, coloured by kind, 0 and the margin marked.
+
+    ``edges`` (B+1,) ascending, ``counts`` (B,). A bar's colour is the kind
+    at its centre (a bar straddling 0 or the margin holds both kinds).
+    """
+    centres = (edges[:-1] + edges[1:]) / 2
+    kinds = np.where(centres <= 0, "hard", np.where(centres <= margin, "semi-hard", "easy"))
+    fig = go.Figure(
+        go.Bar(
+            x=centres,
+            y=counts,
+            width=np.diff(edges),
+            marker={"color": [COLORS[k] for k in kinds], "line": {"width": 0}},
+            customdata=np.stack([edges[:-1], edges[1:]], axis=1),
+            hovertemplate="δ in (%{customdata[0]:.3f}, %{customdata[1]:.3f}]"
+            "<br>%{y:,} triplets<extra></extra>",
+        )
+    )
+    fig.add_vline(x=0, line_color=COLORS["loss"], line_width=1.5)
+    fig.add_vline(x=margin, line_dash="dash", line_color=COLORS["margin"],
+                  annotation_text="margin", annotation_position="top right")  # fmt: skip
+    fig.update_layout(
+        height=300,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis_title="δ = d(a, n) − d(a, p)",
+        yaxis_title="triplets",
+        bargap=0,
+        showlegend=False,
+    )
+    return fig
+
+
+def margin_sweep(margins: np.ndarray, shares: np.ndarray, margin: float) -> go.Figure:
+    """Share of easy / semi-hard / hard triplets against the margin, stacked, the margin marked.
+
+    ``margins`` (M,) ascending, ``shares`` (M, 3) columns easy, semi-hard, hard.
+    """
+    fig = go.Figure()
+    for column, name in ((2, "hard"), (1, "semi-hard"), (0, "easy")):
+        fig.add_trace(
+            go.Scatter(
+                x=margins,
+                y=shares[:, column],
+                mode="lines",
+                name=name,
+                stackgroup="kinds",
+                line={"color": COLORS[name], "width": 1},
+                hovertemplate="margin %{x:.3f}: %{y:.1%} " + name + "<extra></extra>",
+            )
+        )
+    fig.add_vline(x=margin, line_dash="dash", line_color=COLORS["loss"],
+                  annotation_text="current margin", annotation_position="top left")  # fmt: skip
+    fig.update_layout(
+        height=300,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis_title="margin m",
+        yaxis={"title": "share of valid triplets", "tickformat": ".0%", "range": [0, 1]},
+        legend={"orientation": "h", "y": -0.3, "x": 0},
     )
     return fig

@@ -210,7 +210,14 @@ def batch_hard_triplet_loss(
     """
     _check_margin(margin)
     _check_batch(embeddings, labels)
-    hp, hn, valid = hardest_pairs(distance_matrix(embeddings, p), labels)
+    return batch_hard_from_distances(distance_matrix(embeddings, p), labels, margin, normalize)
+
+
+def batch_hard_from_distances(
+    dist: Tensor, labels: Tensor, margin: float, normalize: bool = False
+) -> Tensor:
+    """:func:`batch_hard_triplet_loss` from an ``(N, N)`` distance matrix (any distance)."""
+    hp, hn, valid = hardest_pairs(dist, labels)
     gap = hp - hn
     if normalize:
         mean_hn = hn[valid].mean() if valid.any() else hn.sum()

@@ -238,3 +238,26 @@ class QuizScene(Scene):
     distance: str = choice("euclidean", QUIZ_DISTANCES)
     swap: bool = flag(False)
     margin: float = number(1.0, 0.05, 5.0)
+
+
+MINING_SOURCES = ("blobs", "digits", "iris", "upload")
+MINING_DISTANCES = ("euclidean", "manhattan", "cosine")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MiningScene(Scene):
+    """Batch mining page: the data (generated or bundled), the distance, the margin, the anchor.
+
+    An uploaded file is not part of a link (the link says ``source=upload``
+    and the page asks for the file again).
+    """
+
+    source: str = choice("blobs", MINING_SOURCES)
+    classes: int = number(3, 2, 8, integer=True)
+    per_class: int = number(8, 2, 30, integer=True)
+    spread: float = number(1.0, 0.0, 3.0)
+    seed: int = number(0, 0, 2**31 - 1, integer=True)
+    space: str = choice("raw", ("raw", "pca2"))
+    distance: str = choice("euclidean", MINING_DISTANCES)
+    margin: float = number(1.0, 0.0, 5.0)
+    anchor: int = number(0, 0, 4999, integer=True)

@@ -8,9 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lossviz.scene import ContrastiveScene, FieldSpec, PlaygroundScene, QuizScene, Scene
+from lossviz.scene import (
+    ContrastiveScene,
+    FieldSpec,
+    MiningScene,
+    PlaygroundScene,
+    QuizScene,
+    Scene,
+)
 
-SCENES = [PlaygroundScene, ContrastiveScene, QuizScene]
+SCENES = [PlaygroundScene, ContrastiveScene, QuizScene, MiningScene]
 BAD = object()  # the oracle's "must be rejected"
 MISSING = object()
 
@@ -242,7 +249,7 @@ def test_scenes_are_frozen(cls):
     with pytest.raises(dataclasses.FrozenInstanceError):
         scene.margin = 2.0  # type: ignore[misc]
     assert scene.replace(margin=2.0).margin == 2.0
-    assert scene.margin == 1.0
+    assert scene.margin == cls.field_spec("margin").default
 
 
 def test_defaults_and_field_specs():

@@ -41,6 +41,13 @@ PAGES: tuple[PageInfo, ...] = (
         "label convention that trips people up.",
     ),
     PageInfo(
+        "pages/mining.py",
+        "Batch mining",
+        ":material/scatter_plot:",
+        "Every triplet of a labelled batch counted: generated, real or your own embeddings, "
+        "at any margin, and what batch-all, batch-hard and semi-hard pick.",
+    ),
+    PageInfo(
         "pages/quiz.py",
         "Quiz",
         ":material/quiz:",

@@ -1,0 +1,359 @@
+"""What a labelled batch holds: every valid triplet counted, swept, binned and explained.
+
+A :class:`BatchAnalysis` is built once per point set and distance (the
+expensive part: an ``(N, N)`` float64 distance matrix and each anchor's
+negatives sorted, see :class:`~lossviz.triplets.DeltaIndex`); every question
+the mining page asks at a margin is then a few binary searches, so nothing
+is ``O(N^3)`` and uploads of 5,000 rows stay interactive.
+
+Conventions: ``delta = d(a, n) - d(a, p)``; kinds as :func:`~lossviz.triplets.classify`
+(hard ``delta <= 0``, semi-hard ``0 < delta <= margin``, easy beyond). Valid
+triplets: ``a != p``, same label, ``n`` of another label.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from lossviz.distances import distance_matrix
+from lossviz.losses import batch_hard_from_distances, label_masks
+from lossviz.scene import MINING_DISTANCES
+from lossviz.triplets import DeltaIndex, Kind, classify
+
+LOSS_NAMES = {
+    "batch_all": "Batch-all",
+    "batch_hard": "Batch-hard",
+    "batch_hard_fix": "Batch-hard + collapse fix",
+    "batch_semihard": "Batch-semi-hard (TF Addons)",
+}
+# (anchors, positives, negatives) per chunk when enumerating triplets for a table.
+_TABLE_CHUNK_ELEMENTS = 1 << 22
+
+
+def batch_distances(embeddings: Tensor, distance: str) -> Tensor:
+    """``(N, N)`` float64 distances with a zero diagonal: euclidean, manhattan or cosine.
+
+    Lp distances are exact (``distance_matrix``, no eps); cosine is
+    ``1 - cos`` with norms floored as ``F.normalize`` does (a zero row is at
+    distance 1 from everything), clamped to [0, 2].
+    """
+    x = embeddings.to(torch.float64)
+    if distance == "euclidean":
+        return distance_matrix(x, 2.0)
+    if distance == "manhattan":
+        return distance_matrix(x, 1.0)
+    if distance == "cosine":
+        unit = F.normalize(x, dim=1)
+        dist = (1.0 - unit @ unit.T).clamp(0.0, 2.0)
+        return dist.fill_diagonal_(0.0)
+    raise ValueError(f"distance must be one of {', '.join(MINING_DISTANCES)}; got {distance!r}")
+
+
+@dataclass(frozen=True)
+class SemihardComparison:
+    """How many triplets each library's "semi-hard" selects at one margin.
+
+    ``pml``: pytorch-metric-learning's miner, ``0 < delta <= margin``.
+    ``facenet``: the FaceNet / Moindrot definition, strict: ``0 < delta < margin``.
+    ``tf_addons``: TensorFlow Addons / sentence-transformers pick one negative
+    per positive pair, the nearest one farther than the positive (no margin
+    bound), else the farthest negative (``tf_fallbacks`` of them);
+    ``tf_with_loss`` of those have a positive loss (``delta < margin``).
+    """
+
+    pml: int
+    facenet: int
+    tf_addons: int
+    tf_fallbacks: int
+    tf_with_loss: int
+
+
+@dataclass(frozen=True)
+class AnchorView:
+    """One anchor's triplets at a margin, and what each batch loss does with it.
+
+    Indices are rows of the point set. ``hardest_positive`` / ``hardest_negative``
+    are -1 when the anchor has no positive / negative. ``semihard_negatives``:
+    negatives that are semi-hard for at least one of the anchor's positives.
+    ``semihard_choices``: per positive ``(p, n, fallback)``, the negative
+    TF Addons' semi-hard loss uses (``fallback`` when none is farther than p).
+    """
+
+    anchor: int
+    positives: tuple[int, ...]
+    hardest_positive: int
+    hardest_negative: int
+    d_hardest_positive: float
+    d_hardest_negative: float
+    counts: dict[Kind, int]
+    semihard_negatives: tuple[int, ...]
+    batch_all_active: int
+    semihard_choices: tuple[tuple[int, int, bool], ...]
+
+    @property
+    def usable(self) -> bool:
+        """Whether the anchor is in any triplet (it has a positive and a negative)."""
+        return self.hardest_positive >= 0 and self.hardest_negative >= 0
+
+
+class BatchAnalysis:
+    """Counts, sweeps, histograms, batch losses and anchor views of one labelled batch.
+
+    ``embeddings`` (N, D) any float dtype, ``labels`` (N,) int; ``distance``
+    one of :data:`MINING_DISTANCES`. All work in float64 on the embeddings'
+    device; results are Python numbers or CPU tensors.
+    """
+
+    def __init__(self, embeddings: Tensor, labels: Tensor, distance: str = "euclidean"):
+        if embeddings.dim() != 2 or labels.shape != (embeddings.shape[0],):
+            raise ValueError("need embeddings (N, D) and labels (N,)")
+        if not torch.isfinite(embeddings).all():
+            raise ValueError("embeddings contain NaN or infinite values")
+        self.labels = labels.to(embeddings.device)
+        self.dist = batch_distances(embeddings, distance)
+        self.positive, self.negative = label_masks(self.labels)
+        self.index = DeltaIndex(self.dist, self.labels)
+
+    @property
+    def size(self) -> int:
+        return int(self.labels.shape[0])
+
+    @property
+    def total(self) -> int:
+        """Number of valid triplets."""
+        return self.index.total
+
+    def counts(self, margin: float) -> dict[Kind, int]:
+        """Exact valid triplets of each kind (equal to ``count_triplets`` for Lp distances)."""
+        _check_margin(margin)
+        return self.index.counts(margin)
+
+    def shares_over_margins(self, margins: Sequence[float]) -> Tensor:
+        """``(M, 3)`` float64 shares (easy, semi-hard, hard) of all valid triplets per margin.
+
+        Rows sum to 1 (all zeros when the batch has no valid triplet).
+        """
+        total = max(self.total, 1)
+        hard = self.index.count_at_most(0.0)
+        rows = []
+        for margin in margins:
+            _check_margin(margin)
+            within = self.index.count_at_most(float(margin))
+            rows.append([self.total - within, within - hard, hard])
+        shares = torch.tensor(rows, dtype=torch.float64).reshape(-1, 3) / total
+        return shares if self.total else torch.zeros_like(shares)
+
+    def delta_range(self) -> tuple[float, float]:
+        """Smallest and largest delta over all valid triplets ((0, 0) when there is none)."""
+        pairs = self.index.is_pair & (self.index.n_negatives > 0)[:, None]
+        if not bool(pairs.any()):
+            return 0.0, 0.0
+        rows = self.index.sorted_negatives
+        nearest = rows[:, :1].expand_as(self.index.d_ap)
+        last = (self.index.n_negatives - 1).clamp_min(0)[:, None]
+        farthest = rows.gather(1, last).expand_as(self.index.d_ap)
+        lo = (nearest - self.index.d_ap)[pairs].min()
+        hi = (farthest - self.index.d_ap)[pairs].max()
+        return float(lo), float(hi)
+
+    def delta_histogram(self, bins: int = 40) -> tuple[Tensor, Tensor]:
+        """Exact histogram of delta over all valid triplets: ``(edges (bins+1,), counts (bins,))``.
+
+        Bins are ``(edges[i], edges[i+1]]``, the first one closed on the left;
+        ``counts.sum() == total``.
+        """
+        lo, hi = self.delta_range()
+        if hi <= lo:
+            hi = lo + 1.0
+        edges = torch.linspace(lo, hi, bins + 1, dtype=torch.float64)
+        below = [self.index.count_below(lo)] + [
+            self.index.count_at_most(float(e)) for e in edges[1:-1]
+        ]
+        cumulative = torch.tensor(below + [self.total], dtype=torch.int64)
+        return edges, cumulative.diff()
+
+    def losses(self, margin: float) -> dict[str, float]:
+        """The batch's loss under each strategy of :data:`LOSS_NAMES` (float64, no gradient).
+
+        Same values as ``batch_all_triplet_loss``, ``batch_hard_triplet_loss``
+        (with and without ``normalize``) and ``batch_semihard_triplet_loss``,
+        computed from the sorted negatives in ``O(N^2 log N)`` instead of ``O(N^3)``.
+        """
+        _check_margin(margin)
+        return {
+            "batch_all": self._batch_all(margin),
+            "batch_hard": float(batch_hard_from_distances(self.dist, self.labels, margin)),
+            "batch_hard_fix": float(
+                batch_hard_from_distances(self.dist, self.labels, margin, normalize=True)
+            ),
+            "batch_semihard": self._batch_semihard(margin),
+        }
+
+    def _batch_all(self, margin: float) -> float:
+        # For (a, p): the c negatives with delta < margin each add margin + d_ap - d_an.
+        index = self.index
+        active = index.per_pair_at_most(math.nextafter(margin, -math.inf)) * index.is_pair
+        prefix = torch.cumsum(torch.nan_to_num(index.sorted_negatives, posinf=0.0), dim=1)
+        prefix = torch.cat([prefix.new_zeros(prefix.shape[0], 1), prefix], dim=1)
+        near_sum = prefix.gather(1, active)
+        total_loss = (active * (margin + index.d_ap) - near_sum)[index.is_pair].sum()
+        n_active = int(active.sum())
+        return float(total_loss) / n_active if n_active else 0.0
+
+    def _semihard_choice(self) -> tuple[Tensor, Tensor]:
+        """Per packed (a, p): the chosen negative distance and whether it is the fallback."""
+        index = self.index
+        rows = index.sorted_negatives
+        first_farther = torch.searchsorted(rows, index.d_ap, right=True)
+        n_neg = index.n_negatives[:, None].expand_as(first_farther)
+        fallback = first_farther >= n_neg
+        position = torch.where(fallback, n_neg - 1, first_farther).clamp_min(0)
+        return rows.gather(1, position), fallback
+
+    def _semihard_pairs(self) -> Tensor:
+        return self.index.is_pair & (self.index.n_negatives > 0)[:, None]
+
+    def _batch_semihard(self, margin: float) -> float:
+        pairs = self._semihard_pairs()
+        if not bool(pairs.any()):
+            return 0.0
+        chosen, _ = self._semihard_choice()
+        losses = torch.clamp_min(self.index.d_ap - chosen + margin, 0)[pairs]
+        return float(losses.mean())
+
+    def semihard_comparison(self, margin: float) -> SemihardComparison:
+        """See :class:`SemihardComparison`."""
+        _check_margin(margin)
+        index = self.index
+        hard = index.count_at_most(0.0)
+        pairs = self._semihard_pairs()
+        chosen, fallback = self._semihard_choice()
+        with_loss = (chosen - index.d_ap < margin) & pairs
+        return SemihardComparison(
+            pml=index.count_at_most(margin) - hard,
+            facenet=max(index.count_below(margin) - hard, 0),
+            tf_addons=int(pairs.sum()),
+            tf_fallbacks=int((fallback & pairs).sum()),
+            tf_with_loss=int(with_loss.sum()),
+        )
+
+    def anchor_view(self, anchor: int, margin: float) -> AnchorView:
+        """See :class:`AnchorView`; ``anchor`` in ``[0, N)``."""
+        _check_margin(margin)
+        if not 0 <= anchor < self.size:
+            raise ValueError(f"anchor must be in [0, {self.size}); got {anchor}")
+        row = self.dist[anchor].cpu()
+        positives = self.positive[anchor].nonzero().flatten().cpu()
+        negatives = self.negative[anchor].nonzero().flatten().cpu()
+        counts = dict.fromkeys(Kind, 0)
+        if positives.numel() == 0 or negatives.numel() == 0:
+            return AnchorView(
+                anchor, tuple(positives.tolist()), -1, -1, math.nan, math.nan, counts, (), 0, ()
+            )
+        d_ap, d_an = row[positives], row[negatives]
+        kinds = classify(d_ap[:, None], d_an[None, :], margin)
+        for kind in Kind:
+            counts[kind] = int((kinds == kind).sum())
+        semihard = negatives[(kinds == Kind.SEMI_HARD).any(dim=0)]
+        hp, hn = int(d_ap.argmax()), int(d_an.argmin())
+        active = int(((d_an[None, :] - d_ap[:, None]) < margin).sum())
+        order = d_an.argsort()
+        sorted_an = d_an[order]
+        choices = []
+        for p_index, distance in zip(positives.tolist(), d_ap.tolist(), strict=True):
+            farther = int(torch.searchsorted(sorted_an, torch.tensor(distance), right=True))
+            fallback = farther >= sorted_an.numel()
+            chosen = order[-1] if fallback else order[farther]
+            choices.append((p_index, int(negatives[chosen]), fallback))
+        return AnchorView(
+            anchor=anchor,
+            positives=tuple(positives.tolist()),
+            hardest_positive=int(positives[hp]),
+            hardest_negative=int(negatives[hn]),
+            d_hardest_positive=float(d_ap[hp]),
+            d_hardest_negative=float(d_an[hn]),
+            counts=counts,
+            semihard_negatives=tuple(semihard.tolist()),
+            batch_all_active=active,
+            semihard_choices=tuple(choices),
+        )
+
+    def triplet_rows(self, margin: float, limit: int) -> dict[str, Tensor]:
+        """The first ``limit`` valid triplets in (a, p, n) order, as CPU columns.
+
+        Columns: ``anchor``, ``positive``, ``negative`` (int64), ``d_ap``,
+        ``d_an``, ``delta`` (float64), ``kind`` (int64 ``Kind`` values).
+        Enumerates anchor chunks only until ``limit`` rows are found.
+        """
+        _check_margin(margin)
+        n = self.size
+        chunk = max(1, _TABLE_CHUNK_ELEMENTS // max(1, n * n))
+        found: list[Tensor] = []
+        remaining = limit
+        for start in range(0, n, chunk):
+            if remaining <= 0:
+                break
+            rows = slice(start, min(n, start + chunk))
+            valid = self.positive[rows, :, None] & self.negative[rows, None, :]
+            idx = valid.nonzero()[:remaining]
+            idx[:, 0] += start
+            found.append(idx)
+            remaining -= idx.shape[0]
+        triplets = torch.cat(found) if found else torch.empty(0, 3, dtype=torch.int64)
+        a, p, neg = triplets.unbind(dim=1) if triplets.numel() else (triplets[:, 0],) * 3
+        d_ap, d_an = self.dist[a, p], self.dist[a, neg]
+        return {
+            "anchor": a.cpu(),
+            "positive": p.cpu(),
+            "negative": neg.cpu(),
+            "d_ap": d_ap.cpu(),
+            "d_an": d_an.cpu(),
+            "delta": (d_an - d_ap).cpu(),
+            "kind": classify(d_ap, d_an, margin).cpu(),
+        }
+
+
+def _check_margin(margin: float) -> None:
+    if not (isinstance(margin, int | float) and math.isfinite(margin) and margin >= 0):
+        raise ValueError(f"margin must be a finite number >= 0; got {margin!r}")
+
+
+def _cell(text: str) -> str:
+    """A label made safe for spreadsheets: no leading formula character (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def triplets_csv(rows: dict[str, Tensor], names: Sequence[str], labels: Tensor) -> str:
+    """The rows of :meth:`BatchAnalysis.triplet_rows` as CSV text, with class names and kinds."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["anchor", "positive", "negative", "anchor_label", "negative_label",
+                     "d_ap", "d_an", "delta", "kind"])  # fmt: skip
+    labels = labels.cpu()
+    columns = zip(*(rows[k].tolist() for k in ("anchor", "positive", "negative", "d_ap", "d_an",
+                                               "delta", "kind")), strict=True)  # fmt: skip
+    for a, p, n, d_ap, d_an, delta, kind in columns:
+        label_a, label_n = _cell(names[int(labels[a])]), _cell(names[int(labels[n])])
+        numbers = (f"{d_ap:.9g}", f"{d_an:.9g}", f"{delta:.9g}")
+        writer.writerow([a, p, n, label_a, label_n, *numbers, Kind(kind).label])
+    return out.getvalue()
+
+
+def counts_csv(counts: dict[Kind, int], margin: float, distance: str) -> str:
+    """One row per kind: count and share of all valid triplets, with the margin and distance."""
+    total = sum(counts.values())
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["kind", "count", "share", "margin", "distance"])
+    for kind in Kind:
+        share = counts[kind] / total if total else 0.0
+        writer.writerow([kind.label, counts[kind], f"{share:.6f}", repr(margin), distance])
+    return out.getvalue()

@@ -1,0 +1,239 @@
+"""The batch mining page headless (AppTest): every source and control, malformed uploads,
+links; the numbers shown are the core's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from lossviz import data
+from lossviz.mining import LOSS_NAMES, BatchAnalysis, counts_csv
+from lossviz.scene import MiningScene
+from lossviz.triplets import Kind
+from lossviz.ui import mining as mn
+from tests import apptest_helpers as helpers
+from tests.apptest_helpers import metric_values, ok, widget
+from tests.test_data import MALFORMED
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "mining.py")
+EXAMPLE = mn.EXAMPLE_CSV.read_bytes()
+
+
+def open_page(query: dict[str, str] | None = None) -> AppTest:
+    return helpers.open_page(PAGE, query)
+
+
+def scene_of(at: AppTest) -> MiningScene:
+    return at.session_state[mn.BINDING.scene_key]
+
+
+def points_of(at: AppTest) -> data.LabelledPoints:
+    """The points the page analyses, rebuilt from its scene and session by the core."""
+    scene = scene_of(at)
+    if scene.source == "blobs":
+        points = data.make_blobs(scene.classes, scene.per_class, scene.spread, scene.seed)
+        settings = (scene.classes, scene.per_class, scene.spread, scene.seed)
+        state = at.session_state  # AppTest's session state has no .get
+        moved = state[mn.MOVED_KEY] if mn.MOVED_KEY in state else None  # noqa: SIM401
+        if moved is not None and moved[0] == settings:  # moves of other settings are stale
+            points = points._replace(embeddings=torch.tensor(moved[1], dtype=torch.float32))
+        return points
+    if scene.source == "digits":
+        points = data.load_digits_points()
+    elif scene.source == "iris":
+        points = data.load_iris_points()
+    else:
+        points = data.read_embeddings_csv(at.session_state[mn.CSV_KEY][1])
+    if scene.space == "pca2":
+        points = points._replace(embeddings=data.project_2d(points.embeddings))
+    return points
+
+
+def assert_shows_core_numbers(at: AppTest) -> None:
+    scene = scene_of(at)
+    points = points_of(at)
+    analysis = BatchAnalysis(points.embeddings, points.labels, scene.distance)
+    counts = analysis.counts(scene.margin)
+    total = sum(counts.values())
+    shown = metric_values(at)
+    assert shown["valid triplets"] == f"{total:,}"
+    for kind in Kind:
+        assert shown[kind.label] == f"{counts[kind]:,}"
+    for name, value in analysis.losses(scene.margin).items():
+        assert shown[LOSS_NAMES[name]] == f"{value:.4f}"
+    view = analysis.anchor_view(scene.anchor, scene.margin)
+    anchor_rows = at.table[0].value
+    first = anchor_rows.iloc[0, 1]
+    assert f"({view.anchor}, {view.hardest_positive}, {view.hardest_negative})" in first
+    comparison = analysis.semihard_comparison(scene.margin)
+    selected = list(at.table[1].value["selected"])
+    assert selected[:2] == [f"{comparison.pml:,}", f"{comparison.facenet:,}"]
+    assert selected[2].startswith(f"{comparison.tf_addons:,} ")
+
+
+def test_default_blobs_show_the_core_numbers_on_a_draggable_plane():
+    at = open_page()
+    assert scene_of(at) == MiningScene()
+    assert_shows_core_numbers(at)
+    (plane,) = at.get("bidi_component")
+    assert plane.key == mn.PLANE_KEY
+    assert not at.get("plotly_chart")[0:1] or len(at.get("plotly_chart")) == 2  # hist + sweep
+
+
+@pytest.mark.parametrize(
+    ("label", "value"),
+    [("Classes", 5), ("Points per class", 3), ("Spread", 1.5), ("Seed", 7),
+     ("Margin m", 1.25), ("Anchor (row)", 5)],
+)  # fmt: skip
+def test_every_blob_control_changes_the_scene_and_the_numbers(label, value):
+    at = open_page()
+    widget(at, label).set_value(value)
+    ok(at.run())
+    scene = scene_of(at)
+    field = {"Classes": "classes", "Points per class": "per_class", "Spread": "spread",
+             "Seed": "seed", "Margin m": "margin", "Anchor (row)": "anchor"}[label]  # fmt: skip
+    assert getattr(scene, field) == value
+    assert at.query_params[field] == MiningScene.field_spec(field).encode(value)
+    assert_shows_core_numbers(at)
+
+
+@pytest.mark.parametrize("distance", ["manhattan", "cosine"])
+def test_distance_choice(distance):
+    at = open_page()
+    widget(at, "Distance").set_value(distance)
+    ok(at.run())
+    assert scene_of(at).distance == distance
+    assert_shows_core_numbers(at)
+
+
+@pytest.mark.parametrize(("source", "space"), [("digits", "raw"), ("iris", "raw"),
+                                               ("iris", "pca2")])  # fmt: skip
+def test_bundled_sources_in_both_spaces(source, space):
+    at = open_page()
+    widget(at, "Source").set_value(source)
+    ok(at.run())
+    widget(at, "Distances in").set_value(space)
+    widget(at, "Anchor (row)").set_value(42)
+    ok(at.run())
+    assert (scene_of(at).source, scene_of(at).space, scene_of(at).anchor) == (source, space, 42)
+    assert_shows_core_numbers(at)
+    assert not at.get("bidi_component")  # no dragging of real data: a clickable scatter
+    assert len(at.get("plotly_chart")) == 3
+
+
+def test_upload_asks_for_a_file_then_reads_it():
+    at = open_page({"source": "upload"})
+    assert "Upload a CSV file" in at.warning[0].value
+    at.file_uploader[0].set_value(("mine.csv", EXAMPLE, "text/csv"))
+    ok(at.run())
+    assert not at.warning
+    assert at.session_state[mn.CSV_KEY] == ("mine.csv", EXAMPLE)
+    assert_shows_core_numbers(at)
+    assert "mine.csv: 150 rows, 5 classes; distances in 8 dimensions" in [
+        c.value for c in at.caption
+    ]
+
+
+def test_the_example_button_loads_the_example_file():
+    at = open_page({"source": "upload"})
+    at.button[0].click()
+    ok(at.run())
+    assert at.session_state[mn.CSV_KEY] == ("embeddings.csv", EXAMPLE)
+    assert_shows_core_numbers(at)
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_a_malformed_upload_gets_a_message_and_the_page_keeps_working(name):
+    raw, words = MALFORMED[name]
+    at = open_page({"source": "upload"})
+    at.file_uploader[0].set_value(("bad.csv", raw, "text/csv"))
+    ok(at.run())
+    (warning,) = at.warning
+    assert warning.value.startswith("bad.csv: ") and words in warning.value
+    assert not at.metric
+    widget(at, "Source").set_value("blobs")
+    ok(at.run())
+    assert_shows_core_numbers(at)
+
+
+def test_a_good_upload_after_a_bad_one_replaces_it():
+    at = open_page({"source": "upload"})
+    at.file_uploader[0].set_value(("bad.csv", MALFORMED["NaN"][0], "text/csv"))
+    ok(at.run())
+    at.file_uploader[0].set_value(("good.csv", EXAMPLE, "text/csv"))
+    ok(at.run())
+    assert not at.warning
+    assert_shows_core_numbers(at)
+
+
+def test_dragged_blobs_are_analysed_and_can_be_put_back():
+    at = open_page()
+    moved = tuple((0.0, 0.0) if i < 3 else tuple(p) for i, p in
+                  enumerate(data.make_blobs().embeddings.tolist()))  # fmt: skip
+    at.session_state[mn.MOVED_KEY] = ((3, 8, 1.0, 0), moved)
+    ok(at.run())
+    assert_shows_core_numbers(at)
+    (back,) = [b for b in at.button if b.label == "Put the points back"]
+    back.click()
+    ok(at.run())
+    assert mn.MOVED_KEY not in at.session_state
+    assert_shows_core_numbers(at)
+
+
+def test_moves_are_forgotten_when_the_blob_settings_change():
+    at = open_page()
+    at.session_state[mn.MOVED_KEY] = ((3, 8, 1.0, 0), ((0.0, 0.0),) * 24)
+    widget(at, "Seed").set_value(3)
+    ok(at.run())
+    assert not [b for b in at.button if b.label == "Put the points back"]
+    assert_shows_core_numbers(at)
+
+
+def test_the_anchor_follows_the_data_when_it_shrinks():
+    at = open_page({"source": "iris", "anchor": "140"})
+    assert scene_of(at).anchor == 140
+    widget(at, "Source").set_value("blobs")
+    ok(at.run())
+    assert scene_of(at).anchor == 0
+    assert_shows_core_numbers(at)
+
+
+def test_an_anchor_without_triplets_gets_a_note():
+    raw = b"label,x\na,0\na,1\nb,2\nb,3\nc,9\n"
+    at = open_page({"source": "upload", "anchor": "4"})
+    at.file_uploader[0].set_value(("lonely.csv", raw, "text/csv"))
+    ok(at.run())
+    assert any("is the anchor of no triplet" in i.value for i in at.info)
+
+
+def test_downloads_hold_the_core_counts():
+    at = open_page()
+    buttons = at.get("download_button")
+    assert len(buttons) == 2
+    points = points_of(at)
+    counts = BatchAnalysis(points.embeddings, points.labels).counts(1.0)
+    assert buttons[0].proto.label.startswith("Download the counts")
+    assert counts_csv(counts, 1.0, "euclidean").startswith("kind,count,share")
+
+
+def test_a_link_restores_the_exact_scene():
+    scene = MiningScene(source="iris", space="pca2", distance="manhattan", margin=0.35, anchor=77)
+    at = open_page(scene.to_query())
+    assert scene_of(at) == scene and not at.warning
+    assert at.query_params["anchor"] == "77"
+    assert_shows_core_numbers(at)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"margin": "abc"}, {"source": "<script>", "classes": "1e9", "spread": "nan"},
+     {"distance": "chebyshev", "anchor": "-1", "space": "3d"}, {"per_class": "inf"}],
+)  # fmt: skip
+def test_a_bad_link_opens_defaults_with_a_warning_per_bad_value(query):
+    at = open_page(query)
+    assert scene_of(at) == MiningScene()
+    assert len(at.warning) == len(query)
+    assert_shows_core_numbers(at)
