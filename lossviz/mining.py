@@ -36,6 +36,10 @@ LOSS_NAMES = {
 }
 # (anchors, positives, negatives) per chunk when enumerating triplets for a table.
 _TABLE_CHUNK_ELEMENTS = 1 << 22
+# The histogram and the margin sweep count the triplets of at most this many anchors.
+PICTURE_ANCHORS = 2_000
+# Search values per chunk when counting many thresholds at once (64 MB of float64 + int64).
+_SEARCH_CHUNK_ELEMENTS = 1 << 22
 
 
 def batch_distances(embeddings: Tensor, distance: str) -> Tensor:
@@ -136,20 +140,54 @@ class BatchAnalysis:
         _check_margin(margin)
         return self.index.counts(margin)
 
-    def shares_over_margins(self, margins: Sequence[float]) -> Tensor:
-        """``(M, 3)`` float64 shares (easy, semi-hard, hard) of all valid triplets per margin.
+    @property
+    def anchor_stride(self) -> int:
+        """Every how many anchors the pictures count: 1 up to ``PICTURE_ANCHORS`` anchors."""
+        return max(1, math.ceil(self.size / PICTURE_ANCHORS))
 
-        Rows sum to 1 (all zeros when the batch has no valid triplet).
+    def count_at_most_many(self, thresholds: Sequence[float], every: int = 1) -> tuple[Tensor, int]:
+        """Per threshold t, the valid triplets with ``d_an <= d_ap + t``, and how many there are.
+
+        Counts the triplets of every ``every``-th anchor (rows 0, every, 2 * every, ...;
+        1 = all): returns ``(counts (T,) int64, number of those triplets)``. One
+        batched binary search for all thresholds, anchors in chunks; for the
+        pictures, so it may differ from :meth:`counts`' exact
+        ``fl(d_an - d_ap) <= t`` by rounding on triplets within an ulp of a threshold.
         """
-        total = max(self.total, 1)
-        hard = self.index.count_at_most(0.0)
-        rows = []
+        index = self.index
+        d_ap, is_pair = index.d_ap[::every], index.is_pair[::every]
+        sorted_rows = index.sorted_negatives[::every].contiguous()  # searchsorted wants it so
+        n_negatives = index.n_negatives[::every]
+        steps = torch.as_tensor(list(thresholds), dtype=d_ap.dtype, device=d_ap.device)
+        n, width = d_ap.shape
+        chunk = max(1, _SEARCH_CHUNK_ELEMENTS // max(1, width * steps.numel()))
+        totals = torch.zeros(steps.numel(), dtype=torch.int64, device=steps.device)
+        for start in range(0, n, chunk):
+            stop = min(n, start + chunk)
+            values = (d_ap[start:stop, :, None] + steps).reshape(stop - start, -1)
+            found = torch.searchsorted(sorted_rows[start:stop], values, right=True)
+            found = found.reshape(stop - start, width, -1)
+            found = found.minimum(n_negatives[start:stop, None, None])
+            totals += (found * is_pair[start:stop, :, None]).sum(dim=(0, 1))
+        triplets = int((is_pair.sum(dim=1) * n_negatives).sum())
+        return totals.cpu(), triplets
+
+    def shares_over_margins(self, margins: Sequence[float], every: int | None = None) -> Tensor:
+        """``(M, 3)`` float64 shares (easy, semi-hard, hard) of valid triplets per margin.
+
+        Over the triplets of every ``every``-th anchor (default
+        :attr:`anchor_stride`), by :meth:`count_at_most_many`. Rows sum to 1
+        (all zeros when there is no valid triplet).
+        """
         for margin in margins:
             _check_margin(margin)
-            within = self.index.count_at_most(float(margin))
-            rows.append([self.total - within, within - hard, hard])
-        shares = torch.tensor(rows, dtype=torch.float64).reshape(-1, 3) / total
-        return shares if self.total else torch.zeros_like(shares)
+        counts, total = self.count_at_most_many([0.0, *margins], every or self.anchor_stride)
+        if not total:
+            return torch.zeros(len(margins), 3, dtype=torch.float64)
+        counts = counts.to(torch.float64)
+        hard, within = counts[0], counts[1:]
+        shares = torch.stack([total - within, within - hard, hard.expand_as(within)], dim=1)
+        return shares / total
 
     def delta_range(self) -> tuple[float, float]:
         """Smallest and largest delta over all valid triplets ((0, 0) when there is none)."""
@@ -164,20 +202,20 @@ class BatchAnalysis:
         hi = (farthest - self.index.d_ap)[pairs].max()
         return float(lo), float(hi)
 
-    def delta_histogram(self, bins: int = 40) -> tuple[Tensor, Tensor]:
-        """Exact histogram of delta over all valid triplets: ``(edges (bins+1,), counts (bins,))``.
+    def delta_histogram(self, bins: int = 40, every: int | None = None) -> tuple[Tensor, Tensor]:
+        """Histogram of delta: ``(edges (bins+1,), counts (bins,))``.
 
-        Bins are ``(edges[i], edges[i+1]]``, the first one closed on the left;
-        ``counts.sum() == total``.
+        Over the triplets of every ``every``-th anchor (default
+        :attr:`anchor_stride`; their count is ``counts.sum()``). Bins are
+        ``(edges[i], edges[i+1]]``, the first closed on the left, spanning
+        every valid triplet's delta.
         """
         lo, hi = self.delta_range()
         if hi <= lo:
             hi = lo + 1.0
         edges = torch.linspace(lo, hi, bins + 1, dtype=torch.float64)
-        below = [self.index.count_below(lo)] + [
-            self.index.count_at_most(float(e)) for e in edges[1:-1]
-        ]
-        cumulative = torch.tensor(below + [self.total], dtype=torch.int64)
+        inner, total = self.count_at_most_many(edges[1:-1].tolist(), every or self.anchor_stride)
+        cumulative = torch.cat([torch.zeros(1, dtype=torch.int64), inner, torch.tensor([total])])
         return edges, cumulative.diff()
 
     def losses(self, margin: float) -> dict[str, float]:

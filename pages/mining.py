@@ -69,6 +69,7 @@ with right:
     edges, bins, margins, shares = mn.distributions(batch.key, scene.distance, analysis)
     st.plotly_chart(mn.histogram_figure(edges, bins, scene.margin), width="stretch")
     st.plotly_chart(mn.sweep_figure(margins, shares, scene.margin), width="stretch")
+    st.caption(mn.distributions_note(analysis))
 
 st.subheader("This anchor's triplets")
 mn.anchor_table(view, batch.points.labels, batch.points.names)

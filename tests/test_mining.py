@@ -54,11 +54,11 @@ def test_counts_sweep_and_histogram_equal_plain_loops(distance, seed):
         for d in deltas:
             want[classify(0.0, d, margin)] += 1
         assert analysis.counts(margin) == want
-        shares = analysis.shares_over_margins([margin])[0]
+        shares = analysis.shares_over_margins([margin], every=1)[0]
         assert shares.tolist() == pytest.approx([want[k] / len(deltas) for k in Kind], abs=1e-12)
     lo, hi = analysis.delta_range()
     assert (lo, hi) == (min(deltas), max(deltas))
-    edges, counts = analysis.delta_histogram(7)
+    edges, counts = analysis.delta_histogram(7, every=1)
     assert counts.sum() == len(deltas) and len(edges) == 8
     for i in range(7):
         inside = sum(edges[i] < d <= edges[i + 1] or (i == 0 and d == edges[0]) for d in deltas)
@@ -71,6 +71,22 @@ def test_counts_equal_count_triplets(distance):
     analysis = BatchAnalysis(x, labels, distance)
     for margin in (0.0, 0.5, 2.0):
         assert analysis.counts(margin) == count_triplets(x, labels, margin, P_OF[distance])
+
+
+def test_pictures_of_large_batches_count_every_kth_anchor(monkeypatch):
+    monkeypatch.setattr("lossviz.mining.PICTURE_ANCHORS", 10)
+    x, labels = batch(6, n=25)
+    analysis = BatchAnalysis(x, labels)
+    assert analysis.anchor_stride == 3
+    sampled = [t for t in loop_deltas(analysis.dist, labels.tolist()) if t[0] % 3 == 0]
+    edges, counts = analysis.delta_histogram(5)
+    assert counts.sum() == len(sampled) < analysis.total
+    for i in range(5):
+        first = i == 0
+        inside = sum(edges[i] < d <= edges[i + 1] or (first and d == edges[0]) for *_, d in sampled)
+        assert counts[i] == inside
+    easy = sum(d > 0.5 for *_, d in sampled) / len(sampled)
+    assert analysis.shares_over_margins([0.5])[0, 0] == pytest.approx(easy)
 
 
 def test_sweep_rows_sum_to_one_and_grow_monotonically():

@@ -222,12 +222,27 @@ def margin_results(
 def distributions(
     key: tuple, distance: str, _analysis: BatchAnalysis
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(edges, counts, margins, shares)``: the delta histogram and the margin sweep."""
+    """``(edges, counts, margins, shares)``: the delta histogram and the margin sweep.
+
+    Both count every :attr:`BatchAnalysis.anchor_stride`-th anchor's triplets (all of
+    them up to 2,000 points); see :func:`distributions_note`.
+    """
     edges, counts = _analysis.delta_histogram(HISTOGRAM_BINS)
     top = max(float(edges[-1]), 0.1)
     margins = torch.linspace(0.0, min(top, 5.0), SWEEP_STEPS, dtype=torch.float64)
     shares = _analysis.shares_over_margins(margins.tolist())
     return edges.numpy(), counts.numpy(), margins.numpy(), shares.numpy()
+
+
+def distributions_note(analysis: BatchAnalysis) -> str:
+    every = analysis.anchor_stride
+    if every == 1:
+        return "Every valid triplet is counted (exactly, in float64)."
+    anchors = len(range(0, analysis.size, every))
+    return (
+        f"Histogram and sweep: the triplets of every {every}th anchor ({anchors:,} of "
+        f"{analysis.size:,}); the counts above are over all of them."
+    )
 
 
 def clamp_anchor(n: int) -> None:
