@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 COLORS: dict[str, str] = {
     "easy": "#009E73",  # bluish green
@@ -244,7 +245,7 @@ def embedding_scatter(
     carries its row index as ``customdata`` (a click selects an anchor). Class
     names are user text: escaped, as plotly reads a subset of HTML in labels.
     """
-    safe = [html.escape(str(name)) for name in names]
+    safe = [html.escape(str(name), quote=False) for name in names]
     fig = go.Figure()
     rows = np.arange(len(labels))
     per_class = len(names) <= _LEGEND_CLASSES
@@ -270,7 +271,13 @@ def embedding_scatter(
         height=520,
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
         yaxis={"scaleanchor": "x"},
-        legend={"title": {"text": "class"}, "itemsizing": "constant"},
+        legend={
+            "title": {"text": "class"},
+            "itemsizing": "constant",
+            "orientation": "h",
+            "y": -0.08,
+            "x": 0,
+        },  # fmt: skip
         showlegend=per_class,
         clickmode="event+select",
         dragmode="pan",
@@ -287,6 +294,7 @@ def _anchor_overlay(fig, xy, anchor, hardest_positive, hardest_negative, semihar
                 y=xy[idx, 1],
                 mode="markers",
                 name="semi-hard negatives",
+                showlegend=False,
                 customdata=idx,
                 marker={
                     "symbol": "circle-open",
@@ -297,19 +305,26 @@ def _anchor_overlay(fig, xy, anchor, hardest_positive, hardest_negative, semihar
                 hovertemplate="row %{customdata}: semi-hard negative<extra></extra>",
             )
         )
-    for index, role in ((hardest_positive, "positive"), (hardest_negative, "negative")):
+    roles = ((hardest_positive, "positive", "diamond", "hardest +"),
+             (hardest_negative, "negative", "square", "hardest −"))  # fmt: skip
+    for index, role, symbol, text in roles:
         if index < 0:
             continue
         fig.add_trace(
             go.Scatter(
                 x=[xy[anchor, 0], xy[index, 0]],
                 y=[xy[anchor, 1], xy[index, 1]],
-                mode="lines+markers",
+                mode="lines+markers+text",
                 name=f"hardest {role}",
+                showlegend=False,
+                text=["", text],
+                textposition="top center",
+                textfont={"color": "black", "size": 13},
                 customdata=[anchor, index],
                 line={"color": COLORS[role], "width": 3},
                 marker={
                     "size": [0, 14],
+                    "symbol": symbol,
                     "color": COLORS[role],
                     "line": {"width": 2, "color": "black"},
                 },
@@ -322,6 +337,7 @@ def _anchor_overlay(fig, xy, anchor, hardest_positive, hardest_negative, semihar
             y=[xy[anchor, 1]],
             mode="markers",
             name="anchor",
+            showlegend=False,
             customdata=[anchor],
             marker={
                 "symbol": "star",
@@ -354,10 +370,14 @@ def delta_histogram(edges: np.ndarray, counts: np.ndarray, margin: float) -> go.
         )
     )
     fig.add_vline(x=0, line_color=COLORS["loss"], line_width=1.5)
-    fig.add_vline(x=margin, line_dash="dash", line_color=COLORS["margin"],
-                  annotation_text="margin", annotation_position="top right")  # fmt: skip
+    fig.add_vline(x=margin, line_dash="dash", line_color=COLORS["margin"])
     fig.update_layout(
         height=300,
+        title={
+            "text": f"δ of every triplet; 0 and the margin {margin:g} dashed",
+            "x": 0.5,
+            "font": {"size": 13},
+        },  # fmt: skip
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         xaxis_title="δ = d(a, n) − d(a, p)",
         yaxis_title="triplets",
@@ -385,13 +405,173 @@ def margin_sweep(margins: np.ndarray, shares: np.ndarray, margin: float) -> go.F
                 hovertemplate="margin %{x:.3f}: %{y:.1%} " + name + "<extra></extra>",
             )
         )
-    fig.add_vline(x=margin, line_dash="dash", line_color=COLORS["loss"],
-                  annotation_text="current margin", annotation_position="top left")  # fmt: skip
+    fig.add_vline(x=margin, line_dash="dash", line_color=COLORS["loss"])
     fig.update_layout(
         height=300,
+        title={
+            "text": f"Shares as the margin grows; yours ({margin:g}) dashed",
+            "x": 0.5,
+            "font": {"size": 13},
+        },  # fmt: skip
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis_title="margin m",
+        xaxis={"title": "margin m", "range": [float(margins[0]), float(margins[-1])]},
         yaxis={"title": "share of valid triplets", "tickformat": ".0%", "range": [0, 1]},
         legend={"orientation": "h", "y": -0.3, "x": 0},
     )
     return fig
+
+
+RUN_COLORS: tuple[str, ...] = ("#D55E00", "#0072B2")  # left run, right run (curves)
+_KIND_COLUMNS = (("easy", 0), ("semi-hard", 1), ("hard", 2))
+
+
+def training_figure(
+    titles: Sequence[str],
+    embeddings: Sequence[np.ndarray],
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    steps: np.ndarray,
+    loss: np.ndarray,
+    spread: np.ndarray,
+    shares: np.ndarray,
+    margin: float,
+    *,
+    frame: int = -1,
+    animate: bool = False,
+    frame_ms: int = 50,
+) -> go.Figure:
+    """Embeddings of one or two runs (top) and their loss, spread and kind shares (bottom).
+
+    ``embeddings[r]`` (F, E, 2): run r's evaluation points at each of the F
+    recorded ``steps`` (F,); ``labels`` (E,) index ``class_names``; ``loss`` and
+    ``spread`` (R, F); ``shares`` (R, F, 3) easy / semi-hard / hard. The
+    scatter shows frame ``frame``; the curves are drawn to the last frame with a
+    marker at ``frame``. Each scatter keeps one axis span for all frames (the
+    largest), so a collapse shows as points shrinking, not as autoscaled noise.
+    ``animate`` adds one plotly frame per step, a play button and a step slider.
+    """
+    runs = len(titles)
+    frame = frame % len(steps)
+    width = 6 // runs  # a 6-column grid: scatters share the top row, three curves the bottom
+    top = [cell for _ in range(runs) for cell in ({"colspan": width}, *[None] * (width - 1))]
+    fig = make_subplots(
+        rows=2,
+        cols=6,
+        specs=[top, [{"colspan": 2}, None, {"colspan": 2}, None, {"colspan": 2}, None]],
+        row_heights=[0.64, 0.36],
+        vertical_spacing=0.1,
+        horizontal_spacing=0.06,
+        subplot_titles=[*titles, "batch loss", "spread (log)", "easy / semi-hard / hard"],
+    )
+    safe = [html.escape(str(name), quote=False) for name in class_names]
+    classes = range(len(class_names))
+    moving: list[int] = []
+    for run in range(runs):
+        col = 1 + run * width
+        for label in classes:
+            mask = labels == label
+            points = embeddings[run][frame][mask]
+            moving.append(len(fig.data))
+            fig.add_trace(
+                go.Scatter(
+                    x=points[:, 0],
+                    y=points[:, 1],
+                    mode="markers",
+                    name=safe[label],
+                    legendgroup=safe[label],
+                    showlegend=run == 0,
+                    marker={"color": class_color(label), "size": 6},
+                    hovertemplate=f"class {safe[label]}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+        lo, hi = _span(embeddings[run])
+        fig.update_xaxes(range=[lo[0], hi[0]], row=1, col=col)
+        fig.update_yaxes(range=[lo[1], hi[1]], row=1, col=col)
+    for run in range(runs):
+        dash = "solid" if run == 0 else "dot"
+        fig.add_trace(_curve(steps, loss[run], titles[run], RUN_COLORS[run], dash), 2, 1)
+        fig.add_trace(_curve(steps, spread[run], titles[run], RUN_COLORS[run], dash), 2, 3)
+        for name, column in _KIND_COLUMNS:
+            curve = _curve(steps, shares[run][:, column], f"{name} ({titles[run]})",
+                           COLORS[name], dash)  # fmt: skip
+            fig.add_trace(curve, 2, 5)
+    fig.add_hline(y=margin, line_dash="dash", line_color=COLORS["margin"], row=2, col=1,
+                  annotation_text="margin", annotation_position="top right")  # fmt: skip
+    fig.update_yaxes(type="log", row=2, col=3)
+    fig.update_yaxes(range=[0, 1], tickformat=".0%", row=2, col=5)
+    low_spread = max(float(np.nanmin(spread)), 1e-12)
+    high_spread = max(float(np.nanmax(spread)), low_spread * 10)
+    bands = [(1, [0.0, max(float(np.nanmax(loss)), margin) * 1.05]),
+             (3, [low_spread, high_spread]), (5, [0.0, 1.0])]  # fmt: skip
+    markers = []
+    for col, (y0, y1) in bands:
+        markers.append(len(fig.data))
+        fig.add_trace(_step_marker(steps[frame], y0, y1), 2, col)
+    fig.update_layout(
+        height=720,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"title": {"text": "class"}, "itemsizing": "constant", "tracegroupgap": 2},
+        uirevision="training",
+    )
+    if animate:
+        _add_frames(fig, embeddings, labels, classes, steps, moving, markers, bands, frame_ms)
+    return fig
+
+
+def _span(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    finite = frames[np.isfinite(frames).all(axis=-1)]
+    lo, hi = finite.min(axis=0), finite.max(axis=0)
+    pad = np.maximum((hi - lo) * 0.05, 1e-6)
+    return lo - pad, hi + pad
+
+
+def _curve(x, y, name: str, color: str, dash: str) -> go.Scatter:
+    safe = html.escape(name, quote=False)
+    return go.Scatter(
+        x=x,
+        y=y,
+        mode="lines",
+        name=safe,
+        showlegend=False,
+        line={"color": color, "width": 2, "dash": dash},
+        hovertemplate="step %{x}: %{y:.4g}<extra>" + safe + "</extra>",
+    )
+
+
+def _step_marker(step: float, y0: float, y1: float) -> go.Scatter:
+    return go.Scatter(x=[step, step], y=[y0, y1], mode="lines", showlegend=False,
+                      line={"color": COLORS["loss"], "width": 1}, hoverinfo="skip")  # fmt: skip
+
+
+def _add_frames(fig, embeddings, labels, classes, steps, moving, markers, bands, frame_ms):
+    frames = []
+    for i, step in enumerate(steps):
+        data = [go.Scatter(x=embeddings[run][i][labels == label][:, 0],
+                           y=embeddings[run][i][labels == label][:, 1])
+                for run in range(len(embeddings)) for label in classes]  # fmt: skip
+        data += [go.Scatter(x=[step, step], y=y) for _, y in bands]
+        frames.append(go.Frame(data=data, traces=moving + markers, name=str(int(step))))
+    fig.frames = frames
+    play = {"frame": {"duration": frame_ms, "redraw": False}, "fromcurrent": True,
+            "transition": {"duration": 0}, "mode": "immediate"}  # fmt: skip
+    pause = {"frame": {"duration": 0, "redraw": False}, "mode": "immediate",
+             "transition": {"duration": 0}}  # fmt: skip
+    fig.update_layout(
+        updatemenus=[{
+            "type": "buttons", "direction": "left", "x": 0, "y": -0.06, "xanchor": "left",
+            "yanchor": "top", "showactive": False,
+            "buttons": [{"label": "▶ Replay", "method": "animate", "args": [None, play]},
+                        {"label": "❚❚", "method": "animate", "args": [[None], pause]}],
+        }],
+        sliders=[{
+            "active": len(steps) - 1, "x": 0.12, "len": 0.88, "y": -0.04,
+            "currentvalue": {"prefix": "step "},
+            "steps": [{"label": str(int(s)), "method": "animate",
+                       "args": [[str(int(s))], {**pause, "frame": {"duration": 0,
+                                                                   "redraw": False}}]}
+                      for s in steps],
+        }],
+        margin={"l": 10, "r": 10, "t": 40, "b": 90},
+    )  # fmt: skip

@@ -86,7 +86,8 @@ class AnchorView:
 
     Indices are rows of the point set. ``hardest_positive`` / ``hardest_negative``
     are -1 when the anchor has no positive / negative. ``semihard_negatives``:
-    negatives that are semi-hard for at least one of the anchor's positives.
+    negatives that are semi-hard for at least one of the anchor's positives;
+    ``semihard_for_hardest``: those semi-hard for the hardest positive (fewer: the picture).
     ``semihard_choices``: per positive ``(p, n, fallback)``, the negative
     TF Addons' semi-hard loss uses (``fallback`` when none is farther than p).
     """
@@ -99,6 +100,7 @@ class AnchorView:
     d_hardest_negative: float
     counts: dict[Kind, int]
     semihard_negatives: tuple[int, ...]
+    semihard_for_hardest: tuple[int, ...]
     batch_all_active: int
     semihard_choices: tuple[tuple[int, int, bool], ...]
 
@@ -294,7 +296,7 @@ class BatchAnalysis:
         counts = dict.fromkeys(Kind, 0)
         if positives.numel() == 0 or negatives.numel() == 0:
             return AnchorView(
-                anchor, tuple(positives.tolist()), -1, -1, math.nan, math.nan, counts, (), 0, ()
+                anchor, tuple(positives.tolist()), -1, -1, math.nan, math.nan, counts, (), (), 0, ()
             )
         d_ap, d_an = row[positives], row[negatives]
         kinds = classify(d_ap[:, None], d_an[None, :], margin)
@@ -320,6 +322,7 @@ class BatchAnalysis:
             d_hardest_negative=float(d_an[hn]),
             counts=counts,
             semihard_negatives=tuple(semihard.tolist()),
+            semihard_for_hardest=tuple(negatives[kinds[hp] == Kind.SEMI_HARD].tolist()),
             batch_all_active=active,
             semihard_choices=tuple(choices),
         )

@@ -178,6 +178,11 @@ def test_anchor_view_equals_plain_loops(anchor):
     assert view.counts == {kind: kinds.count(kind) for kind in Kind}
     semihard = sorted({n for (p, n), k in zip(mine, kinds, strict=True) if k == Kind.SEMI_HARD})
     assert view.semihard_negatives == tuple(semihard)
+    hp = view.hardest_positive
+    for_hardest = [
+        n for p, n in mine if p == hp and 0 < dist[anchor, n] - dist[anchor, p] <= margin
+    ]
+    assert view.semihard_for_hardest == tuple(for_hardest)
     active = sum(float(dist[anchor, n] - dist[anchor, p]) < margin for p, n in mine)
     assert view.batch_all_active == active
     for p, n, fallback in view.semihard_choices:

@@ -3,6 +3,7 @@ links; the numbers shown are the core's."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,11 @@ from tests.test_data import MALFORMED
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "mining.py")
 EXAMPLE = mn.EXAMPLE_CSV.read_bytes()
+
+
+def literal(markdown: str) -> str:
+    """Markdown as it reads on the page (the page backslash-escapes user text)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def open_page(query: dict[str, str] | None = None) -> AppTest:
@@ -132,9 +138,8 @@ def test_upload_asks_for_a_file_then_reads_it():
     assert not at.warning
     assert at.session_state[mn.CSV_KEY] == ("mine.csv", EXAMPLE)
     assert_shows_core_numbers(at)
-    assert "mine.csv: 150 rows, 5 classes; distances in 8 dimensions" in [
-        c.value for c in at.caption
-    ]
+    captions = [literal(c.value) for c in at.caption]
+    assert "mine.csv: 150 rows, 5 classes; distances in 8 dimensions" in captions
 
 
 def test_the_example_button_loads_the_example_file():
@@ -152,7 +157,8 @@ def test_a_malformed_upload_gets_a_message_and_the_page_keeps_working(name):
     at.file_uploader[0].set_value(("bad.csv", raw, "text/csv"))
     ok(at.run())
     (warning,) = at.warning
-    assert warning.value.startswith("bad.csv: ") and words in warning.value
+    shown = literal(warning.value)
+    assert shown.startswith("bad.csv: ") and words in shown
     assert not at.metric
     widget(at, "Source").set_value("blobs")
     ok(at.run())
@@ -237,3 +243,14 @@ def test_a_bad_link_opens_defaults_with_a_warning_per_bad_value(query):
     assert scene_of(at) == MiningScene()
     assert len(at.warning) == len(query)
     assert_shows_core_numbers(at)
+
+
+def test_user_text_is_shown_literally_not_as_markdown():
+    raw = b"label,x\n**bold**,1\n**bold**,2\n[a](https://x.y),3\n[a](https://x.y),4\n"
+    at = open_page({"source": "upload"})
+    at.file_uploader[0].set_value(("$x^2$ *file*.csv", raw, "text/csv"))
+    ok(at.run())
+    caption = next(c.value for c in at.caption if "rows" in c.value)
+    assert caption.startswith(r"\$x^2\$ \*file\*\.csv: 4 rows")
+    anchor_note = next(c.value for c in at.caption if c.value.startswith("Anchor"))
+    assert r"(class \*\*bold\*\*)" in anchor_note

@@ -36,6 +36,7 @@ from lossviz.mining import (
 from lossviz.scene import MiningScene
 from lossviz.triplets import Kind
 from lossviz.ui.plane import Metric, plane
+from lossviz.ui.readouts import plain
 from lossviz.ui.state import SceneBinding
 
 BINDING = SceneBinding(
@@ -145,7 +146,7 @@ def current_batch(scene: MiningScene) -> Batch | str:
     digest = hashlib.sha256(raw).hexdigest()
     parsed = _parsed_upload(digest, raw)
     if isinstance(parsed, str):
-        return f"{name}: {parsed}"
+        return f"{plain(name)}: {plain(parsed)}"
     if scene.space == "pca2":
         picture = data.project_2d(parsed.embeddings)
         parsed = parsed._replace(embeddings=picture)
@@ -154,7 +155,7 @@ def current_batch(scene: MiningScene) -> Batch | str:
         ("upload", digest, scene.space),
         parsed,
         data.project_2d(parsed.embeddings).numpy(),
-        f"{name}: {n:,} rows, {len(parsed.names)} classes; distances in {dims} dimensions",
+        f"{plain(name)}: {n:,} rows, {len(parsed.names)} classes; distances in {dims} dimensions",
         False,
     )
 
@@ -274,7 +275,7 @@ def picture(batch: Batch, scene: MiningScene, view: AnchorView) -> None:
     if batch.draggable:
         names = [f"x{i}" for i in range(len(labels))]
         xy = batch.picture
-        roles = {int(n): "◐" for n in view.semihard_negatives}
+        roles = {int(n): "◐" for n in view.semihard_for_hardest}
         roles.update({view.anchor: "anchor"})
         if view.usable:
             roles.update({view.hardest_positive: "hardest +", view.hardest_negative: "hardest −"})
@@ -294,7 +295,7 @@ def picture(batch: Batch, scene: MiningScene, view: AnchorView) -> None:
             colors=colors,
             lines=lines,
             caption="Drag any point: every count below follows. Blue: the anchor; lines: its "
-            "hardest positive and hardest negative; ◐: its semi-hard negatives.",
+            "hardest positive and hardest negative; ◐: negatives semi-hard for that positive.",
             height_px=520,
         )
         return
@@ -305,7 +306,7 @@ def picture(batch: Batch, scene: MiningScene, view: AnchorView) -> None:
         anchor=view.anchor,
         hardest_positive=view.hardest_positive,
         hardest_negative=view.hardest_negative,
-        semihard=view.semihard_negatives,
+        semihard=view.semihard_for_hardest,
     )
     st.plotly_chart(
         figure,
@@ -319,7 +320,8 @@ def picture(batch: Batch, scene: MiningScene, view: AnchorView) -> None:
         ("Picture: the first two principal components; distances use every dimension. "
          if projected else "")
         + "Click a point to make it the anchor. Star: the anchor; lines: its hardest positive "
-        "and hardest negative; orange rings: its semi-hard negatives."
+        "(diamond) and hardest negative (square); orange rings: negatives semi-hard for that "
+        "positive."
     )  # fmt: skip
 
 
@@ -387,7 +389,7 @@ def anchor_table(view: AnchorView, labels: torch.Tensor, names: tuple[str, ...])
     st.table(rows)
     kinds = ", ".join(f"{view.counts[k]:,} {k.label}" for k in Kind)
     st.caption(
-        f"Anchor {a} (class {names[int(labels[a])]}): {total:,} triplets, {kinds}. "
+        f"Anchor {a} (class {plain(names[int(labels[a])])}): {total:,} triplets, {kinds}. "
         f"{len(view.semihard_negatives)} negatives are semi-hard for at least one positive."
     )
 

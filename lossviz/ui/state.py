@@ -45,7 +45,11 @@ class SceneBinding(Generic[S]):
             state[self.notes_key] = notes
         scene = state[self.scene_key]
         for field in self.widget_fields:
-            state.setdefault(self.widget_key(field), getattr(scene, field))
+            key = self.widget_key(field)
+            # Re-assigned on every run, not only when missing: a widget hidden for a run or
+            # two (e.g. blob sliders while real data is shown) otherwise comes back showing a
+            # stale value and sends it with the next interaction.
+            state[key] = state[key] if key in state else getattr(scene, field)
         return scene
 
     def link_notes(self) -> list[str]:
