@@ -10,6 +10,10 @@ BENCHMARKS = (
     "bench.counting",
     "bench.playground_rerun",
     "bench.playground_latency",  # needs Debian chromium
+    "bench.mining_page",
+    "bench.collapse_speed",
+    "bench.collapse_sweep",  # about 3 minutes
+    "bench.loadtest",  # several minutes: starts its own servers
 )
 
 

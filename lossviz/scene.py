@@ -261,3 +261,29 @@ class MiningScene(Scene):
     distance: str = choice("euclidean", MINING_DISTANCES)
     margin: float = number(1.0, 0.0, 5.0)
     anchor: int = number(0, 0, 4999, integer=True)
+
+
+COLLAPSE_LOSSES = ("batch_hard", "batch_hard_fix", "batch_all", "batch_semihard")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CollapseScene(Scene):
+    """Collapse demo: one training configuration, run with ``loss`` and beside it ``compare``.
+
+    ``compare`` "none" trains one encoder only. ``autostart`` starts training as
+    the link opens (a teacher's link for the class). Bounds are those of
+    ``lossviz.collapse.TrainConfig`` or tighter.
+    """
+
+    dataset: str = choice("digits", ("digits", "blobs"))
+    loss: str = choice("batch_hard", COLLAPSE_LOSSES)
+    compare: str = choice("batch_hard_fix", (*COLLAPSE_LOSSES, "none"))
+    margin: float = number(0.2, 0.0, 5.0)
+    lr: float = number(0.03, 1e-4, 10.0)
+    optimizer: str = choice("adam", ("adam", "sgd"))
+    steps: int = number(300, 10, 2000, integer=True)
+    batch_size: int = number(128, 8, 256, integer=True)
+    l2_normalize: bool = flag(False)
+    clip_grad: float = number(0.0, 0.0, 100.0)
+    seed: int = number(0, 0, 2**31 - 1, integer=True)
+    autostart: bool = flag(False)

@@ -48,6 +48,13 @@ PAGES: tuple[PageInfo, ...] = (
         "at any margin, and what batch-all, batch-hard and semi-hard pick.",
     ),
     PageInfo(
+        "pages/collapse.py",
+        "Vector collapse",
+        ":material/compress:",
+        "Train an encoder live: batch-hard triplet loss pulls every embedding onto one "
+        "point; the fix keeps them apart.",
+    ),
+    PageInfo(
         "pages/quiz.py",
         "Quiz",
         ":material/quiz:",

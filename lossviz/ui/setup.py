@@ -22,7 +22,9 @@ def configure_process() -> int:
     so a collection no longer walks them while holding the GIL. Returns the
     thread count in use. Cached: a second call in the same process is free.
     """
-    threads = int(os.environ.get(THREADS_ENV_VAR, "0")) or (os.cpu_count() or 1)
+    # One intra-op thread by default: a server runs many sessions' work at once, and on
+    # a busy 2-core machine two torch threads made training 5-10x slower (bench/collapse_speed).
+    threads = int(os.environ.get(THREADS_ENV_VAR, "0") or 0) or 1
     torch.set_num_threads(threads)
     gc.collect()
     gc.freeze()
