@@ -11,6 +11,7 @@ BENCHMARKS = (
     "bench.playground_rerun",
     "bench.playground_latency",  # needs Debian chromium
     "bench.mining_page",
+    "bench.expr_attacks",
     "bench.collapse_speed",
     "bench.collapse_sweep",  # about 3 minutes
     "bench.loadtest",  # several minutes: starts its own servers

@@ -159,22 +159,26 @@ def test_a_bad_link_opens_defaults_with_a_warning_per_bad_value(query):
     assert len(at.warning) == len(query)
 
 
-def test_the_guard_stops_a_diverging_run_with_a_message(monkeypatch):
-    def diverging(config, device=None):
-        for snapshot in train(config.replace(steps=config.steps)):
-            if snapshot.step == 3:
-                yield snapshot.__class__(**{**snapshot.__dict__, "loss": float("nan"),
-                                            "stopped": "Training stopped at step 3: the loss "
-                                            "is nan. Try a smaller learning rate."})  # fmt: skip
-                return
-            yield snapshot
-
-    monkeypatch.setattr("lossviz.collapse_run.train", diverging)
-    at = open_page(QUICK)
+def test_a_diverging_run_stops_with_a_message_and_the_page_keeps_working():
+    # Blobs, classic batch-hard, SGD at lr 10: distances overflow float32 by step ~10.
+    at = open_page({"dataset": "blobs", "loss": "batch_hard", "compare": "batch_hard_fix",
+                    "optimizer": "sgd", "lr": "10", "steps": "60"})  # fmt: skip
     click(at, "Train")
-    assert run_of(at).finished
-    errors = [e.value for e in at.error]
-    assert len(errors) == 2 and all("smaller learning rate" in e for e in errors)
+    run = run_of(at)
+    assert run.finished
+    (stopped,) = run.stopped()  # the fix (right) does not diverge
+    assert stopped.startswith("Training stopped at step") and "smaller learning rate" in stopped
+    assert [e.value for e in at.error] == [stopped]
+    widget(at, "Learning rate").set_value(0.01)
+    ok(at.run())
+    assert run_of(at).step == 0 and not at.error
+
+
+def test_a_margin_of_zero_and_a_tiny_batch_train_without_trouble():
+    at = open_page({**QUICK, "margin": "0", "batch_size": "8"})
+    click(at, "Train")
+    assert run_of(at).finished and not at.error
+    assert shown(at) == expected(at)
 
 
 def test_a_second_training_waits_for_the_slot_and_says_so():

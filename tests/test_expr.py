@@ -270,7 +270,7 @@ def test_hostile_input_is_refused_quickly(text):
 
 
 def test_there_are_many_hostile_cases():
-    assert len(HOSTILE) >= 40
+    assert len(HOSTILE) >= 50  # the classroom issue asks for at least 50 attacks
 
 
 @pytest.mark.parametrize(
