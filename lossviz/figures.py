@@ -277,7 +277,7 @@ def embedding_scatter(
             "orientation": "h",
             "y": -0.08,
             "x": 0,
-        },  # fmt: skip
+        },
         showlegend=per_class,
         clickmode="event+select",
         dragmode="pan",
@@ -301,7 +301,7 @@ def _anchor_overlay(fig, xy, anchor, hardest_positive, hardest_negative, semihar
                     "size": 14,
                     "color": COLORS["semi-hard"],
                     "line": {"width": 2},
-                },  # fmt: skip
+                },
                 hovertemplate="row %{customdata}: semi-hard negative<extra></extra>",
             )
         )
@@ -311,7 +311,7 @@ def _anchor_overlay(fig, xy, anchor, hardest_positive, hardest_negative, semihar
         if index < 0:
             continue
         fig.add_trace(
-            go.Scatter(
+            go.Scattergl(
                 x=[xy[anchor, 0], xy[index, 0]],
                 y=[xy[anchor, 1], xy[index, 1]],
                 mode="lines+markers+text",
@@ -332,7 +332,7 @@ def _anchor_overlay(fig, xy, anchor, hardest_positive, hardest_negative, semihar
             )
         )
     fig.add_trace(
-        go.Scatter(
+        go.Scattergl(
             x=[xy[anchor, 0]],
             y=[xy[anchor, 1]],
             mode="markers",
@@ -344,7 +344,7 @@ def _anchor_overlay(fig, xy, anchor, hardest_positive, hardest_negative, semihar
                 "size": 20,
                 "color": COLORS["anchor"],
                 "line": {"width": 1.5, "color": "black"},
-            },  # fmt: skip
+            },
             hovertemplate="row %{customdata}: anchor<extra></extra>",
         )
     )
@@ -374,10 +374,10 @@ def delta_histogram(edges: np.ndarray, counts: np.ndarray, margin: float) -> go.
     fig.update_layout(
         height=300,
         title={
-            "text": f"δ of every triplet; 0 and the margin {margin:g} dashed",
+            "text": "δ of every valid triplet",
             "x": 0.5,
             "font": {"size": 13},
-        },  # fmt: skip
+        },
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         xaxis_title="δ = d(a, n) − d(a, p)",
         yaxis_title="triplets",
@@ -409,10 +409,10 @@ def margin_sweep(margins: np.ndarray, shares: np.ndarray, margin: float) -> go.F
     fig.update_layout(
         height=300,
         title={
-            "text": f"Shares as the margin grows; yours ({margin:g}) dashed",
+            "text": "Shares as the margin grows",
             "x": 0.5,
             "font": {"size": 13},
-        },  # fmt: skip
+        },
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         xaxis={"title": "margin m", "range": [float(margins[0]), float(margins[-1])]},
         yaxis={"title": "share of valid triplets", "tickformat": ".0%", "range": [0, 1]},
