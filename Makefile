@@ -10,8 +10,11 @@ CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: run test lint format bench browser clean
 
+# Large freed tensors (the mining page's distance matrices) go back to the system at
+# once instead of staying in glibc's arenas: with it, a server's memory after a class
+# used the digits fell from 922 to 500 MB (bench/loadtest.py, see the README).
 run: $(VENV)/.runtime
-	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT)
+	MALLOC_MMAP_THRESHOLD_=1048576 $(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT)
 
 test: $(VENV)/.dev browser
 	$(BIN)/ruff check .
