@@ -566,8 +566,8 @@ def _add_frames(fig, embeddings, labels, classes, steps, moving, markers, bands,
                         {"label": "❚❚", "method": "animate", "args": [[None], pause]}],
         }],
         sliders=[{
-            "active": len(steps) - 1, "x": 0.12, "len": 0.88, "y": -0.04,
-            "currentvalue": {"prefix": "step "},
+            "active": len(steps) - 1, "x": 0.16, "len": 0.84, "y": -0.04,
+            "currentvalue": {"prefix": "step ", "xanchor": "right"},
             "steps": [{"label": str(int(s)), "method": "animate",
                        "args": [[str(int(s))], {**pause, "frame": {"duration": 0,
                                                                    "redraw": False}}]}

@@ -217,7 +217,13 @@ def batch_hard_from_distances(
     dist: Tensor, labels: Tensor, margin: float, normalize: bool = False
 ) -> Tensor:
     """:func:`batch_hard_triplet_loss` from an ``(N, N)`` distance matrix (any distance)."""
-    hp, hn, valid = hardest_pairs(dist, labels)
+    return batch_hard_from_hardest(*hardest_pairs(dist, labels), margin, normalize)
+
+
+def batch_hard_from_hardest(
+    hp: Tensor, hn: Tensor, valid: Tensor, margin: float, normalize: bool = False
+) -> Tensor:
+    """:func:`batch_hard_triplet_loss` from :func:`hardest_pairs`' three ``(N,)`` tensors."""
     gap = hp - hn
     if normalize:
         mean_hn = hn[valid].mean() if valid.any() else hn.sum()

@@ -14,6 +14,7 @@ triplets: ``a != p``, same label, ``n`` of another label.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from lossviz.distances import distance_matrix
-from lossviz.losses import batch_hard_from_distances, label_masks
+from lossviz.losses import batch_hard_from_hardest, hardest_pairs, label_masks
 from lossviz.scene import MINING_DISTANCES
 from lossviz.triplets import DeltaIndex, Kind, classify
 
@@ -127,6 +128,7 @@ class BatchAnalysis:
         self.dist = batch_distances(embeddings, distance)
         self.positive, self.negative = label_masks(self.labels)
         self.index = DeltaIndex(self.dist, self.labels)
+        self._below_for: tuple[float, Tensor] | None = None
 
     @property
     def size(self) -> int:
@@ -140,7 +142,35 @@ class BatchAnalysis:
     def counts(self, margin: float) -> dict[Kind, int]:
         """Exact valid triplets of each kind (equal to ``count_triplets`` for Lp distances)."""
         _check_margin(margin)
-        return self.index.counts(margin)
+        within = self.index.count_at_most(margin)
+        hard = self._hard
+        return {Kind.EASY: self.total - within, Kind.SEMI_HARD: within - hard, Kind.HARD: hard}
+
+    # What does not depend on the margin is computed once per analysis: a new margin then
+    # costs two binary searches per (a, p) instead of five.
+
+    @functools.cached_property
+    def _hard(self) -> int:
+        return self.index.count_at_most(0.0)
+
+    @functools.cached_property
+    def _hardest(self) -> tuple[Tensor, Tensor, Tensor]:
+        return hardest_pairs(self.dist, self.labels)
+
+    @functools.cached_property
+    def _negative_prefix_sums(self) -> Tensor:
+        """``(N, N + 1)``: per anchor, the sums of its 0, 1, 2, ... nearest negative distances."""
+        prefix = torch.cumsum(torch.nan_to_num(self.index.sorted_negatives, posinf=0.0), dim=1)
+        return torch.cat([prefix.new_zeros(prefix.shape[0], 1), prefix], dim=1)
+
+    def _below_per_pair(self, margin: float) -> Tensor:
+        """Per packed (a, p): negatives with ``delta < margin`` (the last margin's is kept)."""
+        cached = self._below_for  # one read: sessions share an analysis (threads)
+        if cached is None or cached[0] != margin:
+            below = self.index.per_pair_at_most(math.nextafter(margin, -math.inf))
+            cached = (margin, below * self.index.is_pair)
+            self._below_for = cached
+        return cached[1]
 
     @property
     def anchor_stride(self) -> int:
@@ -230,24 +260,21 @@ class BatchAnalysis:
         _check_margin(margin)
         return {
             "batch_all": self._batch_all(margin),
-            "batch_hard": float(batch_hard_from_distances(self.dist, self.labels, margin)),
-            "batch_hard_fix": float(
-                batch_hard_from_distances(self.dist, self.labels, margin, normalize=True)
-            ),
+            "batch_hard": float(batch_hard_from_hardest(*self._hardest, margin)),
+            "batch_hard_fix": float(batch_hard_from_hardest(*self._hardest, margin, True)),
             "batch_semihard": self._batch_semihard(margin),
         }
 
     def _batch_all(self, margin: float) -> float:
         # For (a, p): the c negatives with delta < margin each add margin + d_ap - d_an.
         index = self.index
-        active = index.per_pair_at_most(math.nextafter(margin, -math.inf)) * index.is_pair
-        prefix = torch.cumsum(torch.nan_to_num(index.sorted_negatives, posinf=0.0), dim=1)
-        prefix = torch.cat([prefix.new_zeros(prefix.shape[0], 1), prefix], dim=1)
-        near_sum = prefix.gather(1, active)
+        active = self._below_per_pair(margin)
+        near_sum = self._negative_prefix_sums.gather(1, active)
         total_loss = (active * (margin + index.d_ap) - near_sum)[index.is_pair].sum()
         n_active = int(active.sum())
         return float(total_loss) / n_active if n_active else 0.0
 
+    @functools.cached_property
     def _semihard_choice(self) -> tuple[Tensor, Tensor]:
         """Per packed (a, p): the chosen negative distance and whether it is the fallback."""
         index = self.index
@@ -265,7 +292,7 @@ class BatchAnalysis:
         pairs = self._semihard_pairs()
         if not bool(pairs.any()):
             return 0.0
-        chosen, _ = self._semihard_choice()
+        chosen, _ = self._semihard_choice
         losses = torch.clamp_min(self.index.d_ap - chosen + margin, 0)[pairs]
         return float(losses.mean())
 
@@ -273,13 +300,13 @@ class BatchAnalysis:
         """See :class:`SemihardComparison`."""
         _check_margin(margin)
         index = self.index
-        hard = index.count_at_most(0.0)
+        hard = self._hard
         pairs = self._semihard_pairs()
-        chosen, fallback = self._semihard_choice()
+        chosen, fallback = self._semihard_choice
         with_loss = (chosen - index.d_ap < margin) & pairs
         return SemihardComparison(
             pml=index.count_at_most(margin) - hard,
-            facenet=max(index.count_below(margin) - hard, 0),
+            facenet=max(int(self._below_per_pair(margin).sum()) - hard, 0),
             tf_addons=int(pairs.sum()),
             tf_fallbacks=int((fallback & pairs).sum()),
             tf_with_loss=int(with_loss.sum()),

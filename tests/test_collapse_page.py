@@ -56,7 +56,9 @@ def expected(at: AppTest, upto_step: int | None = None) -> list[tuple[str, str, 
         if upto_step is not None:
             snapshots = [s for s in snapshots if s.step <= upto_step]
         first, last = snapshots[0], snapshots[-1]
-        rows.append((f"{last.step}", f"{last.loss:.4f}", f"{last.spread / first.spread:.2%}"))
+        rows.append(
+            (f"{last.step}", f"{last.loss:.4f}", cl.spread_text(last.spread / first.spread))
+        )
     return rows
 
 

@@ -209,10 +209,15 @@ def readouts(run: SideBySide) -> None:
             cells[0].metric("step", f"{last.step}")
             cells[1].metric("loss", f"{last.loss:.4f}", f"margin {config.margin:g}",
                             delta_color="off", delta_arrow="off")  # fmt: skip
-            cells[2].metric("spread", f"{ratio:.2%}", "of its start", delta_color="off",
+            cells[2].metric("spread", spread_text(ratio), "of its start", delta_color="off",
                             delta_arrow="off")  # fmt: skip
     for message in run.stopped():
         st.error(message, icon=":material/warning:")
+
+
+def spread_text(ratio: float) -> str:
+    """A spread ratio as a percentage that fits a metric: 0.05%, 98.31%, 3,874%."""
+    return f"{ratio:.2%}" if ratio < 10 else f"{ratio:,.0%}"
 
 
 def speed_caption(run: SideBySide, device: str) -> str:
