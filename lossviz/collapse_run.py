@@ -8,8 +8,9 @@ weights and batch order (``train`` guarantees it); they differ in the loss.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -41,6 +42,9 @@ class SideBySide:
         self.seconds = 0.0  # time spent computing (not waiting or drawing)
         self._runs = [train(config, device) for config in configs]
         self._done = [False] * len(configs)
+        # Held while advancing: a reader (another script thread of the session, after a
+        # Pause click) takes it to see every run at the same step.
+        self.lock = threading.RLock()
 
     @property
     def finished(self) -> bool:
@@ -58,6 +62,10 @@ class SideBySide:
 
     def advance(self, snapshots: int = 1) -> None:
         """Take up to ``snapshots`` more snapshots of every run that is still going."""
+        with self.lock:
+            self._advance(snapshots)
+
+    def _advance(self, snapshots: int) -> None:
         start = time.perf_counter()
         for _ in range(snapshots):
             if self.finished:
@@ -74,11 +82,14 @@ class SideBySide:
                     self._done[index] = True
         self.seconds += time.perf_counter() - start
 
-    def advance_for(self, seconds: float) -> None:
-        """Advance snapshot by snapshot until ``seconds`` of compute have passed (at least one)."""
+    def advance_for(self, seconds: float, keep_going: Callable[[], bool] = lambda: True) -> None:
+        """Advance snapshot by snapshot until ``seconds`` of compute have passed (at least one).
+
+        ``keep_going`` is asked before each further snapshot (e.g. "has Pause been clicked?").
+        """
         deadline = time.perf_counter() + seconds
         self.advance()
-        while not self.finished and time.perf_counter() < deadline:
+        while not self.finished and time.perf_counter() < deadline and keep_going():
             self.advance()
 
     def frames(self) -> list[list[Snapshot]]:

@@ -461,7 +461,12 @@ def training_figure(
         row_heights=[0.64, 0.36],
         vertical_spacing=0.1,
         horizontal_spacing=0.06,
-        subplot_titles=[*titles, "batch loss", "spread (log)", "easy / semi-hard / hard"],
+        subplot_titles=[
+            *titles,
+            "batch loss" + (" (solid: left, dotted: right)" if runs == 2 else ""),
+            "spread (log)",
+            "easy / semi-hard / hard",
+        ],
     )
     safe = [html.escape(str(name), quote=False) for name in class_names]
     classes = range(len(class_names))
@@ -480,7 +485,12 @@ def training_figure(
                     name=safe[label],
                     legendgroup=safe[label],
                     showlegend=run == 0,
-                    marker={"color": class_color(label), "size": 6},
+                    # A dark rim: a collapsed cloud is one dot, which must not vanish.
+                    marker={
+                        "color": class_color(label),
+                        "size": 6,
+                        "line": {"width": 0.6, "color": "#333333"},
+                    },  # fmt: skip
                     hovertemplate=f"class {safe[label]}<extra></extra>",
                 ),
                 row=1,
@@ -500,10 +510,14 @@ def training_figure(
     fig.add_hline(y=margin, line_dash="dash", line_color=COLORS["margin"], row=2, col=1,
                   annotation_text="margin", annotation_position="top right")  # fmt: skip
     fig.update_yaxes(type="log", row=2, col=3)
+    # A large early loss (the fix starts near 9) must not flatten the curve at the margin.
+    finite_loss = loss[np.isfinite(loss)]
+    loss_top = max(3.0 * margin, float(np.percentile(finite_loss, 90)) if finite_loss.size else 1.0)
+    fig.update_yaxes(range=[0.0, loss_top * 1.05], row=2, col=1)
     fig.update_yaxes(range=[0, 1], tickformat=".0%", row=2, col=5)
     low_spread = max(float(np.nanmin(spread)), 1e-12)
     high_spread = max(float(np.nanmax(spread)), low_spread * 10)
-    bands = [(1, [0.0, max(float(np.nanmax(loss)), margin) * 1.05]),
+    bands = [(1, [0.0, loss_top * 1.05]),
              (3, [low_spread, high_spread]), (5, [0.0, 1.0])]  # fmt: skip
     markers = []
     for col, (y0, y1) in bands:

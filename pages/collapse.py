@@ -60,24 +60,12 @@ buttons[2].button("Step", icon=":material/skip_next:", on_click=cl.step,
 buttons[3].button("Reset", icon=":material/restart_alt:", on_click=cl.reset, width="stretch")
 
 status = st.empty()
-readout_area = st.empty()
-figure_area = st.empty()
-speed = st.empty()
 device = describe_device()
-
-
-def draw(run, animate: bool = False) -> None:
-    with readout_area.container():
-        cl.readouts(run)
-    figure_area.plotly_chart(cl.figure(run, animate), key=f"collapse.figure.{run.step}.{animate}")
-    speed.caption(cl.speed_caption(run, device))
-
-
 if cl.is_running() and not run.finished:
-    draw(run)
-    cl.train_live(run, draw, status)
+    slots = cl.show(run, None, device, animate=False)
+    cl.train_live(run, lambda run: cl.show(run, slots, device, animate=False), status)
     st.rerun()  # redraw the buttons and the replayable figure for the finished run
-draw(run, animate=run.step > 0)
+cl.show(run, None, device, animate=run.step > 0)
 if run.step > 0:
     st.caption("▶ Replay plays the recorded steps again; the slider scrubs through them.")
 cl.explainer()

@@ -183,7 +183,8 @@ def test_a_margin_of_zero_and_a_tiny_batch_train_without_trouble():
     assert shown(at) == expected(at)
 
 
-def test_a_second_training_waits_for_the_slot_and_says_so():
+def test_a_second_training_waits_for_the_slot_and_says_so(monkeypatch):
+    monkeypatch.setattr(cl, "is_running", lambda: True)  # Train was clicked
     run = SideBySide(cl.configs(CollapseScene(dataset="blobs", steps=20, batch_size=32)))
     notes: list[str] = []
 
@@ -195,7 +196,7 @@ def test_a_second_training_waits_for_the_slot_and_says_so():
             pass
 
     lock = cl._slot()
-    lock.acquire()
+    lock.acquire()  # another session's chunk
     worker = threading.Thread(target=cl.train_live, args=(run, lambda r: None, Status()))
     worker.start()
     time.sleep(3 * cl.QUEUE_POLL_SECONDS)
@@ -219,3 +220,11 @@ def test_presets_collapse_or_not_as_they_say(preset):
     else:
         assert labels == [":green-badge[:material/scatter_plot: not collapsed]"]
     assert shown(at) == expected(at)
+
+
+def test_pause_stops_a_run_between_snapshots():
+    """A Pause click (the flag) ends the loop at the next snapshot, every run at one step."""
+    run = SideBySide(cl.configs(CollapseScene(dataset="blobs", steps=200, batch_size=32)))
+    answers = iter([True, True, False])
+    run.advance_for(60.0, keep_going=lambda: next(answers, False))
+    assert [len(h) for h in run.history] == [3, 3] and not run.finished  # 1 + two more

@@ -153,7 +153,7 @@ def train_live(run: SideBySide, draw, status) -> None:
     loop at its next Streamlit call; the run keeps what it has.
     """
     lock = _slot()
-    while not run.finished:
+    while not run.finished and is_running():
         if not lock.acquire(timeout=QUEUE_POLL_SECONDS):
             status.info(
                 "Queued: another training is running on this server. Yours goes on as soon "
@@ -162,7 +162,7 @@ def train_live(run: SideBySide, draw, status) -> None:
             )
             continue
         try:
-            run.advance_for(CHUNK_SECONDS)
+            run.advance_for(CHUNK_SECONDS, keep_going=is_running)
         finally:
             lock.release()
         status.empty()
@@ -171,6 +171,24 @@ def train_live(run: SideBySide, draw, status) -> None:
 
 
 # --------------------------------------------------------------------------- views
+
+
+def show(run: SideBySide, slots: list | None, device: str, animate: bool) -> list:
+    """Read-outs, figure and speed of ``run``, all at one step (read under the run's lock).
+
+    ``slots``: the three ``st.empty`` of an earlier call (to redraw in place), or None
+    to make them here: after the figure is built, so the page's previous figure stays
+    on screen meanwhile (a final figure with frames takes about a second). Returns them.
+    """
+    with run.lock:
+        figure_ = figure(run, animate)
+        if slots is None:
+            slots = [st.empty(), st.empty(), st.empty()]
+        with slots[0].container():
+            readouts(run)
+        slots[1].plotly_chart(figure_, key=f"collapse.figure.{run.step}.{animate}")
+        slots[2].caption(speed_caption(run, device))
+    return slots
 
 
 def figure(run: SideBySide, animate: bool):
@@ -201,7 +219,9 @@ def readouts(run: SideBySide) -> None:
         ratio = last.spread / first.spread if first.spread > 0 else float("nan")
         with column:
             st.markdown(f"**{LOSS_LABELS[config.loss]}**")
-            if collapsed:
+            if last.stopped:
+                st.badge("stopped", icon=":material/warning:", color="orange")
+            elif collapsed:
                 st.badge("collapsed", icon=":material/compress:", color="red")
             else:
                 st.badge("not collapsed", icon=":material/scatter_plot:", color="green")
@@ -216,8 +236,10 @@ def readouts(run: SideBySide) -> None:
 
 
 def spread_text(ratio: float) -> str:
-    """A spread ratio as a percentage that fits a metric: 0.05%, 98.31%, 3,874%."""
-    return f"{ratio:.2%}" if ratio < 10 else f"{ratio:,.0%}"
+    """A spread ratio that fits a metric: 0.05%, 98.31%, 3,874%, or 1.3e+12x."""
+    if ratio < 10:
+        return f"{ratio:.2%}"
+    return f"{ratio:,.0%}" if ratio < 1e4 else f"{ratio:.1e}x"
 
 
 def speed_caption(run: SideBySide, device: str) -> str:
