@@ -350,6 +350,15 @@ def _anchor_overlay(fig, xy, anchor, hardest_positive, hardest_negative, semihar
     )
 
 
+def _small_chart(title: str) -> dict:
+    """Layout shared by the mining page's two small charts beside the picture."""
+    return {
+        "height": 300,
+        "title": {"text": title, "x": 0.5, "font": {"size": 13}},
+        "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
+    }
+
+
 def delta_histogram(edges: np.ndarray, counts: np.ndarray, margin: float) -> go.Figure:
     """Bars of how many valid triplets have each delta, coloured by kind, 0 and the margin marked.
 
@@ -372,13 +381,7 @@ def delta_histogram(edges: np.ndarray, counts: np.ndarray, margin: float) -> go.
     fig.add_vline(x=0, line_color=COLORS["loss"], line_width=1.5)
     fig.add_vline(x=margin, line_dash="dash", line_color=COLORS["margin"])
     fig.update_layout(
-        height=300,
-        title={
-            "text": "δ of every valid triplet",
-            "x": 0.5,
-            "font": {"size": 13},
-        },
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        **_small_chart("δ of every valid triplet"),
         xaxis_title="δ = d(a, n) − d(a, p)",
         yaxis_title="triplets",
         bargap=0,
@@ -407,13 +410,7 @@ def margin_sweep(margins: np.ndarray, shares: np.ndarray, margin: float) -> go.F
         )
     fig.add_vline(x=margin, line_dash="dash", line_color=COLORS["loss"])
     fig.update_layout(
-        height=300,
-        title={
-            "text": "Shares as the margin grows",
-            "x": 0.5,
-            "font": {"size": 13},
-        },
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        **_small_chart("Shares as the margin grows"),
         xaxis={"title": "margin m", "range": [float(margins[0]), float(margins[-1])]},
         yaxis={"title": "share of valid triplets", "tickformat": ".0%", "range": [0, 1]},
         legend={"orientation": "h", "y": -0.3, "x": 0},
