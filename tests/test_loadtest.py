@@ -3,6 +3,7 @@ and one small live load against a started server (marked slow)."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
 
 import numpy as np
@@ -182,7 +183,11 @@ def test_report_judges_the_targets_on_the_medians():
 
 @pytest.mark.slow
 def test_three_clients_rerun_a_started_server_without_errors():
-    result = lt.run_load(lt.LoadSpec("playground", clients=3, reruns=2, timeout_s=120))
+    spec = lt.LoadSpec("playground", clients=3, reruns=2, timeout_s=120)
+    # Its own thread: in a full run, Playwright's sync API (the browser tests) leaves an
+    # event loop running in this one, and asyncio.run refuses to nest.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        result = pool.submit(lt.run_load, spec).result()
     assert result["errors"] == {}
     assert result["completed"] == 6 and result["sessions"] == 3
     assert result["script_runs_per_rerun_max"] == 1
