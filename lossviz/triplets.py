@@ -11,7 +11,6 @@ compute distances in float64 without eps (``distance_matrix``).
 from __future__ import annotations
 
 import enum
-import math
 
 import torch
 from torch import Tensor
@@ -132,10 +131,6 @@ class DeltaIndex:
     def count_at_most(self, threshold: float) -> int:
         """How many valid triplets have ``fl(d_an - d_ap) <= threshold`` (exact)."""
         return int(self.per_pair_at_most(threshold)[self.is_pair].sum())
-
-    def count_below(self, threshold: float) -> int:
-        """How many valid triplets have ``fl(d_an - d_ap) < threshold`` (exact)."""
-        return self.count_at_most(math.nextafter(threshold, -math.inf))
 
     def counts(self, margin: float) -> dict[Kind, int]:
         """Valid triplets of each kind at ``margin`` (the :func:`classify` boundaries)."""

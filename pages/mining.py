@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from lossviz.figures import delta_histogram, margin_sweep
 from lossviz.scene import MINING_DISTANCES, MINING_SOURCES
 from lossviz.ui import mining as mn
 from lossviz.ui.setup import ensure_navigation
@@ -67,8 +68,8 @@ with left:
                   "blobs.")  # fmt: skip
 with right:
     edges, bins, margins, shares = mn.distributions(batch.key, scene.distance, analysis)
-    st.plotly_chart(mn.histogram_figure(edges, bins, scene.margin), width="stretch")
-    st.plotly_chart(mn.sweep_figure(margins, shares, scene.margin), width="stretch")
+    st.plotly_chart(delta_histogram(edges, bins, scene.margin), width="stretch")
+    st.plotly_chart(margin_sweep(margins, shares, scene.margin), width="stretch")
     st.caption(mn.distributions_note(analysis))
 
 st.subheader("This anchor's triplets")

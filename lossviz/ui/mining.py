@@ -18,13 +18,7 @@ import streamlit as st
 import torch
 
 from lossviz import data
-from lossviz.figures import (
-    COLORS,
-    class_color,
-    delta_histogram,
-    embedding_scatter,
-    margin_sweep,
-)
+from lossviz.figures import COLORS, class_color, embedding_scatter
 from lossviz.mining import (
     LOSS_NAMES,
     AnchorView,
@@ -329,14 +323,6 @@ def _preview_metric(distance: str) -> Metric:
     if distance == "cosine":
         return Metric("cosine")
     return Metric("lp", p=1.0 if distance == "manhattan" else 2.0, eps=0.0)
-
-
-def histogram_figure(edges: np.ndarray, counts: np.ndarray, margin: float):
-    return delta_histogram(edges, counts, margin)
-
-
-def sweep_figure(margins: np.ndarray, shares: np.ndarray, margin: float):
-    return margin_sweep(margins, shares, margin)
 
 
 # --------------------------------------------------------------------------- read-outs
