@@ -44,8 +44,8 @@ PAGES: tuple[PageInfo, ...] = (
         "pages/mining.py",
         "Batch mining",
         ":material/scatter_plot:",
-        "Every triplet of a labelled batch counted: generated, real or your own embeddings, "
-        "at any margin, and what batch-all, batch-hard and semi-hard pick.",
+        "Every triplet of a labelled batch counted, for generated, real or your own "
+        "embeddings, and what each batch loss picks.",
     ),
     PageInfo(
         "pages/collapse.py",
