@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lossviz.collapse import train
+from lossviz.collapse import PRESETS, train
 from lossviz.collapse_run import SideBySide
 from lossviz.scene import CollapseScene
 from lossviz.ui import collapse as cl
@@ -134,9 +134,10 @@ def test_presets_set_every_training_field():
     widget(at, "Preset").set_value("quaterion_fix")
     ok(at.run())
     scene = scene_of(at)
-    assert (scene.dataset, scene.loss, scene.compare, scene.steps) == (
-        "digits", "batch_hard_fix", "none", 300
-    )  # fmt: skip
+    preset = PRESETS["quaterion_fix"]
+    for field in cl.TRAINING_FIELDS:
+        assert getattr(scene, field) == getattr(preset, field), field
+    assert scene.compare == "none"
     assert [c.loss for c in run_of(at).configs] == ["batch_hard_fix"]
 
 

@@ -11,7 +11,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from lossviz import data
-from lossviz.mining import LOSS_NAMES, BatchAnalysis, counts_csv
+from lossviz.mining import LOSS_NAMES, BatchAnalysis, counts_csv, triplets_csv
 from lossviz.scene import MiningScene
 from lossviz.triplets import Kind
 from lossviz.ui import mining as mn
@@ -86,7 +86,7 @@ def test_default_blobs_show_the_core_numbers_on_a_draggable_plane():
     assert_shows_core_numbers(at)
     (plane,) = at.get("bidi_component")
     assert plane.key == mn.PLANE_KEY
-    assert not at.get("plotly_chart")[0:1] or len(at.get("plotly_chart")) == 2  # hist + sweep
+    assert len(at.get("plotly_chart")) == 2  # the histogram and the sweep beside the plane
 
 
 @pytest.mark.parametrize(
@@ -215,14 +215,26 @@ def test_an_anchor_without_triplets_gets_a_note():
     assert any("is the anchor of no triplet" in i.value for i in at.info)
 
 
-def test_downloads_hold_the_core_counts():
-    at = open_page()
-    buttons = at.get("download_button")
-    assert len(buttons) == 2
+def test_downloads_hold_the_core_counts_and_triplets(monkeypatch):
+    from streamlit.delta_generator import DeltaGenerator
+
+    offered = {}  # file name -> the data the page hands to the button
+    real = DeltaGenerator.download_button
+
+    def recording(self, label, data, *args, **kwargs):
+        offered[kwargs["file_name"]] = data
+        return real(self, label, data, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", recording)
+    at = open_page({"margin": "0.5"})
+    assert len(at.get("download_button")) == 2
     points = points_of(at)
-    counts = BatchAnalysis(points.embeddings, points.labels).counts(1.0)
-    assert buttons[0].proto.label.startswith("Download the counts")
-    assert counts_csv(counts, 1.0, "euclidean").startswith("kind,count,share")
+    analysis = BatchAnalysis(points.embeddings, points.labels)
+    assert offered["triplet_counts.csv"] == counts_csv(analysis.counts(0.5), 0.5, "euclidean")
+    table = offered["triplets.csv"]()  # built on click
+    rows = analysis.triplet_rows(0.5, mn.TABLE_LIMIT)
+    assert table == triplets_csv(rows, points.names, points.labels)
+    assert table.count("\n") == 1 + min(analysis.total, mn.TABLE_LIMIT)
 
 
 def test_a_link_restores_the_exact_scene():

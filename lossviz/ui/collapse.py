@@ -42,19 +42,15 @@ PRESET_LABELS = {
 # --------------------------------------------------------------------------- configuration
 
 
+# The scene fields that are TrainConfig fields of the same name and meaning.
+TRAINING_FIELDS = ("dataset", "loss", "margin", "lr", "optimizer", "steps", "batch_size",
+                   "l2_normalize", "clip_grad", "seed")  # fmt: skip
+
+
 def configs(scene: CollapseScene) -> list[TrainConfig]:
     """The run(s) a scene describes: ``loss``, and ``compare`` beside it unless "none"."""
     base = TrainConfig(
-        dataset=scene.dataset,
-        loss=scene.loss,
-        margin=scene.margin,
-        lr=scene.lr,
-        optimizer=scene.optimizer,
-        steps=scene.steps,
-        batch_size=scene.batch_size,
-        l2_normalize=scene.l2_normalize,
-        seed=scene.seed,
-        clip_grad=scene.clip_grad,
+        **{field: getattr(scene, field) for field in TRAINING_FIELDS},
         record_every=record_interval(scene.steps),
         eval_size=EVAL_SIZE,
     )
@@ -64,14 +60,10 @@ def configs(scene: CollapseScene) -> list[TrainConfig]:
 
 
 def scene_from_preset(name: str, scene: CollapseScene) -> CollapseScene:
+    """``scene`` with every training field from the preset (the collapse one beside the fix)."""
     config = PRESETS[name]
     compare = "batch_hard_fix" if name == "collapse" else "none"
-    return scene.replace(
-        dataset=config.dataset, loss=config.loss, compare=compare, margin=config.margin,
-        lr=config.lr, optimizer=config.optimizer, steps=config.steps,
-        batch_size=config.batch_size, l2_normalize=config.l2_normalize,
-        clip_grad=config.clip_grad, seed=config.seed,
-    )  # fmt: skip
+    return scene.replace(compare=compare, **{f: getattr(config, f) for f in TRAINING_FIELDS})
 
 
 def apply_preset() -> None:
