@@ -6,17 +6,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8501
+WORKERS ?= 2
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint format bench browser clean
+.PHONY: run serve test lint format bench browser nginx clean
 
-# Large freed tensors (the mining page's distance matrices) go back to the system at
-# once instead of staying in glibc's arenas: with it, a server's memory after a class
-# used the digits fell from 922 to 500 MB (bench/loadtest.py, see the README).
+# deploy/serve.py is the one place that says how the app is started (the tests and
+# benchmarks start it the same way); .streamlit/config.toml holds the server's settings.
 run: $(VENV)/.runtime
-	MALLOC_MMAP_THRESHOLD_=1048576 $(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT)
+	$(BIN)/python -m deploy.serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.dev browser
+# WORKERS app processes behind Debian's nginx on HOST:PORT, sticky per browser.
+serve: $(VENV)/.runtime nginx
+	$(BIN)/python -m deploy.serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+test: $(VENV)/.dev browser nginx
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -52,6 +56,16 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else \
 		echo "chromium not found at $(CHROMIUM) and not root: browser tests will be skipped (an error under CI=true)"; \
+	fi
+
+# Debian's nginx for `make serve` and the multi-process tests, installed like chromium.
+nginx:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian nginx for make serve and its tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	else \
+		echo "nginx not found and not root: make serve needs it (sudo apt-get install nginx); its tests will be skipped (an error under CI=true)"; \
 	fi
 
 clean:

@@ -33,17 +33,15 @@ import contextlib
 import ctypes
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+from deploy.serve import app_command, app_env, free_port, stop, wait_healthy
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -157,12 +155,6 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     """Linux: the server gets SIGTERM if pytest itself is killed (no stray servers)."""
     with contextlib.suppress(Exception):
@@ -175,88 +167,41 @@ def _log_tail(path: Path, chars: int = 4000) -> str:
     return ""
 
 
-def _python() -> Path:
-    """The project's virtual environment's python, else the one running us."""
-    python = REPO / ".venv" / "bin" / "python"
-    return python if python.exists() else Path(sys.executable)
-
-
-def _wait_healthy(process: subprocess.Popen, base_url: str, log_path: Path) -> None:
-    """Poll ``/_stcore/health`` until it answers ``ok``; fail if the server dies or is slow."""
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while True:
-        if process.poll() is not None:
-            pytest.fail(
-                f"streamlit exited with code {process.returncode} before answering; "
-                f"log {log_path}:\n{_log_tail(log_path)}",
-                pytrace=False,
-            )
-        try:
-            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as reply:
-                if reply.read().decode().strip() == "ok":
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(
-                f"streamlit did not answer /_stcore/health within "
-                f"{SERVER_START_TIMEOUT_S:.0f} s; log {log_path}:\n{_log_tail(log_path)}",
-                pytrace=False,
-            )
-        time.sleep(0.25)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """Terminate our own server process by its pid (never a name match); kill if stuck."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
 @contextlib.contextmanager
 def start_streamlit(script: str, log_name: str) -> Iterator[str]:
-    """``streamlit run <script>`` on a free 127.0.0.1 port; yields its base URL.
+    """``script`` served on a free 127.0.0.1 port exactly as ``make run`` serves app.py.
 
-    ``script`` is relative to the repository root (the server's working directory,
-    also put first on ``PYTHONPATH`` so a script in a subfolder can import ``lossviz``).
+    The command and environment come from ``deploy.serve`` (the one place that says how
+    lossviz is started; the server's settings are ``.streamlit/config.toml``). ``script``
+    is relative to the repository root (the server's working directory, also on
+    ``PYTHONPATH`` so a script in a subfolder can import ``lossviz``).
     The server's output goes to ``test-artifacts/<log_name>-<port>.log``. Startup waits
     for ``/_stcore/health`` (``pytest.fail`` with the log's tail if the server exits or
     does not answer within ``SERVER_START_TIMEOUT_S``); on exit the server is terminated
     by its pid. Used by the ``app_server`` fixture, other test servers and the benches.
     """
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / f"{log_name}-{port}.log"
-    command = [
-        str(_python()), "-m", "streamlit", "run", script,
-        "--server.address", "127.0.0.1",
-        "--server.port", str(port),
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    pythonpath = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            command,
+            app_command("127.0.0.1", port, script),
             cwd=REPO,
-            env=env,
+            env=app_env(),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
     try:
-        _wait_healthy(process, base_url, log_path)
+        try:
+            wait_healthy(base_url, process, SERVER_START_TIMEOUT_S)
+        except RuntimeError as error:
+            pytest.fail(f"{error}; log {log_path}:\n{_log_tail(log_path)}", pytrace=False)
         yield base_url
     finally:
-        _stop(process)
+        stop(process)
 
 
 # --------------------------------------------------------------------------- fixtures
