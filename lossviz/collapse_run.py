@@ -1,16 +1,15 @@
-"""Two trainings of one configuration side by side, advanced in lockstep, a chunk at a time.
+"""Two trainings of one configuration side by side, advanced in lockstep, a frame at a time.
 
-The collapse page keeps a :class:`SideBySide` in the session and advances it
-in short chunks between redraws, so that Pause (a rerun) can stop it between
-chunks and Train resumes it where it stopped. Both runs share seed, initial
-weights and batch order (``train`` guarantees it); they differ in the loss.
+:class:`lossviz.run_registry.SharedRun` advances a :class:`SideBySide` one
+recorded frame at a time and publishes each frame to everyone watching. Both
+runs share seed, initial weights and batch order (``train`` guarantees it);
+they differ in the loss.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -42,9 +41,6 @@ class SideBySide:
         self.seconds = 0.0  # time spent computing (not waiting or drawing)
         self._runs = [train(config, device) for config in configs]
         self._done = [False] * len(configs)
-        # Held while advancing: a reader (another script thread of the session, after a
-        # Pause click) takes it to see every run at the same step.
-        self.lock = threading.RLock()
 
     @property
     def finished(self) -> bool:
@@ -62,10 +58,6 @@ class SideBySide:
 
     def advance(self, snapshots: int = 1) -> None:
         """Take up to ``snapshots`` more snapshots of every run that is still going."""
-        with self.lock:
-            self._advance(snapshots)
-
-    def _advance(self, snapshots: int) -> None:
         start = time.perf_counter()
         for _ in range(snapshots):
             if self.finished:
@@ -81,16 +73,6 @@ class SideBySide:
                 if snapshot.stopped or snapshot.step == self.configs[index].steps:
                     self._done[index] = True
         self.seconds += time.perf_counter() - start
-
-    def advance_for(self, seconds: float, keep_going: Callable[[], bool] = lambda: True) -> None:
-        """Advance snapshot by snapshot until ``seconds`` of compute have passed (at least one).
-
-        ``keep_going`` is asked before each further snapshot (e.g. "has Pause been clicked?").
-        """
-        deadline = time.perf_counter() + seconds
-        self.advance()
-        while not self.finished and time.perf_counter() < deadline and keep_going():
-            self.advance()
 
     def frames(self) -> list[list[Snapshot]]:
         """``frames[i][r]``: run r at the i-th recorded step (a stopped run repeats its last)."""

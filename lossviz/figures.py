@@ -418,7 +418,8 @@ def margin_sweep(margins: np.ndarray, shares: np.ndarray, margin: float) -> go.F
     return fig
 
 
-RUN_COLORS: tuple[str, ...] = ("#D55E00", "#0072B2")  # left run, right run (curves)
+# Left run, right run (curves): neither is a kind colour, so "hard" is never read as a run.
+RUN_COLORS: tuple[str, ...] = ("#CC79A7", "#0072B2")
 _KIND_COLUMNS = (("easy", 0), ("semi-hard", 1), ("hard", 2))
 
 

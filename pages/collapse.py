@@ -3,7 +3,6 @@
 import streamlit as st
 
 from lossviz.collapse import LOSS_LABELS, OPTIMIZER_LABELS, PRESETS
-from lossviz.device import describe_device
 from lossviz.scene import COLLAPSE_LOSSES
 from lossviz.ui import collapse as cl
 from lossviz.ui.setup import ensure_navigation
@@ -48,24 +47,13 @@ with st.sidebar:
               help="For a class: share the address; every page that opens it trains.")  # fmt: skip
 scene = binding.commit()
 
-run = cl.current_run(scene)
 cl.autostart(scene)
-buttons = st.columns(4)
-buttons[0].button("Train", icon=":material/play_arrow:", on_click=cl.start, type="primary",
-                  disabled=run.finished, width="stretch")  # fmt: skip
-buttons[1].button("Pause", icon=":material/pause:", on_click=cl.pause,
-                  disabled=not cl.is_running(), width="stretch")  # fmt: skip
-buttons[2].button("Step", icon=":material/skip_next:", on_click=cl.step,
-                  disabled=run.finished, width="stretch")  # fmt: skip
-buttons[3].button("Reset", icon=":material/restart_alt:", on_click=cl.reset, width="stretch")
-
-status = st.empty()
-device = describe_device()
-if cl.is_running() and not run.finished:
-    slots = cl.show(run, None, device, animate=False)
-    cl.train_live(run, lambda run: cl.show(run, slots, device, animate=False), status)
-    st.rerun()  # redraw the buttons and the replayable figure for the finished run
-cl.show(run, None, device, animate=run.step > 0)
-if run.step > 0:
-    st.caption("▶ Replay plays the recorded steps again; the slider scrubs through them.")
+st.button("Train", icon=":material/play_arrow:", on_click=cl.request_training, type="primary",
+          help="Trains these settings once on the server (or joins the run if someone already "
+               "started it) and plays it here.")  # fmt: skip
+cl.show(scene)
+st.caption(
+    "Pause, the step buttons and the slider move only your view: the training runs once on "
+    "the server for everyone with these settings and goes on while you pause."
+)
 cl.explainer()

@@ -1,10 +1,9 @@
-"""The collapse page headless (AppTest): train, pause, step, reset, presets, links, the guard
-and the training slot; the numbers shown are the core's."""
+"""The collapse page headless (AppTest): step 0, Train, shared runs, every control, presets,
+links, autostart, the guard, a busy server; what the page sends is the core's run."""
 
 from __future__ import annotations
 
-import threading
-import time
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from lossviz.collapse import PRESETS, train
 from lossviz.collapse_run import SideBySide
+from lossviz.frame_codec import encode_frame
+from lossviz.run_registry import RegistryBusyError, run_id
 from lossviz.scene import CollapseScene
 from lossviz.ui import collapse as cl
 from tests.apptest_helpers import ok, widget
@@ -19,6 +20,20 @@ from tests.apptest_helpers import ok, widget
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "collapse.py")
 # Small and fast: the toy blobs, 20 steps (the presets' digits runs are in the slow tests).
 QUICK = {"dataset": "blobs", "steps": "20", "batch_size": "32"}
+
+
+@pytest.fixture
+def feeds(monkeypatch) -> list[dict]:
+    """Every feed the page sends (each replaces the last in the page, as in a browser)."""
+    sent: list[dict] = []
+    original = cl.feed
+
+    def recording(name, run, start, frames, finished):
+        sent.append({"run": run, "start": start, "frames": frames, "finished": finished})
+        original(name, run, start, frames, finished)
+
+    monkeypatch.setattr(cl, "feed", recording)
+    return sent
 
 
 def open_page(query: dict[str, str] | None = None) -> AppTest:
@@ -32,80 +47,89 @@ def scene_of(at: AppTest) -> CollapseScene:
     return at.session_state[cl.BINDING.scene_key]
 
 
-def run_of(at: AppTest) -> SideBySide:
-    return at.session_state[cl.RUN_KEY]
-
-
-def click(at: AppTest, label: str) -> AppTest:
-    (button,) = [b for b in at.button if b.label == label]
+def click_train(at: AppTest) -> AppTest:
+    (button,) = [b for b in at.button if b.label == "Train"]
     button.click()
     return ok(at.run())
 
 
-def shown(at: AppTest) -> list[tuple[str, str, str]]:
-    """(step, loss, spread) as shown for each run, left to right."""
-    values = [m.value for m in at.metric]
-    return [tuple(values[i : i + 3]) for i in range(0, len(values), 3)]
+def player_data(at: AppTest) -> dict:
+    (element,) = [
+        e for e in at.get("bidi_component") if json.loads(e.proto.json)["role"] == "player"
+    ]
+    return json.loads(element.proto.json)
 
 
-def expected(at: AppTest, upto_step: int | None = None) -> list[tuple[str, str, str]]:
-    """What the core's own runs of the page's configurations show at ``upto_step``."""
-    rows = []
-    for config in cl.configs(scene_of(at)):
-        snapshots = list(train(config))
-        if upto_step is not None:
-            snapshots = [s for s in snapshots if s.step <= upto_step]
-        first, last = snapshots[0], snapshots[-1]
-        rows.append(
-            (f"{last.step}", f"{last.loss:.4f}", cl.spread_text(last.spread / first.spread))
-        )
-    return rows
+def received(at: AppTest, feeds: list[dict]) -> list[dict]:
+    """The frames the browser holds: the player's, then every feed of its run, by index."""
+    data = player_data(at)
+    frames = dict(enumerate(data["frames"]))
+    for sent in feeds:
+        if sent["run"] == data["run"]:
+            frames.update({sent["start"] + i: f for i, f in enumerate(sent["frames"])})
+    assert sorted(frames) == list(range(len(frames)))
+    return [frames[i] for i in range(len(frames))]
 
 
-def badges(at: AppTest) -> list[str]:
-    return [m.value for m in at.markdown if "-badge[" in m.value]
+def core_frames(scene: CollapseScene) -> list[dict]:
+    """The core's own runs of the scene's configurations, encoded as the page encodes them."""
+    run = SideBySide(cl.configs(scene))
+    while not run.finished:
+        run.advance()
+    frames = run.frames()
+    return [encode_frame(frame, frames[0]) for frame in frames]
 
 
-def test_opens_at_step_zero_with_both_runs():
+def test_opens_at_step_zero_with_both_runs(feeds):
     at = open_page(QUICK)
-    assert scene_of(at) == CollapseScene(dataset="blobs", steps=20, batch_size=32)
-    assert [c.loss for c in run_of(at).configs] == ["batch_hard", "batch_hard_fix"]
-    assert shown(at) == expected(at, upto_step=0)
-    assert len(at.get("plotly_chart")) == 1
+    scene = scene_of(at)
+    assert scene == CollapseScene(dataset="blobs", steps=20, batch_size=32)
+    data = player_data(at)
+    assert data["preview"] and data["run"] == f"preview-{run_id(tuple(cl.configs(scene)))}"
+    assert data["meta"]["titles"] == [
+        "Batch-hard (classic)",
+        "Batch-hard, normalised (Quaterion's fix)",
+    ]
+    assert data["frames"] == core_frames(scene)[:1] and data["play"] == 0
+    assert not feeds and not at.error and not at.info
 
 
-def test_train_runs_to_the_end_and_shows_the_core_numbers():
-    at = open_page(QUICK)
-    click(at, "Train")
-    run = run_of(at)
-    assert run.finished and run.step == 20
-    assert shown(at) == expected(at)
-    assert "training steps per second" in " ".join(c.value for c in at.caption)
-    (train_button,) = [b for b in at.button if b.label == "Train"]
-    assert train_button.disabled
+def test_train_sends_the_core_run_and_says_it_is_shared(feeds):
+    at = click_train(open_page(QUICK))
+    scene = scene_of(at)
+    data = player_data(at)
+    assert not data["preview"] and data["play"] == 1
+    assert data["run"] == run_id(tuple(cl.configs(scene)))
+    frames = received(at, feeds)
+    assert frames == core_frames(scene)
+    assert [f["step"] for f in frames] == list(range(21))  # 20 steps record every step
+    assert (feeds[-1]["finished"] if feeds else data["finished"]) is True
+    caption = " ".join(c.value for c in at.caption)
+    assert "Trained once on this server" in caption and "training steps per second" in caption
+    assert "move only your view" in caption
 
 
-def test_step_pause_and_reset():
-    at = open_page(QUICK)
-    click(at, "Step")
-    assert run_of(at).step == 1  # 20 steps record every step
-    click(at, "Step")
-    assert shown(at) == expected(at, upto_step=2)
-    (pause,) = [b for b in at.button if b.label == "Pause"]
-    assert pause.disabled  # nothing is running (Pause during training: the browser test)
-    click(at, "Reset")
-    assert run_of(at).step == 0
-    assert shown(at) == expected(at, upto_step=0)
+def test_a_second_student_joins_the_same_run_without_training_it_again(feeds, monkeypatch):
+    first = click_train(open_page({**QUICK, "seed": "11"}))
+    run = cl.registry().get(cl.configs(scene_of(first)))
+    assert run is not None and run.progress().finished
+    made = []
+    original_init = SideBySide.__init__
+    monkeypatch.setattr(SideBySide, "__init__", lambda *a: made.append(a) or original_init(*a))
+    feeds.clear()
+    second = click_train(open_page({**QUICK, "seed": "11"}))
+    assert made == [] and cl.registry().get(cl.configs(scene_of(second))) is run
+    data = player_data(second)
+    assert data["finished"] and not feeds  # all frames in the player's own data at once
+    assert data["frames"] == run.encoded()
 
 
-def test_pause_keeps_what_was_trained_and_train_goes_on():
-    at = open_page(QUICK)
-    at.session_state[cl.RUNNING_KEY] = False
-    run = run_of(at)
-    run.advance(5)  # as if paused after five recorded steps
-    click(at, "Train")
-    assert run_of(at) is run and run.finished
-    assert shown(at) == expected(at)
+def test_train_again_replays_without_computing_again(feeds):
+    at = click_train(open_page(QUICK))
+    assert player_data(at)["play"] == 1
+    at = click_train(at)
+    data = player_data(at)
+    assert data["play"] == 2 and data["finished"] and len(data["frames"]) == 21
 
 
 @pytest.mark.parametrize(
@@ -117,16 +141,29 @@ def test_pause_keeps_what_was_trained_and_train_goes_on():
      ("Clip gradient norm (0 = off)", 1.5, "clip_grad"), ("Seed", 4, "seed"),
      ("Start training when this link opens", True, "autostart")],
 )  # fmt: skip
-def test_every_control_changes_the_scene_the_link_and_the_run(label, value, field):
+def test_every_control_changes_the_scene_the_link_and_the_picture(label, value, field):
     at = open_page(QUICK)
     widget(at, label).set_value(value)
     ok(at.run())
     scene = scene_of(at)
     assert getattr(scene, field) == value
     assert at.query_params[field] == CollapseScene.field_spec(field).encode(value)
-    if field != "autostart":
-        assert list(run_of(at).configs) == cl.configs(scene)
-        assert shown(at) == expected(at, upto_step=0)
+    data = player_data(at)
+    assert data["run"] == f"preview-{run_id(tuple(cl.configs(scene)))}"
+    first = [next(train(config)) for config in cl.configs(scene)]
+    assert data["frames"] == [encode_frame(first, first)]
+    assert len(data["meta"]["titles"]) == len(first)
+
+
+def test_changing_a_setting_after_training_shows_the_new_settings_at_step_zero(feeds):
+    at = click_train(open_page(QUICK))
+    widget(at, "Margin m").set_value(0.3)
+    ok(at.run())
+    assert player_data(at)["preview"] and not at.info
+    widget(at, "Margin m").set_value(0.2)  # back: the run this session trained
+    ok(at.run())
+    data = player_data(at)
+    assert not data["preview"] and data["finished"] and len(data["frames"]) == 21
 
 
 def test_presets_set_every_training_field():
@@ -138,19 +175,19 @@ def test_presets_set_every_training_field():
     for field in cl.TRAINING_FIELDS:
         assert getattr(scene, field) == getattr(preset, field), field
     assert scene.compare == "none"
-    assert [c.loss for c in run_of(at).configs] == ["batch_hard_fix"]
+    assert player_data(at)["meta"]["titles"] == ["Batch-hard, normalised (Quaterion's fix)"]
 
 
-def test_a_link_restores_the_configuration_and_can_start_training():
+def test_a_link_restores_the_configuration_and_can_start_training(feeds):
     scene = CollapseScene(dataset="blobs", loss="batch_semihard", compare="batch_hard",
                           margin=0.35, lr=0.02, optimizer="sgd", steps=20, batch_size=16,
                           clip_grad=2.0, seed=9, autostart=True)  # fmt: skip
     at = open_page(scene.to_query())
     assert scene_of(at) == scene and not at.warning
-    assert run_of(at).finished  # autostart trained on open
-    assert shown(at) == expected(at)
-    ok(at.run())  # a later rerun does not start it again
-    assert run_of(at).finished
+    assert received(at, feeds) == core_frames(scene)  # autostart trained on open
+    assert player_data(at)["play"] == 1
+    ok(at.run())  # a later rerun does not start playing again
+    assert player_data(at)["play"] == 1
 
 
 @pytest.mark.parametrize(
@@ -162,70 +199,65 @@ def test_a_bad_link_opens_defaults_with_a_warning_per_bad_value(query):
     assert len(at.warning) == len(query)
 
 
-def test_a_diverging_run_stops_with_a_message_and_the_page_keeps_working():
+def test_a_diverging_run_stops_with_a_message_and_the_page_keeps_working(feeds):
     # Blobs, classic batch-hard, SGD at lr 10: distances overflow float32 by step ~10.
     at = open_page({"dataset": "blobs", "loss": "batch_hard", "compare": "batch_hard_fix",
                     "optimizer": "sgd", "lr": "10", "steps": "60"})  # fmt: skip
-    click(at, "Train")
-    run = run_of(at)
-    assert run.finished
-    (stopped,) = run.stopped()  # the fix (right) does not diverge
+    click_train(at)
+    frames = received(at, feeds)
+    stopped = frames[-1]["runs"][0]["stopped"]
     assert stopped.startswith("Training stopped at step") and "smaller learning rate" in stopped
+    assert frames[-1]["runs"][1]["stopped"] is None  # the fix (right) does not diverge
     assert [e.value for e in at.error] == [stopped]
+    assert frames == core_frames(scene_of(at))
     widget(at, "Learning rate").set_value(0.01)
     ok(at.run())
-    assert run_of(at).step == 0 and not at.error
+    assert player_data(at)["preview"] and not at.error
 
 
-def test_a_margin_of_zero_and_a_tiny_batch_train_without_trouble():
-    at = open_page({**QUICK, "margin": "0", "batch_size": "8"})
-    click(at, "Train")
-    assert run_of(at).finished and not at.error
-    assert shown(at) == expected(at)
+def test_a_margin_of_zero_and_a_tiny_batch_train_without_trouble(feeds):
+    at = click_train(open_page({**QUICK, "margin": "0", "batch_size": "8"}))
+    assert not at.error
+    assert received(at, feeds) == core_frames(scene_of(at))
 
 
-def test_a_second_training_waits_for_the_slot_and_says_so(monkeypatch):
-    monkeypatch.setattr(cl, "is_running", lambda: True)  # Train was clicked
-    run = SideBySide(cl.configs(CollapseScene(dataset="blobs", steps=20, batch_size=32)))
-    notes: list[str] = []
+def test_a_busy_server_says_so_and_shows_step_zero(monkeypatch):
+    class Busy:
+        def start(self, key):
+            raise RegistryBusyError("The server is busy: 16 trainings are computing or waiting.")
 
-    class Status:
-        def info(self, text, icon=None):
-            notes.append(text)
+    monkeypatch.setattr(cl, "registry", lambda: Busy())
+    at = click_train(open_page(QUICK))
+    assert [w.value for w in at.warning] == [
+        "The server is busy: 16 trainings are computing or waiting."
+    ]
+    assert player_data(at)["preview"]
+    assert cl.WATCH_KEY not in at.session_state  # Train again later tries again
 
-        def empty(self):
-            pass
 
-    lock = cl._slot()
-    lock.acquire()  # another session's chunk
-    worker = threading.Thread(target=cl.train_live, args=(run, lambda r: None, Status()))
-    worker.start()
-    time.sleep(3 * cl.QUEUE_POLL_SECONDS)
-    assert run.step == 0 and notes and notes[0].startswith("Queued")
-    lock.release()
-    worker.join(timeout=60)
-    assert run.finished
+def test_a_failed_computation_says_so(monkeypatch, feeds):
+    query = {**QUICK, "seed": "12345"}  # its own configuration: the failure is not shared
+    original = SideBySide.advance
+
+    def advance(self, snapshots=1):
+        if self.configs[0].seed == 12345:
+            raise MemoryError("out of memory")
+        original(self, snapshots)
+
+    monkeypatch.setattr(SideBySide, "advance", advance)
+    at = click_train(open_page(query))
+    (error,) = at.error
+    assert "could not be computed (MemoryError: out of memory)" in error.value
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("preset", ["collapse", "quaterion_fix"])
-def test_presets_collapse_or_not_as_they_say(preset):
+def test_presets_collapse_or_not_as_they_say(preset, feeds):
     at = open_page()
     widget(at, "Preset").set_value(preset)
     ok(at.run())
-    click(at, "Train")
-    labels = badges(at)
-    if preset == "collapse":
-        assert labels[0].startswith(":red-badge[") and "collapsed" in labels[0]
-        assert "not collapsed" in labels[1]
-    else:
-        assert labels == [":green-badge[:material/scatter_plot: not collapsed]"]
-    assert shown(at) == expected(at)
-
-
-def test_pause_stops_a_run_between_snapshots():
-    """A Pause click (the flag) ends the loop at the next snapshot, every run at one step."""
-    run = SideBySide(cl.configs(CollapseScene(dataset="blobs", steps=200, batch_size=32)))
-    answers = iter([True, True, False])
-    run.advance_for(60.0, keep_going=lambda: next(answers, False))
-    assert [len(h) for h in run.history] == [3, 3] and not run.finished  # 1 + two more
+    at = click_train(at)
+    last = received(at, feeds)[-1]
+    flags = [run["collapsed"] for run in last["runs"]]
+    assert flags == ([True, False] if preset == "collapse" else [False])
+    assert received(at, feeds) == core_frames(scene_of(at))

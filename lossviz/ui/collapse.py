@@ -1,36 +1,52 @@
-"""Collapse demo: the training run in the session, one training at a time per server, the views.
+"""Collapse demo: one shared run per configuration, computed once per server, watched by many.
 
-The run (:class:`~lossviz.collapse_run.SideBySide`) lives in session state and
-is advanced in short chunks while the script draws between them, so Pause
-(which reruns the script) stops it after the current chunk and Train goes on
-from there. Chunks of different sessions never overlap: each holds the
-process-wide training slot, so a class of sixty cannot run sixty trainings at
-once and slow every page down; the others see a "queued" note meanwhile.
+Pressing **Train** (or opening a link with ``autostart=1``) asks the
+process-wide :class:`~lossviz.run_registry.RunRegistry` for the run of the
+page's settings: the first session starts it in the registry's worker thread,
+every other session with the same settings attaches to it, live while it
+computes and as a replay when it is done. The session's script run then only
+waits and forwards the frames the worker publishes (encoded once per run) to
+the browser's player, which animates them itself. Playback (pause, step,
+scrub, restart) lives in each browser and never touches the computation.
 """
 
 from __future__ import annotations
 
-import threading
+import functools
+import time
 
-import numpy as np
 import streamlit as st
 
-from lossviz.collapse import COLLAPSE_RATIO, LOSS_LABELS, PRESETS, TrainConfig, load_points
-from lossviz.collapse_run import SideBySide, record_interval
-from lossviz.figures import training_figure
+from lossviz.collapse import COLLAPSE_RATIO, PRESETS, TrainConfig, load_points, train
+from lossviz.collapse_run import record_interval
+from lossviz.device import describe_device
+from lossviz.frame_codec import encode_frame, encode_meta
+from lossviz.run_registry import (
+    MAX_BYTES,
+    MAX_RUNS,
+    Progress,
+    RegistryBusyError,
+    RunKey,
+    RunRegistry,
+    SharedRun,
+    run_id,
+)
 from lossviz.scene import CollapseScene
+from lossviz.ui.player import feed, player
 from lossviz.ui.state import SceneBinding
 
 FIELDS = ("dataset", "loss", "compare", "margin", "lr", "optimizer", "steps", "batch_size",
           "l2_normalize", "clip_grad", "seed", "autostart")  # fmt: skip
 BINDING = SceneBinding(CollapseScene, "collapse", FIELDS)
-RUN_KEY = "collapse.run"
-RUNNING_KEY = "collapse.running"
+WATCH_KEY = "collapse.watching"  # the run id this session asked to train
+PLAY_KEY = "collapse.play"  # grows with every Train press: the browser starts playing
+REQUEST_KEY = "collapse.train_requested"
 STARTED_KEY = "collapse.autostarted"
 PRESET_KEY = "collapse.preset"
-CHUNK_SECONDS = 0.12  # compute between two redraws while training
-QUEUE_POLL_SECONDS = 0.25
+PLAYER = "collapse"
+PUSH_SECONDS = 0.25  # while a run computes: at most one feed of new frames per this
 EVAL_SIZE = 400
+PREVIEWS = 64  # step-0 pictures kept per process
 PRESET_LABELS = {
     "collapse": "Collapse: classic batch-hard vs the fix",
     "quaterion_fix": "The fix alone",
@@ -70,174 +86,153 @@ def apply_preset() -> None:
     """The preset selectbox's callback: every training field from the preset."""
     name = st.session_state[PRESET_KEY]
     BINDING.set(scene_from_preset(name, st.session_state[BINDING.scene_key]))
-    reset()
 
 
-# --------------------------------------------------------------------------- the run
+def preset_index(scene: CollapseScene) -> int | None:
+    """The preset the scene equals, for the selectbox (None when it matches none)."""
+    for index, name in enumerate(PRESETS):
+        if scene_from_preset(name, scene) == scene:
+            return index
+    return None
 
 
-def current_run(scene: CollapseScene) -> SideBySide:
-    """The session's run for this scene; a new one (at step 0) when the settings changed."""
-    wanted = configs(scene)
-    run = st.session_state.get(RUN_KEY)
-    if run is None or list(run.configs) != wanted:
-        load_points(scene.dataset)  # imports scikit-learn on first use: outside the timed part
-        run = SideBySide(wanted)
-        run.advance()  # step 0: the picture before training
-        st.session_state[RUN_KEY] = run
-        st.session_state[RUNNING_KEY] = False
-    return run
-
-
-def start() -> None:
-    st.session_state[RUNNING_KEY] = True
-
-
-def pause() -> None:
-    st.session_state[RUNNING_KEY] = False
-
-
-def step() -> None:
-    """One recorded interval further for every run (paused)."""
-    st.session_state[RUNNING_KEY] = False
-    run = st.session_state.get(RUN_KEY)
-    if run is not None and not run.finished:
-        with training_slot():
-            run.advance()
-
-
-def reset() -> None:
-    st.session_state.pop(RUN_KEY, None)
-    st.session_state[RUNNING_KEY] = False
-
-
-def is_running() -> bool:
-    return bool(st.session_state.get(RUNNING_KEY))
-
-
-def autostart(scene: CollapseScene) -> None:
-    """A link with ``autostart=1`` starts training once, on the session's first run."""
-    if scene.autostart and not st.session_state.get(STARTED_KEY):
-        st.session_state[STARTED_KEY] = True
-        start()
+# --------------------------------------------------------------------------- shared runs
 
 
 @st.cache_resource(show_spinner=False)
-def _slot() -> threading.Lock:
-    return threading.Lock()
+def registry() -> RunRegistry:
+    """The process's runs. Rebuilt if a client clears the cache: runs are recomputed."""
+    return RunRegistry()
 
 
-class training_slot:  # noqa: N801 (used like a function: ``with training_slot():``)
-    """The process-wide right to compute a training chunk (blocking)."""
+@functools.lru_cache(maxsize=PREVIEWS)
+def preview(key: RunKey) -> tuple[dict, dict]:
+    """``(meta, frame 0)`` of a configuration: the encoders before training (~20 ms, cached).
 
-    def __enter__(self) -> None:
-        _slot().acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        _slot().release()
-
-
-def train_live(run: SideBySide, draw, status) -> None:
-    """Advance ``run`` chunk by chunk, calling ``draw(run)`` after each, until done or paused.
-
-    Waits for the process-wide slot between chunks, saying so in ``status``
-    (an ``st.empty``). A click on Pause reruns the script, which stops this
-    loop at its next Streamlit call; the run keeps what it has.
+    The same numbers as the shared run's first frame (``train`` is deterministic),
+    without starting it.
     """
-    lock = _slot()
-    while not run.finished and is_running():
-        if not lock.acquire(timeout=QUEUE_POLL_SECONDS):
-            status.info(
-                "Queued: another training is running on this server. Yours goes on as soon "
-                "as it pauses between chunks (a few tenths of a second).",
-                icon=":material/hourglass_top:",
-            )
-            continue
+    first = tuple(next(train(config)) for config in key)
+    names = load_points(key[0].dataset).names
+    return encode_meta(key, first, names), encode_frame(first, first)
+
+
+def request_training() -> None:
+    """The Train button's callback: the script starts (or joins) the run after the widgets."""
+    st.session_state[REQUEST_KEY] = True
+
+
+def autostart(scene: CollapseScene) -> None:
+    """A link with ``autostart=1`` asks for the run on the session's first run, and only then
+    (turning the toggle on later changes the link, not this page)."""
+    if STARTED_KEY in st.session_state:
+        return
+    st.session_state[STARTED_KEY] = True
+    if scene.autostart:
+        request_training()
+
+
+def watching(key: RunKey) -> bool:
+    """Whether this session asked for the run of ``key`` (and has not changed settings since)."""
+    if st.session_state.pop(REQUEST_KEY, False):
+        st.session_state[WATCH_KEY] = run_id(key)
+        st.session_state[PLAY_KEY] = st.session_state.get(PLAY_KEY, 0) + 1
+    return st.session_state.get(WATCH_KEY) == run_id(key)
+
+
+# --------------------------------------------------------------------------- the view
+
+
+def show(scene: CollapseScene) -> None:
+    """Status, the player and the feeds: the run if this session asked for it, else step 0.
+
+    While the run computes, this script run waits on it and forwards new frames
+    at most every ``PUSH_SECONDS``; it returns once the run is done.
+    """
+    key = tuple(configs(scene))
+    meta, first = preview(key)
+    status = st.empty()
+    alerts = st.container()  # above the player: a stopped run's message is seen first
+    run = None
+    if watching(key):
         try:
-            run.advance_for(CHUNK_SECONDS, keep_going=is_running)
-        finally:
-            lock.release()
-        status.empty()
-        draw(run)
-    st.session_state[RUNNING_KEY] = False
+            run = registry().start(key)
+        except RegistryBusyError as busy:
+            st.session_state.pop(WATCH_KEY, None)
+            status.warning(str(busy), icon=":material/hourglass_top:")
+    if run is None:
+        player(PLAYER, f"preview-{run_id(key)}", meta, [first], True, note=PREVIEW_NOTE,
+               preview=True)  # fmt: skip
+        return
+    progress = run.progress()
+    play = st.session_state.get(PLAY_KEY, 0)
+    player(PLAYER, run.id, meta, run.encoded(0, progress.frames), progress.finished, play)
+    progress = forward_frames(run, progress, status)
+    status.caption(done_text(run, progress))
+    if progress.error:
+        alerts.error(f"The training could not be computed ({progress.error}). Try other settings.")
+    for message in stopped_messages(run):
+        alerts.error(message, icon=":material/warning:")
 
 
-# --------------------------------------------------------------------------- views
+PREVIEW_NOTE = "Step 0: the encoder before training. Press Train to watch it learn."
 
 
-def show(run: SideBySide, slots: list | None, device: str, animate: bool) -> list:
-    """Read-outs, figure and speed of ``run``, all at one step (read under the run's lock).
+def forward_frames(run: SharedRun, progress: Progress, status) -> Progress:
+    """Feed the browser every frame published after ``progress``, until the run is done.
 
-    ``slots``: the three ``st.empty`` of an earlier call (to redraw in place), or None
-    to make them here: after the figure is built, so the page's previous figure stays
-    on screen meanwhile (a final figure with frames takes about a second). Returns them.
+    Each feed is a new element in a 1-pixel box: feeds replacing each other in one slot
+    could be merged by the front end before the first was drawn, and its frames lost.
     """
-    with run.lock:
-        figure_ = figure(run, animate)
-        if slots is None:
-            slots = [st.empty(), st.empty(), st.empty()]
-        with slots[0].container():
-            readouts(run)
-        slots[1].plotly_chart(figure_, key=f"collapse.figure.{run.step}.{animate}")
-        slots[2].caption(speed_caption(run, device))
-    return slots
+    box = st.container(height=1, border=False)
+    sent = progress.frames
+    shown = ""
+    while not progress.finished:
+        text = live_text(run, progress)
+        if text != shown:
+            status.info(text, icon=":material/model_training:")
+            shown = text
+        pushed = time.monotonic()
+        progress = run.wait(sent, timeout=PUSH_SECONDS)
+        if progress.frames > sent and not progress.finished:
+            time.sleep(max(0.0, PUSH_SECONDS - (time.monotonic() - pushed)))
+            progress = run.progress()  # frames that came during the pause go in this feed
+        if progress.frames > sent or progress.finished:
+            with box:
+                feed(PLAYER, run.id, sent, run.encoded(sent, progress.frames), progress.finished)
+            sent = progress.frames
+    return progress
 
 
-def figure(run: SideBySide, animate: bool):
-    """The training figure of everything recorded so far (frames and a slider if ``animate``)."""
-    history = run.history
-    frames = run.frames()
-    titles = [LOSS_LABELS[c.loss] for c in run.configs]
-    embeddings = [np.stack([f[r].embeddings.numpy() for f in frames]) for r in range(len(titles))]
-    steps = np.array([f[0].step for f in frames])
-    loss = np.array([[f[r].loss for f in frames] for r in range(len(titles))])
-    spread = np.array([[f[r].spread for f in frames] for r in range(len(titles))])
-    shares = np.array([[f[r].shares for f in frames] for r in range(len(titles))])
-    names = load_points(run.configs[0].dataset).names
-    return training_figure(
-        titles, [e.astype(np.float32) for e in embeddings], history[0][0].labels.numpy(),
-        names, steps, loss, spread, shares, run.configs[0].margin, animate=animate,
-        frame_ms=40,
-    )  # fmt: skip
+def live_text(run: SharedRun, progress: Progress) -> str:
+    if progress.state == "queued":
+        return (
+            f"Queued on this server: {progress.ahead} training(s) before this one. "
+            "It starts by itself; keep the page open."
+        )
+    frames = run.frames(progress.frames - 1, progress.frames) if progress.frames else []
+    step = max((s.step for s in frames[0]), default=0) if frames else 0
+    turns = f", taking turns with {progress.sharing} other training(s)" if progress.sharing else ""
+    return (
+        f"Training on the server{turns}: step {step} of {run.key[0].steps}. It runs once for "
+        "everyone who opens these settings; your view follows it."
+    )
 
 
-def readouts(run: SideBySide) -> None:
-    """Per run: step, loss, spread against its start, and the collapsed badge."""
-    columns = st.columns(len(run.configs))
-    for column, config, history, collapsed in zip(
-        columns, run.configs, run.history, run.collapsed(), strict=True
-    ):
-        first, last = history[0], history[-1]
-        ratio = last.spread / first.spread if first.spread > 0 else float("nan")
-        with column:
-            st.markdown(f"**{LOSS_LABELS[config.loss]}**")
-            if last.stopped:
-                st.badge("stopped", icon=":material/warning:", color="orange")
-            elif collapsed:
-                st.badge("collapsed", icon=":material/compress:", color="red")
-            else:
-                st.badge("not collapsed", icon=":material/scatter_plot:", color="green")
-            cells = st.columns(3)
-            cells[0].metric("step", f"{last.step}")
-            cells[1].metric("loss", f"{last.loss:.4f}", f"margin {config.margin:g}",
-                            delta_color="off", delta_arrow="off")  # fmt: skip
-            cells[2].metric("spread", spread_text(ratio), "of its start", delta_color="off",
-                            delta_arrow="off")  # fmt: skip
-    for message in run.stopped():
-        st.error(message, icon=":material/warning:")
+def done_text(run: SharedRun, progress: Progress) -> str:
+    speed = progress.steps_per_second
+    speed = f", {speed:,.0f} training steps per second" if speed else ""
+    return (
+        f"Trained once on this server ({describe_device()}{speed}) and shared by everyone who "
+        f"opens these settings. Pause, the step buttons and the slider move only your view; "
+        f"▶ Replay plays it again."
+    )
 
 
-def spread_text(ratio: float) -> str:
-    """A spread ratio that fits a metric: 0.05%, 98.31%, 3,874%, or 1.3e+12x."""
-    if ratio < 10:
-        return f"{ratio:.2%}"
-    return f"{ratio:,.0%}" if ratio < 1e4 else f"{ratio:.1e}x"
-
-
-def speed_caption(run: SideBySide, device: str) -> str:
-    if run.step == 0:
-        return f"Computing on {device}."
-    return f"Computing on {device}: {run.steps_per_second:,.0f} training steps per second."
+def stopped_messages(run: SharedRun) -> list[str]:
+    """The guard's message for every run it stopped (from the last frame)."""
+    last = run.frames(-1) if run.progress().frames else []
+    return [s.stopped for s in last[0] if s.stopped] if last else []
 
 
 def explainer() -> None:
@@ -258,13 +253,10 @@ def explainer() -> None:
             f"**Semi-hard mining** avoids the trap differently: it picks negatives farther "
             f"than the positive, so its triplets rarely reward moving everything together. "
             f"**L2-normalising the outputs** is often suggested, but it does not help here: "
-            f"the points can still all gather at one spot of the circle (try it)."
+            f"the points can still all gather at one spot of the circle (try it).\n\n"
+            f"**One run for the whole class.** A run is a pure function of its settings, so "
+            f"the server trains each configuration once and everyone who opens it watches the "
+            f"same run. It keeps the {MAX_RUNS} most recently used runs (at most "
+            f"{MAX_BYTES // 2**20} MB of recorded frames); an older one is trained again, "
+            f"identically, when someone asks for it."
         )
-
-
-def preset_index(scene: CollapseScene) -> int | None:
-    """The preset the scene equals, for the selectbox (None when it matches none)."""
-    for index, name in enumerate(PRESETS):
-        if scene_from_preset(name, scene) == scene:
-            return index
-    return None

@@ -1,0 +1,591 @@
+// The training player of lossviz/ui/player.py (Streamlit Custom Components v2).
+//
+// One component, two roles. A *player* (mounted with a key, once per script run) draws a
+// shared training run: the evaluation points of each run on a canvas, their step, loss,
+// spread and collapsed badge, and the loss / spread / kind-share curves, and plays the
+// recorded frames in the browser (play, pause, step, restart, scrub, speed). A *feed*
+// (mounted without a key, while the server is still computing the run) carries the next
+// frames to the player with the same `player` name and renders nothing: the player itself
+// is never remounted, so it never flickers and keeps its place while frames arrive.
+//
+// Playback is local to this browser: pausing, stepping or scrubbing here never reaches
+// the server or anyone else watching the same run. Between two recorded frames the points
+// glide linearly; the read-outs show the last recorded frame reached.
+//
+// Streamlit calls the default export again on every data change; the cleanup it returns
+// runs on unmount. Player state lives in a module-level map keyed by the player's name
+// (it outlives a remount); the DOM is built once per parentElement.
+
+const RECORDS_PER_SECOND = 12; // playback at 1x: 60 recorded frames take 5 s
+const SPEEDS = [0.5, 1, 2, 4];
+const PAINT_LOG = 4000; // paints kept for the browser tests' frame-rate measurement
+const DOT = 3.6;
+const PAD = 0.06; // of the run's span, around the points
+const CURVE = { left: 46, right: 10, top: 22, bottom: 24 };
+
+const players = new Map(); // player name -> state
+const views = new WeakMap(); // parentElement -> view
+
+export default function (component) {
+  const { data, parentElement } = component;
+  if (!data) return undefined;
+  if (data.role === "feed") {
+    feed(data);
+    return undefined;
+  }
+  const player = playerFor(data.player);
+  let view = views.get(parentElement);
+  if (!view) {
+    view = buildView(parentElement, player);
+    views.set(parentElement, view);
+  }
+  player.view = view;
+  view.root.__lvPlayer = player; // read by the browser tests
+  receive(player, data);
+  return () => {
+    setTimeout(() => {
+      if (view.root.isConnected) return;
+      view.resizeObserver.disconnect();
+      if (player.view === view) player.view = null;
+      views.delete(parentElement);
+    }, 200);
+  };
+}
+
+// ---------------------------------------------------------------- state and data
+
+function playerFor(name) {
+  let player = players.get(name);
+  if (!player) {
+    player = {
+      name, runId: null, meta: null, frames: [], finished: false, pos: 0, playing: false,
+      speed: 1, lastPlay: 0, pendingFeeds: [], view: null, raf: 0, lastTick: 0,
+      paints: [], spans: null, curves: null,
+    };
+    players.set(name, player);
+  }
+  return player;
+}
+
+function receive(player, data) {
+  if (data.run !== player.runId) {
+    player.runId = data.run;
+    player.frames = [];
+    player.finished = false;
+    player.pos = 0;
+    player.playing = false;
+  }
+  player.meta = data.meta;
+  player.note = data.note || "";
+  player.preview = Boolean(data.preview);
+  player.finished = Boolean(data.finished);
+  merge(player, data.start, data.frames, false);
+  const queued = player.pendingFeeds.filter((f) => f.run === player.runId);
+  player.pendingFeeds = [];
+  for (const f of queued) merge(player, f.start, f.frames, f.finished);
+  if (data.play > player.lastPlay) {
+    player.lastPlay = data.play;
+    if (player.pos >= player.frames.length - 1 && player.finished) player.pos = 0;
+    setPlaying(player, true);
+  }
+  layout(player);
+  paint(player);
+}
+
+function feed(data) {
+  const player = players.get(data.player);
+  if (!player || player.runId !== data.run) {
+    // The player's own data has not arrived yet (messages can be applied in either order).
+    playerFor(data.player).pendingFeeds.push(data);
+    return;
+  }
+  merge(player, data.start, data.frames, data.finished);
+  invalidate(player);
+  paint(player);
+  if (player.playing) schedule(player);
+}
+
+// Frames carry their index (`start` + position): merging is idempotent and in any order.
+function merge(player, start, frames, finished) {
+  frames.forEach((frame, offset) => {
+    const index = start + offset;
+    if (index >= player.frames.length || !player.frames[index]) {
+      player.frames[index] = decodeFrame(frame);
+    }
+  });
+  player.finished = player.finished || Boolean(finished);
+  invalidate(player);
+}
+
+function invalidate(player) {
+  player.spans = null;
+  player.curves = null;
+}
+
+function decodeFrame(frame) {
+  return {
+    step: frame.step,
+    runs: frame.runs.map((run) => ({ ...run, xy: decodePoints(run.box, run.q) })),
+  };
+}
+
+// The inverse of lossviz/frame_codec.py's encode_points: uint16 pairs inside the box.
+export function decodePoints(box, q) {
+  const bytes = Uint8Array.from(atob(q), (c) => c.charCodeAt(0));
+  const view = new DataView(bytes.buffer);
+  const n = bytes.length / 2;
+  const out = new Float64Array(n);
+  const [x0, y0, x1, y1] = box;
+  const w = [x1 - x0, y1 - y0];
+  const lo = [x0, y0];
+  for (let i = 0; i < n; i++) {
+    const axis = i % 2;
+    out[i] = lo[axis] + (view.getUint16(2 * i, true) / 65535) * w[axis];
+  }
+  return out;
+}
+
+// The contiguous frames from 0 (a feed may arrive before the frames it follows).
+function available(player) {
+  let n = 0;
+  while (n < player.frames.length && player.frames[n]) n++;
+  return n;
+}
+
+// ---------------------------------------------------------------- playback
+
+function setPlaying(player, playing) {
+  player.playing = playing;
+  player.lastTick = 0;
+  if (player.playing) schedule(player);
+  paint(player);
+}
+
+function schedule(player) {
+  if (!player.raf) player.raf = requestAnimationFrame((t) => tick(player, t));
+}
+
+function tick(player, now) {
+  player.raf = 0;
+  if (!player.playing) return;
+  const last = available(player) - 1;
+  const dt = player.lastTick ? (now - player.lastTick) / 1000 : 0;
+  player.lastTick = now;
+  player.pos = Math.min(player.pos + dt * RECORDS_PER_SECOND * player.speed, Math.max(last, 0));
+  if (player.pos >= last && player.finished) player.playing = false;
+  paint(player);
+  if (player.playing) schedule(player);
+}
+
+function stepBy(player, delta) {
+  player.playing = false;
+  const last = Math.max(available(player) - 1, 0);
+  const base = delta > 0 ? Math.floor(player.pos + 1e-9) : Math.ceil(player.pos - 1e-9);
+  player.pos = Math.min(Math.max(base + delta, 0), last);
+  paint(player);
+}
+
+// ---------------------------------------------------------------- view
+
+function h(tag, className, parent, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+function button(parent, label, title, onClick) {
+  const node = h("button", "lv-btn", parent, label);
+  node.type = "button";
+  node.title = title;
+  node.setAttribute("aria-label", title);
+  node.onclick = onClick;
+  return node;
+}
+
+function buildView(parentElement, player) {
+  const root = h("div", "lv-player");
+  root.tabIndex = 0;
+  const view = { root, runs: [], player };
+  view.note = h("div", "lv-note", root);
+  view.panels = h("div", "lv-panels", root);
+  view.legend = h("div", "lv-legend", root);
+  const bar = h("div", "lv-controls", root);
+  view.bar = bar;
+  const p = () => view.player;
+  view.play = button(bar, "▶ Play", "Play", () => {
+    const pl = p();
+    if (!pl.playing && pl.finished && pl.pos >= available(pl) - 1) pl.pos = 0;
+    setPlaying(pl, !pl.playing);
+  });
+  button(bar, "|◀", "Back to step 0", () => {
+    const pl = p();
+    pl.pos = 0;
+    setPlaying(pl, false);
+  });
+  button(bar, "◀", "One recorded step back", () => stepBy(p(), -1));
+  button(bar, "▶|", "One recorded step on", () => stepBy(p(), 1));
+  view.slider = h("input", "lv-slider", bar);
+  Object.assign(view.slider, { type: "range", min: 0, max: 0, step: "any", value: 0 });
+  view.slider.setAttribute("aria-label", "Recorded step");
+  view.slider.oninput = () => {
+    const pl = p();
+    pl.playing = false;
+    pl.pos = Number(view.slider.value);
+    paint(pl);
+  };
+  view.speed = h("select", "lv-speed", bar);
+  view.speed.setAttribute("aria-label", "Playback speed");
+  for (const s of SPEEDS) {
+    const option = h("option", "", view.speed, `${s}x`);
+    option.value = String(s);
+  }
+  view.speed.value = String(player.speed);
+  view.speed.onchange = () => {
+    p().speed = Number(view.speed.value);
+  };
+  view.status = h("span", "lv-status", bar);
+  view.controls = [...bar.querySelectorAll("button, input, select")];
+  view.curves = h("canvas", "lv-curves", root);
+  root.onkeydown = (event) => {
+    const pl = p();
+    if (event.target !== root) return;
+    if (event.key === " ") setPlaying(pl, !pl.playing);
+    else if (event.key === "ArrowRight") stepBy(pl, 1);
+    else if (event.key === "ArrowLeft") stepBy(pl, -1);
+    else return;
+    event.preventDefault();
+  };
+  parentElement.appendChild(root);
+  view.resizeObserver = new ResizeObserver(() => {
+    if (root.clientWidth === view.width) return;
+    requestAnimationFrame(() => {
+      layout(view.player, true);
+      paint(view.player);
+    });
+  });
+  view.resizeObserver.observe(root);
+  return view;
+}
+
+function layout(player, force = false) {
+  const view = player.view;
+  if (!view || !player.meta) return;
+  const runs = player.meta.titles.length;
+  const width = view.root.clientWidth || 900;
+  if (!force && view.width === width && view.runs.length === runs) return;
+  view.width = width;
+  if (view.runs.length !== runs) {
+    view.panels.replaceChildren();
+    view.runs = player.meta.titles.map(() => {
+      const panel = h("div", "lv-run", view.panels);
+      const head = h("div", "lv-run-head", panel);
+      const run = { panel, title: h("span", "lv-title", head), badge: h("span", "lv-badge", head) };
+      run.readout = h("div", "lv-readout", panel);
+      run.canvas = h("canvas", "lv-scatter", panel);
+      return run;
+    });
+    view.legendKey = "";
+  }
+  const gap = 16;
+  const side = Math.max(160, Math.min(440, (width - gap * (runs - 1)) / runs));
+  for (const run of view.runs) sizeCanvas(run.canvas, side, side);
+  sizeCanvas(view.curves, width, 190);
+  player.curves = null;
+}
+
+function sizeCanvas(canvas, width, height) {
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(width * ratio);
+  canvas.height = Math.round(height * ratio);
+  canvas.style.width = `${width}px`;
+  canvas.style.height = `${height}px`;
+  canvas.getContext("2d").setTransform(ratio, 0, 0, ratio, 0, 0);
+}
+
+// ---------------------------------------------------------------- painting
+
+function paint(player) {
+  const view = player.view;
+  if (!view || !player.meta) return;
+  const count = available(player);
+  const meta = player.meta;
+  view.note.textContent = player.note;
+  view.note.hidden = !player.note;
+  drawLegend(view, meta);
+  if (count === 0) {
+    view.status.textContent = "waiting for the first frame";
+    return;
+  }
+  const last = count - 1;
+  const pos = Math.min(player.pos, last);
+  const index = Math.floor(pos + 1e-9);
+  const t = pos - index;
+  const frame = player.frames[index];
+  const next = t > 0 && index < last ? player.frames[index + 1] : null;
+  const spans = player.spans || (player.spans = runSpans(player, count));
+  view.runs.forEach((run, r) => {
+    run.title.textContent = meta.titles[r];
+    const state = frame.runs[r];
+    const kind = state.stopped ? "stopped" : state.collapsed ? "collapsed" : "not collapsed";
+    run.badge.textContent = kind;
+    run.badge.dataset.kind = kind.replace(" ", "-");
+    const start = player.frames[0].runs[r].spread;
+    run.readout.textContent =
+      `step ${state.step} · loss ${fmtLoss(state.loss)} (margin ${meta.margin}) · ` +
+      `spread ${spreadText(state.spread, start)} of its start`;
+    drawScatter(run.canvas, state.xy, next ? next.runs[r].xy : null, t, spans[r], meta);
+  });
+  drawCurves(view, player, count, frame.step + (next ? (next.step - frame.step) * t : 0));
+  const ended = !player.playing && player.finished && index === last && !player.preview;
+  view.play.textContent = player.playing ? "▮▮ Pause" : ended ? "▶ Replay" : "▶ Play";
+  view.play.title = player.playing ? "Pause" : "Play";
+  view.play.setAttribute("aria-label", view.play.title);
+  view.slider.max = String(last);
+  view.slider.value = String(pos);
+  let status = `step ${frame.step} of ${meta.steps}`;
+  if (!player.finished) status += ` · the server has trained to step ${player.frames[last].step}`;
+  view.status.textContent = status;
+  const root = view.root;
+  root.dataset.run = player.runId;
+  root.dataset.frame = String(index);
+  root.dataset.frames = String(count);
+  root.dataset.step = String(frame.step);
+  root.dataset.playing = String(player.playing);
+  root.dataset.finished = String(player.finished);
+  view.root.classList.toggle("lv-preview", player.preview);
+  for (const control of view.controls) control.disabled = player.preview;
+  if (player.preview) view.status.textContent = "before training";
+  player.paints.push([performance.now(), pos]);
+  if (player.paints.length > PAINT_LOG) player.paints.splice(0, player.paints.length - PAINT_LOG);
+  root.__lvPaints = player.paints;
+}
+
+function fmtLoss(loss) {
+  return loss === null ? "not finite" : loss.toFixed(4);
+}
+
+// A spread against its start that fits a read-out: 0.05%, 98.31%, 3,874%, or 1.3e+12x.
+export function spreadText(spread, start) {
+  if (spread === null || start === null || !(start > 0)) return "-";
+  const ratio = spread / start;
+  if (ratio < 10) return `${(ratio * 100).toFixed(2)}%`;
+  if (ratio < 1e4) return `${Math.round(ratio * 100).toLocaleString("en-US")}%`;
+  return `${ratio.toExponential(1)}x`;
+}
+
+// Per run, the widest box of every frame so far: a collapse shows as points shrinking.
+function runSpans(player, count) {
+  return player.meta.titles.map((_, r) => {
+    let [x0, y0, x1, y1] = player.frames[0].runs[r].box;
+    for (let i = 1; i < count; i++) {
+      const b = player.frames[i].runs[r].box;
+      x0 = Math.min(x0, b[0]);
+      y0 = Math.min(y0, b[1]);
+      x1 = Math.max(x1, b[2]);
+      y1 = Math.max(y1, b[3]);
+    }
+    const side = Math.max(x1 - x0, y1 - y0, 1e-6) * (1 + 2 * PAD);
+    const cx = (x0 + x1) / 2;
+    const cy = (y0 + y1) / 2;
+    return { x0: cx - side / 2, y0: cy - side / 2, side };
+  });
+}
+
+function drawScatter(canvas, xy, nextXy, t, span, meta) {
+  const ctx = canvas.getContext("2d");
+  const size = parseFloat(canvas.style.width);
+  ctx.clearRect(0, 0, size, size);
+  ctx.strokeStyle = meta.frame_color;
+  ctx.lineWidth = 1;
+  ctx.strokeRect(0.5, 0.5, size - 1, size - 1);
+  const k = (size - 2 * DOT - 4) / span.side;
+  const ox = DOT + 2;
+  ctx.lineWidth = 0.7;
+  ctx.strokeStyle = meta.rim_color;
+  const labels = meta.labels;
+  // One path per class: 10 fills instead of 400.
+  const classes = meta.colors.length;
+  for (let c = 0; c < classes; c++) {
+    ctx.beginPath();
+    for (let i = 0; i < labels.length; i++) {
+      if (labels[i] % classes !== c) continue;
+      let x = xy[2 * i];
+      let y = xy[2 * i + 1];
+      if (nextXy) {
+        x += (nextXy[2 * i] - x) * t;
+        y += (nextXy[2 * i + 1] - y) * t;
+      }
+      const px = ox + (x - span.x0) * k;
+      const py = size - ox - (y - span.y0) * k;
+      ctx.moveTo(px + DOT, py);
+      ctx.arc(px, py, DOT, 0, 2 * Math.PI);
+    }
+    ctx.fillStyle = meta.colors[c];
+    ctx.fill();
+    ctx.stroke();
+  }
+}
+
+function drawLegend(view, meta) {
+  const key = JSON.stringify([meta.classes, meta.colors, meta.titles]);
+  if (view.legendKey === key) return;
+  view.legendKey = key;
+  view.legend.replaceChildren();
+  const classes = h("div", "lv-legend-row", view.legend);
+  h("span", "lv-legend-title", classes, "class");
+  meta.classes.forEach((name, c) => {
+    const item = h("span", "lv-legend-item", classes);
+    const dot = h("span", "lv-dot", item);
+    dot.style.background = meta.colors[c % meta.colors.length];
+    h("span", "", item, name); // textContent: class names are shown as text only
+  });
+  const curves = h("div", "lv-legend-row", view.legend);
+  h("span", "lv-legend-title", curves, "curves");
+  meta.titles.forEach((title, r) => {
+    const item = h("span", "lv-legend-item", curves);
+    const line = h("span", r === 0 ? "lv-line" : "lv-line lv-dotted", item);
+    line.style.borderColor = meta.run_colors[r];
+    h("span", "", item, title);
+  });
+  for (const kind of meta.kinds) {
+    const item = h("span", "lv-legend-item", curves);
+    const line = h("span", "lv-line", item);
+    line.style.borderColor = kind.color;
+    h("span", "", item, kind.name);
+  }
+}
+
+// ---------------------------------------------------------------- curves
+
+function drawCurves(view, player, count, cursorStep) {
+  const canvas = view.curves;
+  const ctx = canvas.getContext("2d");
+  const width = parseFloat(canvas.style.width);
+  const height = parseFloat(canvas.style.height);
+  if (!player.curves) player.curves = curveModel(player, count, width, height);
+  ctx.clearRect(0, 0, width, height);
+  for (const chart of player.curves) {
+    drawChart(ctx, chart, player.meta);
+    const x = chart.x(cursorStep);
+    ctx.strokeStyle = player.meta.cursor_color;
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    ctx.moveTo(x, chart.top);
+    ctx.lineTo(x, chart.bottom);
+    ctx.stroke();
+  }
+}
+
+function curveModel(player, count, width, height) {
+  const meta = player.meta;
+  const frames = player.frames.slice(0, count);
+  const runs = meta.titles.length;
+  const third = width / 3;
+  const steps = frames.map((f) => f.step);
+  const finiteLoss = [];
+  const spreads = [];
+  for (const f of frames) {
+    for (const run of f.runs) {
+      if (run.loss !== null) finiteLoss.push(run.loss);
+      if (run.spread !== null && run.spread > 0) spreads.push(run.spread);
+    }
+  }
+  finiteLoss.sort((a, b) => a - b);
+  const p90 = finiteLoss.length ? finiteLoss[Math.floor(0.9 * (finiteLoss.length - 1))] : 1;
+  const lossTop = Math.max(3 * meta.margin, p90, 1e-6) * 1.05;
+  const lo = spreads.length ? Math.max(Math.min(...spreads), 1e-12) : 1e-3;
+  const hi = spreads.length ? Math.max(Math.max(...spreads), lo * 10) : 1;
+  const charts = [
+    { title: "batch loss", y0: 0, y1: lossTop, log: false, value: (run) => run.loss },
+    { title: "spread (log)", y0: lo, y1: hi, log: true, value: (run) => run.spread },
+    { title: "easy / semi-hard / hard", y0: 0, y1: 1, log: false, shares: true },
+  ];
+  return charts.map((chart, c) => {
+    const left = c * third + CURVE.left;
+    const right = (c + 1) * third - CURVE.right;
+    const top = CURVE.top;
+    const bottom = height - CURVE.bottom;
+    const x = (step) => left + (step / Math.max(meta.steps, 1)) * (right - left);
+    const ly = (v) => (chart.log ? Math.log10(v) : v);
+    const y = (v) => bottom - ((ly(v) - ly(chart.y0)) / (ly(chart.y1) - ly(chart.y0))) * (bottom - top);
+    const lines = [];
+    for (let r = 0; r < runs; r++) {
+      const dash = r === 0 ? [] : [2, 3];
+      if (chart.shares) {
+        meta.kinds.forEach((kind, k) => {
+          const share = (run) => run.shares[k];
+          lines.push({ color: kind.color, dash, path: path(frames, steps, x, y, share, r, false) });
+        });
+      } else {
+        const curve = path(frames, steps, x, y, chart.value, r, chart.log);
+        lines.push({ color: meta.run_colors[r], dash, path: curve });
+      }
+    }
+    return { ...chart, left, right, top, bottom, x, y, lines };
+  });
+}
+
+// A polyline through the recorded values, broken where a value is missing (not finite)
+// or, on a log axis, not positive.
+function path(frames, steps, x, y, value, r, positiveOnly) {
+  const p = new Path2D();
+  let pen = false;
+  frames.forEach((f, i) => {
+    const v = value(f.runs[r]);
+    if (v === null || !Number.isFinite(v) || (positiveOnly && v <= 0)) {
+      pen = false;
+      return;
+    }
+    const px = x(steps[i]);
+    const py = y(v);
+    if (pen) p.lineTo(px, py);
+    else p.moveTo(px, py);
+    pen = true;
+  });
+  return p;
+}
+
+function tickLabel(v) {
+  return v !== 0 && (Math.abs(v) < 1e-2 || Math.abs(v) >= 1e4) ? v.toExponential(0) : v.toPrecision(2);
+}
+
+function drawChart(ctx, chart, meta) {
+  ctx.save();
+  ctx.strokeStyle = meta.frame_color;
+  ctx.lineWidth = 1;
+  ctx.strokeRect(chart.left + 0.5, chart.top + 0.5, chart.right - chart.left, chart.bottom - chart.top);
+  ctx.fillStyle = meta.text_color;
+  ctx.font = "12px sans-serif";
+  ctx.textAlign = "left";
+  ctx.fillText(chart.title, chart.left, chart.top - 7);
+  ctx.font = "10px sans-serif";
+  ctx.textAlign = "right";
+  for (const v of [chart.y0, chart.y1]) {
+    const label = chart.shares ? `${Math.round(v * 100)}%` : tickLabel(v);
+    ctx.fillText(label, chart.left - 4, chart.y(v) + 3);
+  }
+  ctx.textAlign = "center";
+  ctx.fillText("0", chart.left, chart.bottom + 13);
+  ctx.fillText(`step ${meta.steps}`, chart.right - 18, chart.bottom + 13);
+  ctx.beginPath();
+  ctx.rect(chart.left, chart.top, chart.right - chart.left, chart.bottom - chart.top);
+  ctx.clip();
+  if (!chart.log && !chart.shares) {
+    const my = chart.y(meta.margin);
+    ctx.strokeStyle = meta.margin_color;
+    ctx.setLineDash([5, 4]);
+    ctx.beginPath();
+    ctx.moveTo(chart.left, my);
+    ctx.lineTo(chart.right, my);
+    ctx.stroke();
+  }
+  ctx.lineWidth = 1.8;
+  for (const line of chart.lines) {
+    ctx.strokeStyle = line.color;
+    ctx.setLineDash(line.dash);
+    ctx.stroke(line.path);
+  }
+  ctx.restore();
+}

@@ -1,0 +1,96 @@
+"""The training player: a shared run's recorded frames, animated in the browser.
+
+A Custom Components v2 element (``player.js``, ``player.css``), inline, no iframe.
+The server sends frames that :mod:`lossviz.frame_codec` encoded once per run;
+the browser decodes them, draws the points, read-outs and curves, and plays
+them at its own pace (play, pause, step, restart, scrub, speed), so a viewer
+costs the server the bytes it is sent and nothing per animation frame.
+
+Two roles of one component::
+
+    player("collapse", run_id, meta, frames, finished, play)   # once per script run, keyed
+    feed("collapse", run_id, start, more_frames, finished)     # while the run computes
+
+A keyed element may be mounted only once per script run, and re-mounting an
+unkeyed one rebuilds its DOM (a visible flicker), so frames computed while a
+script run waits are carried by small unkeyed *feeds* that render nothing and
+hand their frames to the player of the same name. Frames carry their index,
+so a feed that arrives early or twice changes nothing.
+
+``play`` is a counter: each time it grows, the browser starts playing (from
+the start if it was at the end). Everything else about playback stays in
+the browser: nothing a viewer does there reaches the server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from lossviz.figures import CLASS_COLORS, COLORS, RUN_COLORS
+
+_HERE = Path(__file__).resolve().parent
+_mount = st.components.v2.component(
+    "lossviz_player",
+    js=(_HERE / "player.js").read_text(encoding="utf-8"),
+    css=(_HERE / "player.css").read_text(encoding="utf-8"),
+    isolate_styles=True,
+)
+
+KINDS = ("easy", "semi-hard", "hard")  # the order of a frame's shares
+STYLE = {
+    "colors": list(CLASS_COLORS),
+    "run_colors": list(RUN_COLORS),
+    "kinds": [{"name": kind, "color": COLORS[kind]} for kind in KINDS],
+    "margin_color": COLORS["margin"],
+    "rim_color": "#333333",
+    "frame_color": "#b9bcc6",
+    "cursor_color": "#7f7f7f",
+    "text_color": "#6b6f7b",
+}
+
+
+def player(
+    name: str,
+    run_id: str,
+    meta: dict,
+    frames: list[dict],
+    finished: bool,
+    play: int = 0,
+    note: str = "",
+    preview: bool = False,
+) -> None:
+    """Mount the player ``name`` showing ``frames`` (from index 0) of run ``run_id``.
+
+    ``meta``: :func:`lossviz.frame_codec.encode_meta`; ``finished``: no more
+    frames will come; ``play``: see the module docstring; ``note``: a line
+    shown above the points (text only); ``preview``: a still picture, the
+    playback controls disabled.
+    """
+    data = {
+        "role": "player",
+        "player": name,
+        "run": run_id,
+        "meta": {**meta, **STYLE},
+        "start": 0,
+        "frames": frames,
+        "finished": finished,
+        "play": play,
+        "note": note,
+        "preview": preview,
+    }
+    _mount(key=f"{name}.player", data=data, height="content")
+
+
+def feed(name: str, run_id: str, start: int, frames: list[dict], finished: bool) -> None:
+    """Hand ``frames`` (indices ``start``...) of run ``run_id`` to the player ``name``."""
+    data = {
+        "role": "feed",
+        "player": name,
+        "run": run_id,
+        "start": start,
+        "frames": frames,
+        "finished": finished,
+    }
+    _mount(data=data, height="content")

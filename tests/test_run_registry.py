@@ -1,0 +1,208 @@
+"""RunRegistry: a run computed once per configuration in a worker thread, bit for bit the run
+``train`` gives; shared by every caller; bounded; fair between runs; failures reported."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+
+import pytest
+import torch
+
+from lossviz import run_registry
+from lossviz.collapse import Snapshot, TrainConfig, train
+from lossviz.collapse_run import SideBySide
+from lossviz.frame_codec import encode_frame
+from lossviz.run_registry import Progress, RegistryBusyError, RunRegistry, run_id
+
+SMALL = TrainConfig(dataset="blobs", steps=20, record_every=5, batch_size=32, eval_size=60)
+PAIR = (SMALL, SMALL.replace(loss="batch_hard_fix"))
+# Blobs, classic batch-hard, SGD at lr 10: distances overflow float32 within a few steps.
+DIVERGING = SMALL.replace(optimizer="sgd", lr=10.0, steps=60, record_every=2)
+
+
+@pytest.fixture
+def registry():
+    reg = RunRegistry()
+    yield reg
+    reg.close()
+
+
+def finish(run, timeout: float = 120.0) -> Progress:
+    deadline = time.monotonic() + timeout
+    progress = run.progress()
+    while not progress.finished:
+        assert time.monotonic() < deadline, "the run did not finish"
+        progress = run.wait(progress.frames, timeout=1.0)
+    return progress
+
+
+def same(a: Snapshot, b: Snapshot) -> bool:
+    loss_equal = a.loss == b.loss or (math.isnan(a.loss) and math.isnan(b.loss))
+    return (
+        loss_equal
+        and (a.step, a.spread, a.shares, a.stopped) == (b.step, b.spread, b.shares, b.stopped)
+        and torch.equal(a.embeddings, b.embeddings)
+        and torch.equal(a.labels, b.labels)
+    )
+
+
+@pytest.mark.parametrize(
+    "key",
+    [(SMALL,), PAIR, (DIVERGING, DIVERGING.replace(loss="batch_hard_fix"))],
+    ids=["one run", "both losses", "diverging beside the fix"],
+)
+def test_a_shared_run_is_bit_for_bit_the_core_run(registry, key):
+    run = registry.start(key)
+    progress = finish(run)
+    assert progress.error is None and progress.frames == len(run.frames())
+    frames = run.frames()
+    for r, config in enumerate(key):
+        alone = list(train(config))
+        recorded = [frame[r] for frame in frames][: len(alone)]
+        assert all(same(a, b) for a, b in zip(alone, recorded, strict=True))
+        # A run the guard stopped repeats its last snapshot while the other goes on.
+        assert all(frame[r] is recorded[-1] for frame in frames[len(alone) :])
+    if key[0] is DIVERGING:
+        assert frames[-1][0].stopped and frames[-1][1].stopped is None
+    encoded = run.encoded()
+    assert encoded == [encode_frame(frame, frames[0]) for frame in frames]
+    json.dumps(encoded, allow_nan=False)
+
+
+def test_everyone_asking_at_once_gets_one_run(registry, monkeypatch):
+    made = []
+    original = SideBySide.__init__
+
+    def counting(self, configs, device=None):
+        made.append(tuple(configs))
+        original(self, configs, device)
+
+    monkeypatch.setattr(SideBySide, "__init__", counting)
+    got: list = []
+    barrier = threading.Barrier(20)
+
+    def ask():
+        barrier.wait()
+        got.append(registry.start(PAIR))
+
+    threads = [threading.Thread(target=ask) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(got) == 20 and all(run is got[0] for run in got)
+    assert made == [PAIR]
+    finish(got[0])
+    assert registry.start(PAIR) is got[0] and registry.get(PAIR) is got[0]
+    assert made == [PAIR]  # a finished run is replayed, not computed again
+
+
+def test_different_configurations_never_share(registry):
+    runs = {registry.start((SMALL.replace(seed=seed),)).id for seed in range(3)} | {
+        registry.start(PAIR).id,
+        registry.start((SMALL.replace(margin=0.3),)).id,
+    }
+    assert len(runs) == 5
+    assert run_id(PAIR) == run_id(tuple(PAIR)) != run_id(PAIR[::-1])
+    assert registry.get((SMALL.replace(seed=99),)) is None
+
+
+def test_the_caps_hold_under_a_stream_of_distinct_configurations():
+    registry = RunRegistry(max_runs=4, max_active=2, max_waiting=2)
+    try:
+        for seed in range(30):
+            run = registry.start((SMALL.replace(seed=seed, steps=10),))
+            finish(run)
+            stats = registry.stats()
+            assert stats["runs"] <= 4, (seed, stats)
+        # The most recent ones are kept, the oldest dropped; a dropped one comes back equal.
+        assert registry.get((SMALL.replace(seed=29, steps=10),)) is not None
+        assert registry.get((SMALL.replace(seed=0, steps=10),)) is None
+        again = registry.start((SMALL.replace(seed=0, steps=10),))
+        finish(again)
+        alone = list(train(SMALL.replace(seed=0, steps=10)))
+        assert all(same(a, f[0]) for a, f in zip(alone, again.frames(), strict=True))
+    finally:
+        registry.close()
+
+
+def test_the_byte_cap_drops_the_least_recently_used(monkeypatch):
+    one_run = 5 * (60 * 2 * 4 * 3 // 2 + run_registry._FRAME_OVERHEAD)  # 5 frames, 60 points
+    registry = RunRegistry(max_bytes=int(2.5 * one_run))
+    try:
+        keys = [(SMALL.replace(seed=seed),) for seed in range(4)]
+        for key in keys[:2]:
+            finish(registry.start(key))
+        assert registry.get(keys[0]) is not None  # now the most recently used
+        finish(registry.start(keys[2]))
+        assert registry.get(keys[1]) is None and registry.get(keys[0]) is not None
+        assert registry.stats()["bytes"] <= 2.5 * one_run
+    finally:
+        registry.close()
+
+
+def test_too_many_unfinished_runs_are_refused_with_a_message():
+    registry = RunRegistry(max_active=1, max_waiting=1)
+    try:
+        long = SMALL.replace(steps=2000, record_every=33)
+        first = registry.start((long,))
+        second = registry.start((long.replace(seed=1),))
+        with pytest.raises(RegistryBusyError, match="The server is busy: 2 trainings"):
+            registry.start((long.replace(seed=2),))
+        assert registry.start((long,)) is first  # joining an existing run is always fine
+        assert second.progress().state == "queued" and second.progress().ahead == 1
+    finally:
+        registry.close()
+
+
+def test_runs_take_turns_so_a_short_run_is_not_stuck_behind_a_long_one(registry):
+    long = registry.start((SMALL.replace(steps=2000, record_every=10),))
+    while long.progress().frames < 2:
+        long.wait(long.progress().frames, timeout=1.0)
+    short = registry.start((SMALL,))
+    finish(short)
+    assert not long.progress().finished  # the short one finished while the long one ran
+    assert long.progress().state == "training"
+
+
+def test_wait_returns_on_new_frames_or_after_its_timeout(registry):
+    run = registry.start((SMALL.replace(steps=200, record_every=5),))
+    start = time.monotonic()
+    progress = run.wait(0, timeout=30.0)
+    assert progress.frames >= 1 and time.monotonic() - start < 30.0
+    done = finish(run)
+    start = time.monotonic()
+    assert run.wait(done.frames, timeout=0.2).finished  # a finished run returns at once
+    assert time.monotonic() - start < 0.2
+    assert done.steps_per_second > 0 and done.state == "done"
+
+
+def test_a_failing_computation_is_reported_and_the_worker_goes_on(registry, monkeypatch):
+    broken = (SMALL.replace(seed=5),)
+    original = SideBySide.advance
+
+    def advance(self, snapshots=1):
+        if self.configs == broken:
+            raise MemoryError("out of memory")
+        original(self, snapshots)
+
+    monkeypatch.setattr(SideBySide, "advance", advance)
+    failed = registry.start(broken)
+    fine = registry.start((SMALL,))
+    progress = finish(failed)
+    assert progress.error == "MemoryError: out of memory" and progress.frames == 0
+    assert finish(fine).error is None and fine.progress().frames == 5
+
+
+def test_configurations_that_cannot_run_side_by_side_are_refused(registry):
+    with pytest.raises(ValueError, match="same steps"):
+        registry.start((SMALL, SMALL.replace(steps=40)))
+    assert registry.stats()["runs"] == 0
+
+
+def test_limits_must_be_positive():
+    with pytest.raises(ValueError):
+        RunRegistry(max_runs=0)
