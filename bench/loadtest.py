@@ -370,6 +370,8 @@ class LoadSpec:
     ramp_s: float = 0.0
     think_s: float = 0.0  # a client's pause between an answer and its next rerun
     watch_s: float = 0.0  # keep sampling the server's RSS this long after the load
+    script: str = "app.py"  # what the server runs (bench/apps/bare.py: the floor)
+    warm_query: str | None = None  # the warm-up visit's query (default: ``query``)
 
     def checked(self) -> LoadSpec:
         """This spec, or ValueError when it exceeds the hard caps."""
@@ -547,17 +549,18 @@ def summarize(reports: list[ClientReport], wall_s: float, spec: LoadSpec) -> dic
 
 
 @contextlib.contextmanager
-def own_server() -> Iterator[tuple[str, int]]:
-    """``streamlit run app.py`` through the browser tests' helper; yields (url, pid)."""
+def own_server(script: str = "app.py") -> Iterator[tuple[str, int]]:
+    """``script`` served as ``make run`` serves app.py (deploy.serve); yields (url, pid)."""
     from tests.browser.conftest import start_streamlit
 
-    with start_streamlit("app.py", "streamlit-loadtest") as base_url:
+    with start_streamlit(script, "streamlit-loadtest") as base_url:
         yield base_url, child_pid_on_port(urlsplit(base_url).port)
 
 
 async def warm_up(base_url: str, spec: LoadSpec) -> float:
     """One visit of the page (one rerun), so imports and caches are done; its latency in ms."""
-    warm = LoadSpec(spec.page, spec.query, clients=1, reruns=1, timeout_s=spec.cap_s)
+    query = spec.query if spec.warm_query is None else spec.warm_query
+    warm = LoadSpec(spec.page, query, clients=1, reruns=1, timeout_s=spec.cap_s)
     reports, _ = await drive(base_url, warm)
     if not reports[0].reruns or error_counts(reports):
         raise RuntimeError(f"the warm-up visit failed: {error_counts(reports)}")
@@ -596,7 +599,7 @@ def run_load(spec: LoadSpec, url: str | None = None) -> dict:
         reports, wall = asyncio.run(drive(url.rstrip("/"), spec))
         result = summarize(reports, wall, spec)
     else:
-        with own_server() as (base_url, pid):
+        with own_server(spec.script) as (base_url, pid):
             result = asyncio.run(measured_load(base_url, pid, spec))
     result["load"] = (load_before, os.getloadavg()[0])
     return result

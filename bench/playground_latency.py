@@ -183,7 +183,7 @@ def main() -> None:
             wait_for_app(page)
             page.locator(".lv-plane .lv-point").nth(2).wait_for()
             page.get_by_test_id("stMetric").nth(3).wait_for()
-            page.locator(".js-plotly-plot").wait_for()
+            page.locator(".lv-heatmap canvas").wait_for()
             plane = page.locator(".lv-plane")
             grid = region_grid(page)
             assert grid == (REGION_RESOLUTION, REGION_RESOLUTION) == (200, 200), grid

@@ -11,9 +11,9 @@ long one); everyone else with the same configuration gets the same
 a replay once it is done. Nothing a viewer does (pausing, leaving) touches
 the computation.
 
-Each published frame is encoded once for the browser
-(:func:`lossviz.frame_codec.encode_frame`), so a viewer costs the bytes it
-is sent. The registry keeps at most ``max_runs`` runs and ``max_bytes`` of
+Each published frame is encoded once for the browser, as JSON bytes
+(:func:`lossviz.frame_codec.frame_json`), so a viewer costs the bytes it is
+sent. The registry keeps at most ``max_runs`` runs and ``max_bytes`` of
 recorded data, dropping the least recently used *finished* run first; a
 dropped run is computed again (identically) when someone asks for it. At
 most ``max_active + max_waiting`` runs may be unfinished at once; beyond
@@ -36,7 +36,7 @@ import torch
 
 from lossviz.collapse import Snapshot, TrainConfig
 from lossviz.collapse_run import SideBySide
-from lossviz.frame_codec import encode_frame
+from lossviz.frame_codec import frame_json
 
 RunKey = tuple[TrainConfig, ...]
 
@@ -92,7 +92,7 @@ class SharedRun:
         self.id = run_id(key)
         self._side: SideBySide | None = SideBySide(key, device)
         self._frames: list[tuple[Snapshot, ...]] = []
-        self._encoded: list[dict] = []
+        self._encoded: list[bytes] = []
         self._changed = threading.Condition()
         self._state = "queued"
         self._error: str | None = None
@@ -135,8 +135,8 @@ class SharedRun:
         with self._changed:
             return self._frames[start:stop]
 
-    def encoded(self, start: int = 0, stop: int | None = None) -> list[dict]:
-        """The same frames as :meth:`frames`, encoded for the browser (shared objects)."""
+    def encoded(self, start: int = 0, stop: int | None = None) -> list[bytes]:
+        """The same frames as :meth:`frames`, each encoded once as JSON bytes (shared)."""
         with self._changed:
             return self._encoded[start:stop]
 
@@ -158,7 +158,7 @@ class SharedRun:
             side.advance()
             new = side.frames()[len(self._frames) :]
             first = new[0] if not self._frames else self._frames[0]
-            encoded = [encode_frame(frame, first) for frame in new]
+            encoded = [frame_json(frame, first) for frame in new]
             error = None
         except Exception as exc:  # a bug or an exhausted resource: say so, keep serving
             new, encoded = [], []

@@ -42,7 +42,7 @@ with st.sidebar:
 scene = binding.commit()
 settings = loss_settings(binding, scene)
 
-presets_bar(pg.POINTS, CONTRASTIVE_PRESETS, on_reset=pg.reset, per_row=3)
+presets_bar(pg.POINTS, CONTRASTIVE_PRESETS, on_reset=pg.reset)
 
 
 @st.fragment

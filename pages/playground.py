@@ -5,10 +5,11 @@ import streamlit as st
 from lossviz.device import default_device
 from lossviz.figures import COLORS
 from lossviz.formulas import triplet_latex
-from lossviz.playground import PlaygroundError, read_triplet
+from lossviz.playground import PlaygroundError
 from lossviz.presets import PLAYGROUND_PRESETS
 from lossviz.ui import playground as pg
 from lossviz.ui.controls import learning_rate_control, loss_controls, loss_settings
+from lossviz.ui.heatmap import heatmap
 from lossviz.ui.plane import plane
 from lossviz.ui.points import descent_buttons, presets_bar, preview_metric
 from lossviz.ui.readouts import kind_badge, playground_explainer
@@ -49,7 +50,7 @@ def triplet_view(settings):
     if pg.heatmap_is_stale(scene):
         st.rerun()  # A or P moved: the heatmap beside this fragment must follow
     try:
-        reading = read_triplet(pg.POINTS.positions(scene), settings)
+        reading = pg.reading_of(tuple(pg.POINTS.of(scene).values()), settings)
     except PlaygroundError as problem:
         st.error(str(problem))
         return
@@ -92,9 +93,9 @@ left, right = st.columns([3, 2], gap="large")
 with right:
     # Outside the fragment: dragging N (the common case) leaves this chart untouched.
     anchor, positive = pg.heatmap_drawn_for(scene)
-    st.plotly_chart(pg.landscape_figure(anchor, positive, settings), width="stretch")
+    heatmap("playground.landscape", pg.landscape_heatmap(anchor, positive, settings))
     st.caption(
-        "The loss for every position N could take, A and P where they are; the dashed line "
+        "The loss for every position N could take, A and P where they are; the white line "
         "is where it reaches zero (the easy border)."
     )
 with left:

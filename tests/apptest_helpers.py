@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from streamlit.testing.v1 import AppTest
 
 WIDGET_KINDS = ("slider", "select_slider", "selectbox", "radio", "toggle", "number_input",
@@ -33,3 +35,23 @@ def widget(at: AppTest, label: str):
 
 def metric_values(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
+
+
+def component_data(at: AppTest, name: str) -> list[dict]:
+    """The data of every mounted Components v2 element called ``name``, in page order.
+
+    lossviz's components receive JSON bytes (``lossviz.ui.wire``); plain JSON is read too.
+    """
+    found = []
+    for element in at.get("bidi_component"):
+        proto = element.proto
+        if proto.component_name.endswith(name):
+            raw = proto.bytes if proto.WhichOneof("data") == "bytes" else proto.json
+            found.append(json.loads(raw))
+    return found
+
+
+def choose_preset(at: AppTest, name: str) -> AppTest:
+    """Click the preset pill ``name`` (a key of the page's presets, or ``"reset"``) and rerun."""
+    (pills,) = [p for p in at.pills if p.key and p.key.endswith(".preset")]
+    return ok(pills.set_value(name).run())

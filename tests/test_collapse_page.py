@@ -15,7 +15,7 @@ from lossviz.frame_codec import encode_frame
 from lossviz.run_registry import RegistryBusyError, run_id
 from lossviz.scene import CollapseScene
 from lossviz.ui import collapse as cl
-from tests.apptest_helpers import ok, widget
+from tests.apptest_helpers import component_data, ok, widget
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "collapse.py")
 # Small and fast: the toy blobs, 20 steps (the presets' digits runs are in the slow tests).
@@ -29,7 +29,8 @@ def feeds(monkeypatch) -> list[dict]:
     original = cl.feed
 
     def recording(name, run, start, frames, finished):
-        sent.append({"run": run, "start": start, "frames": frames, "finished": finished})
+        decoded = [json.loads(frame) for frame in frames]
+        sent.append({"run": run, "start": start, "frames": decoded, "finished": finished})
         original(name, run, start, frames, finished)
 
     monkeypatch.setattr(cl, "feed", recording)
@@ -54,10 +55,8 @@ def click_train(at: AppTest) -> AppTest:
 
 
 def player_data(at: AppTest) -> dict:
-    (element,) = [
-        e for e in at.get("bidi_component") if json.loads(e.proto.json)["role"] == "player"
-    ]
-    return json.loads(element.proto.json)
+    (data,) = [d for d in component_data(at, "lossviz_player") if d["role"] == "player"]
+    return data
 
 
 def received(at: AppTest, feeds: list[dict]) -> list[dict]:
@@ -121,7 +120,7 @@ def test_a_second_student_joins_the_same_run_without_training_it_again(feeds, mo
     assert made == [] and cl.registry().get(cl.configs(scene_of(second))) is run
     data = player_data(second)
     assert data["finished"] and not feeds  # all frames in the player's own data at once
-    assert data["frames"] == run.encoded()
+    assert data["frames"] == [json.loads(frame) for frame in run.encoded()]
 
 
 def test_train_again_replays_without_computing_again(feeds):

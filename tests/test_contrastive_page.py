@@ -16,9 +16,9 @@ from lossviz.playground import LossSettings
 from lossviz.presets import CONTRASTIVE_PRESETS
 from lossviz.scene import ContrastiveScene
 from lossviz.ui.contrastive import INVERTED_KEY
-from lossviz.ui.points import DESCENT_STEPS
+from lossviz.ui.points import DESCENT_STEPS, RESET
 from tests import apptest_helpers as helpers
-from tests.apptest_helpers import metric_values, ok, widget
+from tests.apptest_helpers import choose_preset, component_data, metric_values, ok, widget
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "contrastive.py")
 SCENE_KEY = "contrastive.scene"
@@ -45,7 +45,7 @@ def expected(scene: ContrastiveScene, expr: str | None = None, inverted: bool = 
 
 
 def plane_data(at: AppTest) -> dict:
-    return json.loads(at.get("bidi_component")[0].proto.json)
+    return component_data(at, "lossviz_plane")[0]
 
 
 def assert_shows_core_numbers(at: AppTest, expr: str | None = None) -> None:
@@ -137,8 +137,7 @@ def test_similar_toggle_changes_the_active_term():
 
 @pytest.mark.parametrize("name", list(CONTRASTIVE_PRESETS))
 def test_each_preset(name):
-    at = open_page()
-    ok(button(at, CONTRASTIVE_PRESETS[name].title).click().run())
+    at = choose_preset(open_page(), name)
     assert scene_of(at) == CONTRASTIVE_PRESETS[name].scene
     assert at.info and at.info[0].value == CONTRASTIVE_PRESETS[name].lesson
     assert_shows_core_numbers(at)
@@ -151,7 +150,7 @@ def test_reset_after_a_drag_a_slider_move_and_the_toggle():
     widget(at, INVERTED).set_value(True)
     ok(at.run())
     assert scene_of(at).x2x == -3.0
-    ok(button(at, "Reset").click().run())
+    choose_preset(at, RESET)
     assert not widget(at, INVERTED).value
     widget(at, "Margin m").set_value(0.5)
     ok(at.run())

@@ -25,6 +25,7 @@ from lossviz.ui.plane import (
     points_callback,
     points_from_value,
 )
+from tests.apptest_helpers import component_data
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "tests" / "browser" / "apps" / "plane_app.py"
@@ -217,8 +218,8 @@ def test_js_distances_match_torch():
 
 
 def _data(at: AppTest) -> dict:
-    (element,) = at.get("bidi_component")
-    return json.loads(element.proto.json)
+    (data,) = component_data(at, "lossviz_plane")
+    return data
 
 
 def test_app_mounts_the_plane_with_its_key_and_data():

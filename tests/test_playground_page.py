@@ -12,8 +12,9 @@ from lossviz.formulas import triplet_latex
 from lossviz.playground import LossSettings, read_triplet
 from lossviz.presets import PLAYGROUND_PRESETS
 from lossviz.scene import PlaygroundScene
+from lossviz.ui.points import RESET
 from tests import apptest_helpers as helpers
-from tests.apptest_helpers import metric_values, ok, widget
+from tests.apptest_helpers import choose_preset, component_data, metric_values, ok, widget
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "playground.py")
 SCENE_KEY = "playground.scene"
@@ -46,7 +47,7 @@ def assert_shows_core_numbers(at: AppTest, expr: str | None = None) -> None:
     }
     assert any(f'data-kind="{reading.kind.label}"' in m.value for m in at.markdown)
     assert at.latex[0].value.strip("$\n") == triplet_latex(reading, scene.margin, scene.swap)
-    data = json.loads(at.get("bidi_component")[0].proto.json)
+    data = component_data(at, "lossviz_plane")[0]
     shown = json.dumps(data)
     for x in (scene.ax, scene.px, scene.nx):
         assert json.dumps(x) in shown
@@ -79,9 +80,7 @@ def test_each_control_changes_the_scene_and_the_numbers(label, value, field):
 
 @pytest.mark.parametrize("name", list(PLAYGROUND_PRESETS))
 def test_each_preset(name):
-    at = open_page()
-    [button] = [b for b in at.button if b.label == PLAYGROUND_PRESETS[name].title]
-    ok(button.click().run())
+    at = choose_preset(open_page(), name)
     assert scene_of(at) == PLAYGROUND_PRESETS[name].scene
     assert at.info and at.info[0].value == PLAYGROUND_PRESETS[name].lesson
     assert_shows_core_numbers(at)
@@ -92,8 +91,7 @@ def test_reset_after_a_drag_and_a_slider_move():
     at.session_state[SCENE_KEY] = scene_of(at).replace(nx=-3.0, ny=2.5)  # what a drag does
     ok(at.run())
     assert scene_of(at).nx == -3.0
-    [reset] = [b for b in at.button if b.label == "Reset"]
-    ok(reset.click().run())
+    choose_preset(at, RESET)
     widget(at, "Margin m").set_value(0.5)
     ok(at.run())
     assert scene_of(at) == PlaygroundScene(margin=0.5)
@@ -118,7 +116,7 @@ def test_descend_animates_and_ends_where_the_frames_end():
     at = open_page(dict(PLAYGROUND_PRESETS["hard"].scene.to_query()))
     [descend] = [b for b in at.button if b.label.startswith("Descend")]
     ok(descend.click().run())
-    data = json.loads(at.get("bidi_component")[0].proto.json)
+    data = component_data(at, "lossviz_plane")[0]
     frames = data["trajectory"]["frames"]
     assert len(frames) == 51
     scene = scene_of(at)

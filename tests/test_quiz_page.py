@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from lossviz.quiz import explain, make_round
 from lossviz.scene import QuizScene
 from lossviz.triplets import Kind
 from tests import apptest_helpers as helpers
-from tests.apptest_helpers import ok
+from tests.apptest_helpers import component_data, ok
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "quiz.py")
 SCENE_KEY = "quiz.scene"
@@ -32,7 +31,7 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 
 def plane_data(at: AppTest) -> dict:
-    return json.loads(at.get("bidi_component")[0].proto.json)
+    return component_data(at, "lossviz_plane")[0]
 
 
 def shown_points(at: AppTest) -> dict[str, list[float]]:

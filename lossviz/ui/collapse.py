@@ -20,7 +20,7 @@ import streamlit as st
 from lossviz.collapse import COLLAPSE_RATIO, PRESETS, TrainConfig, load_points, train
 from lossviz.collapse_run import record_interval
 from lossviz.device import describe_device
-from lossviz.frame_codec import encode_frame, encode_meta
+from lossviz.frame_codec import encode_meta, frame_json
 from lossviz.run_registry import (
     MAX_BYTES,
     MAX_RUNS,
@@ -106,7 +106,7 @@ def registry() -> RunRegistry:
 
 
 @functools.lru_cache(maxsize=PREVIEWS)
-def preview(key: RunKey) -> tuple[dict, dict]:
+def preview(key: RunKey) -> tuple[dict, bytes]:
     """``(meta, frame 0)`` of a configuration: the encoders before training (~20 ms, cached).
 
     The same numbers as the shared run's first frame (``train`` is deterministic),
@@ -114,7 +114,7 @@ def preview(key: RunKey) -> tuple[dict, dict]:
     """
     first = tuple(next(train(config)) for config in key)
     names = load_points(key[0].dataset).names
-    return encode_meta(key, first, names), encode_frame(first, first)
+    return encode_meta(key, first, names), frame_json(first, first)
 
 
 def request_training() -> None:

@@ -18,7 +18,8 @@ const instances = new WeakMap(); // parentElement -> instance
 const playedAnimations = new Map(); // Python key -> Set of played ids (outlives a remount)
 
 export default function (component) {
-  const { data, parentElement, setStateValue } = component;
+  const { parentElement, setStateValue } = component;
+  const data = parse(component.data);
   let inst = instances.get(parentElement);
   if (!inst) {
     inst = createInstance(parentElement);
@@ -27,6 +28,11 @@ export default function (component) {
   inst.setStateValue = setStateValue;
   receive(inst, data);
   return () => scheduleTeardown(parentElement, inst);
+}
+
+// lossviz sends its data as JSON bytes (lossviz/ui/wire.py): a Uint8Array here.
+function parse(raw) {
+  return raw instanceof Uint8Array ? JSON.parse(new TextDecoder().decode(raw)) : raw;
 }
 
 // ---------------------------------------------------------------- building

@@ -39,6 +39,7 @@ from typing import Any, Literal
 import streamlit as st
 
 from lossviz.figures import COLORS
+from lossviz.ui.wire import json_payload
 
 Point = tuple[float, float]
 Points = dict[str, Point]
@@ -398,7 +399,7 @@ def plane(
         static=static,
     )
     callback = points_callback(key, list(points), lo_hi, on_change)
-    _mount(key=key, data=data, on_points_change=callback)
+    _mount(key=key, data=json_payload(data), on_points_change=callback)
 
 
 __all__ = [

@@ -27,7 +27,8 @@ const players = new Map(); // player name -> state
 const views = new WeakMap(); // parentElement -> view
 
 export default function (component) {
-  const { data, parentElement } = component;
+  const { parentElement } = component;
+  const data = parse(component.data);
   if (!data) return undefined;
   if (data.role === "feed") {
     feed(data);
@@ -50,6 +51,11 @@ export default function (component) {
       views.delete(parentElement);
     }, 200);
   };
+}
+
+// lossviz sends its data as JSON bytes (lossviz/ui/wire.py): a Uint8Array here.
+function parse(raw) {
+  return raw instanceof Uint8Array ? JSON.parse(new TextDecoder().decode(raw)) : raw;
 }
 
 // ---------------------------------------------------------------- state and data

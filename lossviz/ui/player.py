@@ -29,6 +29,7 @@ from pathlib import Path
 import streamlit as st
 
 from lossviz.figures import CLASS_COLORS, COLORS, RUN_COLORS
+from lossviz.ui.wire import json_list, json_payload
 
 _HERE = Path(__file__).resolve().parent
 _mount = st.components.v2.component(
@@ -55,7 +56,7 @@ def player(
     name: str,
     run_id: str,
     meta: dict,
-    frames: list[dict],
+    frames: list[bytes],
     finished: bool,
     play: int = 0,
     note: str = "",
@@ -63,34 +64,28 @@ def player(
 ) -> None:
     """Mount the player ``name`` showing ``frames`` (from index 0) of run ``run_id``.
 
-    ``meta``: :func:`lossviz.frame_codec.encode_meta`; ``finished``: no more
+    ``meta``: :func:`lossviz.frame_codec.encode_meta`; ``frames``: each frame's
+    JSON (:func:`lossviz.frame_codec.frame_json`, spliced in as it is); ``finished``: no more
     frames will come; ``play``: see the module docstring; ``note``: a line
     shown above the points (text only); ``preview``: a still picture, the
     playback controls disabled.
     """
-    data = {
+    head = {
         "role": "player",
         "player": name,
         "run": run_id,
         "meta": {**meta, **STYLE},
         "start": 0,
-        "frames": frames,
         "finished": finished,
         "play": play,
         "note": note,
         "preview": preview,
     }
+    data = json_payload(head, frames=json_list(frames))
     _mount(key=f"{name}.player", data=data, height="content")
 
 
-def feed(name: str, run_id: str, start: int, frames: list[dict], finished: bool) -> None:
+def feed(name: str, run_id: str, start: int, frames: list[bytes], finished: bool) -> None:
     """Hand ``frames`` (indices ``start``...) of run ``run_id`` to the player ``name``."""
-    data = {
-        "role": "feed",
-        "player": name,
-        "run": run_id,
-        "start": start,
-        "frames": frames,
-        "finished": finished,
-    }
-    _mount(data=data, height="content")
+    head = {"role": "feed", "player": name, "run": run_id, "start": start, "finished": finished}
+    _mount(data=json_payload(head, frames=json_list(frames)), height="content")

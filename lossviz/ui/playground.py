@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from lossviz.figures import COLORS, loss_landscape
+from lossviz.figures import COLORS
 from lossviz.playground import (
     POINT_NAMES,
     LossSettings,
@@ -16,9 +16,11 @@ from lossviz.playground import (
     descend,
     kind_cells,
     negative_landscape,
+    read_triplet,
 )
 from lossviz.scene import PlaygroundScene
 from lossviz.ui.controls import LOSS_FIELDS
+from lossviz.ui.heatmap import heatmap_payload
 from lossviz.ui.plane import Regions
 from lossviz.ui.points import ScenePoints
 from lossviz.ui.state import SceneBinding
@@ -27,7 +29,7 @@ BINDING = SceneBinding(PlaygroundScene, "playground", (*LOSS_FIELDS, "swap", "lr
 POINTS = ScenePoints(BINDING, POINT_NAMES, (("ax", "ay"), ("px", "py"), ("nx", "ny")))
 BOUNDS = POINTS.bounds
 REGION_RESOLUTION = 200
-HEATMAP_STRIDE = 2  # the loss heatmap uses every 2nd cell: 100 x 100 is plenty for the eye
+HEATMAP_RESOLUTION = 100  # the loss heatmap: 100 x 100 cells are plenty for the eye
 KIND_PALETTE = {"0": COLORS["easy"], "1": COLORS["semi-hard"], "2": COLORS["hard"]}
 _HEATMAP_KEY = "playground.heatmap_for"
 
@@ -62,7 +64,6 @@ class Landscape:
 
     regions: Regions  # kinds, 200 x 200, for the plane's background
     loss_grid: object  # 100 x 100 loss heatmap
-    boundary_grid: object  # 50 x 50 loss, for the loss-0 contour
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -70,23 +71,26 @@ def landscape(anchor: tuple[float, float], positive: tuple[float, float], settin
     """The landscape for A and P where they are; cached, so dragging N costs nothing here."""
     loss, kind = negative_landscape(anchor, positive, settings, BOUNDS, REGION_RESOLUTION)
     regions = Regions(size=REGION_RESOLUTION, cells=kind_cells(kind), palette=KIND_PALETTE)
-    heatmap = loss[::HEATMAP_STRIDE, ::HEATMAP_STRIDE].contiguous().numpy()
-    boundary = loss[:: 2 * HEATMAP_STRIDE, :: 2 * HEATMAP_STRIDE].contiguous().numpy()
-    return Landscape(regions=regions, loss_grid=heatmap, boundary_grid=boundary)
+    # Its own grid (not every 2nd cell of the fine one): each value is at its cell's centre.
+    heatmap, _ = negative_landscape(anchor, positive, settings, BOUNDS, HEATMAP_RESOLUTION)
+    return Landscape(regions=regions, loss_grid=heatmap.numpy())
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def landscape_figure(
+def landscape_heatmap(
     anchor: tuple[float, float], positive: tuple[float, float], settings: LossSettings
-) -> go.Figure:
-    """The loss heatmap for A and P where they are (N is not drawn, so dragging N reuses it).
-
-    Building and validating the plotly figure is most of a rerun's time; it is
-    rebuilt only when A, P or the settings change. Shared read-only: plotting
-    does not modify it.
-    """
+) -> bytes:
+    """The loss heatmap's data for A and P where they are (N is not drawn, so dragging N
+    reuses it); built once per A, P and settings, shared read-only by every session."""
     view = landscape(anchor, positive, settings)
-    return loss_landscape(view.loss_grid, view.boundary_grid, BOUNDS, {"A": anchor, "P": positive})
+    return heatmap_payload(view.loss_grid, BOUNDS, {"A": anchor, "P": positive})
+
+
+@functools.lru_cache(maxsize=4096)
+def reading_of(points: tuple[tuple[float, float], ...], settings: LossSettings) -> TripletReading:
+    """:func:`read_triplet`, once per process for each scene (every student opens the default
+    one). Raises ``PlaygroundError`` as it does (errors are not cached)."""
+    return read_triplet([list(xy) for xy in points], settings)
 
 
 def arrows(reading: TripletReading) -> tuple[dict[str, tuple[float, float]], float]:

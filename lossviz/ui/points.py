@@ -99,22 +99,32 @@ def preview_metric(distance: str, p: float, eps: float, show_pn: bool = False) -
     return Metric(kind=kind, p=order, eps=eps, show_pn=show_pn)
 
 
-def presets_bar(
-    points: ScenePoints, presets: Mapping, on_reset: Callable[[], None], per_row: int = 4
-) -> None:
-    """Preset buttons (each with its lesson as help), Reset, and the chosen preset's lesson."""
-    count = len(presets) + 1
-    columns = [column for _ in range(0, count, per_row) for column in st.columns(per_row)]
-    for column, preset in zip(columns, presets.values(), strict=False):
-        column.button(
-            preset.title,
-            on_click=points.apply,
-            args=(preset.scene, preset.lesson),
-            help=preset.lesson,
-            width="stretch",
-        )
-    columns[len(presets)].button(
-        "Reset", on_click=on_reset, icon=":material/restart_alt:", width="stretch"
+RESET = "reset"  # the presets bar's last pill
+
+
+def presets_bar(points: ScenePoints, presets: Mapping, on_reset: Callable[[], None]) -> None:
+    """The presets as one row of pills (each shows its scene and lesson), Reset last, and the
+    chosen preset's lesson. One widget, not a button per preset: a rerun sends one element
+    instead of seventeen (the buttons, their columns and rows)."""
+    key = f"{points.binding.page}.preset"
+
+    def chosen() -> None:
+        name = st.session_state[key]
+        st.session_state[key] = None  # a pill here is an action, not a lasting choice
+        if name == RESET:
+            on_reset()
+        elif name in presets:
+            points.apply(presets[name].scene, presets[name].lesson)
+
+    st.pills(
+        "Presets",
+        [*presets, RESET],
+        key=key,
+        format_func=lambda name: (
+            ":material/restart_alt: Reset" if name == RESET else presets[name].title
+        ),
+        on_change=chosen,
+        label_visibility="collapsed",
     )
     if points.lesson():
         st.info(points.lesson(), icon=":material/school:")

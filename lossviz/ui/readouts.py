@@ -50,7 +50,7 @@ squares for p = ∞. With swap on, a second region appears around P.
 where gradient descent would move it. *Step* takes one step; *Descend* takes 50 and
 animates them. An easy triplet has no arrows: its loss is flat zero.
 
-**The heatmap.** The loss itself for every position of N; the dashed line is where it
+**The heatmap.** The loss itself for every position of N; the white line is where it
 reaches zero (the easy border).
 """
         )

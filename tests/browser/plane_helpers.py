@@ -94,6 +94,12 @@ def click_button(page: Page, name: str) -> None:
     page.get_by_test_id("stButton").get_by_role("button", name=name, exact=True).click()
 
 
+def choose_preset(page: Page, title: str) -> None:
+    """Click the preset pill showing exactly ``title`` (or "Reset", after its icon)."""
+    label = page.get_by_text(title, exact=True)  # inside the pill (not its icon's name)
+    page.get_by_test_id("stButtonGroup").locator("button").filter(has=label).click()
+
+
 def shot(page: Page, name: str) -> None:
     """conftest's full-page screenshot, without the hover tooltip of the button just clicked."""
     page.mouse.move(1, 1)

@@ -21,6 +21,7 @@ from lossviz.ui.navigation import PAGES
 from tests.browser import plane_helpers
 from tests.browser.conftest import APP_TIMEOUT_MS, start_streamlit, wait_for_app
 from tests.browser.plane_helpers import (
+    choose_preset,
     click_button,
     close,
     drag_to,
@@ -137,7 +138,7 @@ def test_the_similar_toggle_changes_the_active_term(page, contrastive_server):
 def test_the_inverted_snippet_pulls_a_dissimilar_pair_together(page, contrastive_server):
     preset = CONTRASTIVE_PRESETS["dissimilar_beyond"]
     open_page(page, contrastive_server)
-    click_button(page, preset.title)
+    choose_preset(page, preset.title)
     expect(page.get_by_test_id("stAlertContentInfo")).to_contain_text(preset.lesson)
     scene = settled(page)
     assert scene == preset.scene

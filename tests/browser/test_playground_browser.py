@@ -20,6 +20,7 @@ from lossviz.ui.points import DESCENT_STEPS
 from tests.browser import plane_helpers
 from tests.browser.conftest import APP_TIMEOUT_MS, wait_for_app
 from tests.browser.plane_helpers import (
+    choose_preset,
     click_button,
     close,
     drag_to,
@@ -41,16 +42,12 @@ DEFAULT_POINTS = {"A": (DEFAULT.ax, DEFAULT.ay), "P": (DEFAULT.px, DEFAULT.py),
 
 
 def open_playground(page: Page, base_url: str, link: str = "/playground") -> None:
-    """Open a link and wait for the plane, the metrics and the chart to be drawn.
-
-    A fresh context downloads and parses Plotly's 4.7 MB chunk (a 1.3-1.5 s long task
-    here): the elements show up to ~3 s after the script has finished, hence the timeouts.
-    """
+    """Open a link and wait for the plane, the metrics and the loss heatmap to be drawn."""
     page.goto(f"{base_url}{link}")
     wait_for_app(page)
     expect(page.locator(".lv-plane .lv-point")).to_have_count(3, timeout=APP_TIMEOUT_MS)
     expect(page.get_by_test_id("stMetric")).to_have_count(4, timeout=APP_TIMEOUT_MS)
-    expect(page.locator(".js-plotly-plot")).to_have_count(1, timeout=APP_TIMEOUT_MS)
+    expect(page.locator(".lv-heatmap canvas")).to_have_count(1, timeout=APP_TIMEOUT_MS)
     expect(page.get_by_test_id("kind-badge")).to_be_visible()
 
 
@@ -143,7 +140,7 @@ def test_reset_after_a_drag_survives_the_next_slider_move(page, app_server):
     drag_to(page, "N", dragged)
     assert close(scene_points(settled(page))["N"], dragged)
 
-    click_button(page, "Reset")
+    choose_preset(page, "Reset")
     expect(page).to_have_url(re.compile(rf"nx={DEFAULT.nx!r}&ny={DEFAULT.ny!r}"))
     assert scene_points(settled(page)) == DEFAULT_POINTS
 
@@ -166,7 +163,7 @@ def test_reset_after_a_drag_survives_the_next_slider_move(page, app_server):
 
 def test_step_moves_the_points_along_the_arrows(page, app_server):
     open_playground(page, app_server)
-    click_button(page, "Semi-hard")
+    choose_preset(page, "Semi-hard")
     # The default scene is semi-hard too: wait for the preset's own N in the address.
     expect(page).to_have_url(re.compile(r"nx=-1\.5"))
     expect(page.get_by_test_id("kind-badge")).to_have_attribute("data-kind", "semi-hard")
@@ -196,7 +193,7 @@ def test_step_moves_the_points_along_the_arrows(page, app_server):
 def test_descend_animates_and_ends_with_a_lower_loss(page, app_server):
     # From Hard: with lr = 0.1 the Semi-hard preset is already easy after one Step.
     open_playground(page, app_server)
-    click_button(page, "Hard")
+    choose_preset(page, "Hard")
     expect(page.get_by_test_id("kind-badge")).to_have_attribute("data-kind", "hard")
     start = reading_of(settled(page))
     expect_metrics(page, start)
@@ -273,7 +270,7 @@ def test_a_malformed_link_warns_and_opens_the_default_scene(page, app_server):
 )  # fmt: skip
 def test_presets_show_their_lesson(page, app_server, button, name, kind):
     open_playground(page, app_server)
-    click_button(page, button)
+    choose_preset(page, button)
     expect(page.get_by_test_id("kind-badge")).to_have_attribute("data-kind", kind)
     scene = settled(page)
     reading = reading_of(scene)
