@@ -10,7 +10,8 @@ Usage::
 No browser: each client is one "tab" that speaks the front end's protocol over
 ``ws://HOST/_stcore/stream`` (binary protobuf frames, see ``streamlit.proto``):
 
-1. ``GET /_stcore/health`` sets the ``_streamlit_xsrf`` cookie, as for a browser.
+1. ``GET /_stcore/health`` sets the ``_streamlit_xsrf`` cookie (and, behind ``make serve``'s
+   nginx, the worker cookie), as for a browser; every later request sends them back.
 2. The websocket handshake sends ``Origin: http://HOST`` (the server rejects an Origin
    that is not the Host or an allowed origin), the cookie, and the subprotocols
    ``["streamlit", <xsrf cookie value>]``; the server selects ``streamlit`` and opens a
@@ -117,26 +118,38 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def xsrf_token(set_cookie_headers: list[str]) -> str | None:
-    """The ``_streamlit_xsrf`` value from a response's ``Set-Cookie`` headers, if any."""
+def cookies_from(set_cookie_headers: list[str]) -> dict[str, str]:
+    """name -> value of every cookie a response's ``Set-Cookie`` headers set."""
+    cookies = {}
     for header in set_cookie_headers:
         name, _, rest = header.partition("=")
-        if name.strip() == XSRF_COOKIE:
-            return rest.split(";", 1)[0].strip()
-    return None
+        if name.strip():
+            cookies[name.strip()] = rest.split(";", 1)[0].strip()
+    return cookies
 
 
-def handshake(base_url: str, xsrf: str | None) -> dict:
-    """Arguments for ``websockets.connect`` that make the handshake a same-origin browser's."""
+def xsrf_token(set_cookie_headers: list[str]) -> str | None:
+    """The ``_streamlit_xsrf`` value from a response's ``Set-Cookie`` headers, if any."""
+    return cookies_from(set_cookie_headers).get(XSRF_COOKIE)
+
+
+def handshake(base_url: str, cookies: dict[str, str]) -> dict:
+    """Arguments for ``websockets.connect`` that make the handshake a same-origin browser's.
+
+    ``cookies``: what the browser holds for the site (Streamlit's XSRF cookie, and e.g.
+    the worker cookie of ``make serve``'s nginx), all sent back as a browser would.
+    """
     parts = urlsplit(base_url)
     scheme = "wss" if parts.scheme == "https" else "ws"
     path = parts.path.rstrip("/")
+    xsrf = cookies.get(XSRF_COOKIE)
+    header = "; ".join(f"{name}={value}" for name, value in cookies.items())
     return {
         "uri": f"{scheme}://{parts.netloc}{path}/_stcore/stream",
         "origin": f"{parts.scheme}://{parts.netloc}",
         # The front end's tokens: the subprotocol, then the XSRF cookie's value.
         "subprotocols": ["streamlit", xsrf or "PLACEHOLDER_AUTH_TOKEN"],
-        "additional_headers": {"Cookie": f"{XSRF_COOKIE}={xsrf}"} if xsrf else {},
+        "additional_headers": {"Cookie": header} if header else {},
     }
 
 
@@ -177,6 +190,17 @@ def exceptions_in(msg: ForwardMsg) -> list[str]:
     return [element.exception.type or element.exception.message or "exception"]
 
 
+def text_of(msg: ForwardMsg) -> str:
+    """The text an alert, Markdown or caption element shows ("" for anything else)."""
+    if msg.WhichOneof("type") != "delta" or msg.delta.WhichOneof("type") != "new_element":
+        return ""
+    element = msg.delta.new_element
+    kind = element.WhichOneof("type")
+    if kind == "alert":
+        return element.alert.body
+    return element.markdown.body if kind == "markdown" else ""
+
+
 @dataclass
 class Rerun:
     """One rerun as a client saw it."""
@@ -187,6 +211,7 @@ class Rerun:
     exceptions: list[str] = field(default_factory=list)
     compile_error: bool = False
     not_found: bool = False
+    seen: set[str] = field(default_factory=set)  # the watched texts the page showed
 
     @property
     def error(self) -> str | None:
@@ -205,10 +230,11 @@ class TabState:
     ``max_cached_message_age`` runs.
     """
 
-    def __init__(self, base_url: str, page: str, query: str) -> None:
+    def __init__(self, base_url: str, page: str, query: str, watch: tuple[str, ...] = ()) -> None:
         self.base_url = base_url.rstrip("/")
         self.page = page
         self.query = query
+        self.watch = watch
         self.page_script_hash = ""
         self.session_id = ""
         self.max_cache_age = 2
@@ -238,6 +264,8 @@ class TabState:
         elif kind == "script_finished":
             return self._finished(msg.script_finished, rerun)
         rerun.exceptions += exceptions_in(msg)
+        if self.watch:
+            rerun.seen.update(w for w in self.watch if w in text_of(msg))
         return False
 
     def _new_session(self, msg: ForwardMsg) -> None:
@@ -372,6 +400,10 @@ class LoadSpec:
     watch_s: float = 0.0  # keep sampling the server's RSS this long after the load
     script: str = "app.py"  # what the server runs (bench/apps/bare.py: the floor)
     warm_query: str | None = None  # the warm-up visit's query (default: ``query``)
+    watch: tuple[str, ...] = ()  # texts to look for in each rerun's alerts and Markdown
+    leave_after_s: float | None = None  # close the tab this long after the first rerun starts
+    reconnect_every: int = 0  # >0: a new websocket (same cookie) after every N reruns
+    queries: tuple[str, ...] = ()  # one query per client (overrides ``query``), e.g. seeds
 
     def checked(self) -> LoadSpec:
         """This spec, or ValueError when it exceeds the hard caps."""
@@ -392,19 +424,24 @@ class ClientReport:
     stopped: str | None = None
     connect_s: float = math.nan
     session_id: str = ""
+    left: bool = False  # closed its tab on purpose (``leave_after_s``)
+    cookies: dict[str, str] = field(default_factory=dict)
 
 
-def fetch_xsrf(base_url: str, timeout_s: float) -> str | None:
-    """``GET /_stcore/health`` as the front end does first; returns the XSRF cookie's value."""
+def fetch_cookies(base_url: str, timeout_s: float) -> dict[str, str]:
+    """``GET /_stcore/health`` as the front end does first; returns the cookies it sets."""
     with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=timeout_s) as reply:
-        return xsrf_token(reply.headers.get_all("Set-Cookie") or [])
+        return cookies_from(reply.headers.get_all("Set-Cookie") or [])
 
 
-async def open_tab(base_url: str, timeout_s: float) -> ClientConnection:
-    """Open a session: the health request, then the websocket handshake."""
-    xsrf = await asyncio.to_thread(fetch_xsrf, base_url, timeout_s)
+async def open_tab(
+    base_url: str, timeout_s: float, cookies: dict[str, str] | None = None
+) -> ClientConnection:
+    """Open a session: the health request (unless the tab has its cookies), then the websocket."""
+    if cookies is None:
+        cookies = await asyncio.to_thread(fetch_cookies, base_url, timeout_s)
     return await connect(
-        **handshake(base_url, xsrf),
+        **handshake(base_url, cookies),
         proxy=None,
         max_size=MAX_MESSAGE_BYTES,
         open_timeout=timeout_s,
@@ -444,10 +481,12 @@ async def run_client(
     """
     await asyncio.sleep(index * spec.ramp_s / spec.clients)
     ws = None
+    query = spec.queries[index % len(spec.queries)] if spec.queries else spec.query
     try:
         try:
             start = time.perf_counter()
-            ws = await open_tab(base_url, spec.timeout_s)
+            report.cookies = await asyncio.to_thread(fetch_cookies, base_url, spec.timeout_s)
+            ws = await open_tab(base_url, spec.timeout_s, report.cookies)
             report.connect_s = time.perf_counter() - start
         except (OSError, InvalidHandshake, TimeoutError):
             report.stopped = "connect"
@@ -456,11 +495,24 @@ async def run_client(
                 await barrier.wait()
         if ws is None:
             return
-        tab = TabState(base_url, spec.page, spec.query)
+        tab = TabState(base_url, spec.page, query, spec.watch)
         for i in range(spec.reruns):
             if i and spec.think_s:
                 await asyncio.sleep(spec.think_s)
-            report.reruns.append(await rerun(ws, tab, spec.timeout_s))
+            if i and spec.reconnect_every and i % spec.reconnect_every == 0:
+                # A reload: a new websocket and session, the same browser (cookie).
+                await ws.close()
+                ws = await open_tab(base_url, spec.timeout_s, report.cookies)
+                tab = TabState(base_url, spec.page, tab.query, spec.watch)
+            if spec.leave_after_s is not None:
+                try:
+                    async with asyncio.timeout(spec.leave_after_s):
+                        report.reruns.append(await rerun(ws, tab, spec.timeout_s))
+                except TimeoutError:
+                    report.left = True
+                    return
+            else:
+                report.reruns.append(await rerun(ws, tab, spec.timeout_s))
             report.session_id = tab.session_id
             on_rerun(index, i)
     except TimeoutError:
@@ -542,6 +594,9 @@ def summarize(reports: list[ClientReport], wall_s: float, spec: LoadSpec) -> dic
         "steady_kb": statistics.median(steady_bytes) / 1024 if steady_bytes else math.nan,
         "connect_p95_ms": percentile([r.connect_s * 1e3 for r in reports if r.reruns], 95),
         "sessions": len({r.session_id for r in reports if r.session_id}),
+        # Clients whose page showed each watched text at least once, and those that left.
+        "seen": {w: sum(any(w in x.seen for x in r.reruns) for r in reports) for w in spec.watch},
+        "left": sum(r.left for r in reports),
     }
 
 

@@ -14,7 +14,9 @@ BENCHMARKS = (
     "bench.expr_attacks",
     "bench.collapse_speed",
     "bench.collapse_sweep",  # about 3 minutes
+    "bench.collapse_motion",  # needs Debian chromium
     "bench.loadtest",  # several minutes: starts its own servers
+    "bench.classroom",  # about 20 minutes: a class on one server, two workers, bad input
 )
 
 

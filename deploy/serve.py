@@ -7,9 +7,9 @@ Usage::
 
 One process is ``streamlit run app.py`` on HOST:PORT. With N > 1 workers, N
 processes listen on 127.0.0.1 (PORT+1 ... PORT+N) and Debian's nginx listens
-on HOST:PORT in front of them, pinning each browser to one process by a hash
-of its ``_streamlit_xsrf`` cookie (a session lives in one process's memory;
-see ``deploy/nginx.conf`` for the same recipe with TLS). The workers share
+on HOST:PORT in front of them, pinning each browser to one process with a
+cookie (a session lives in one process's memory; :func:`sticky_blocks`; see
+``deploy/nginx.conf`` for the same recipe with TLS). The workers share
 one cookie secret, so a cookie set by any of them is valid at all of them.
 Ctrl-C stops everything this started.
 
@@ -49,6 +49,7 @@ START_TIMEOUT_S = 60.0
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "1048576"}
 COOKIE_SECRET_ENV = "STREAMLIT_SERVER_COOKIE_SECRET"
 
+WORKER_COOKIE = "lossviz_worker"
 NGINX_CONF = """\
 # Written by deploy/serve.py for this run; the recipe with TLS is deploy/nginx.conf.
 worker_processes 1;
@@ -64,10 +65,7 @@ http {{
     fastcgi_temp_path {tmp}/fastcgi;
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
-    upstream lossviz {{
-        hash $cookie__streamlit_xsrf consistent;
-{servers}
-    }}
+{sticky}
     map $http_upgrade $connection_upgrade {{
         default upgrade;
         ""      close;
@@ -76,7 +74,8 @@ http {{
         listen {listen};
         client_max_body_size 6m;
         location / {{
-            proxy_pass http://lossviz;
+            proxy_pass http://$lossviz_pinned;
+            add_header Set-Cookie "{cookie}=$lossviz_worker; Path=/; HttpOnly; SameSite=Lax" always;
             proxy_http_version 1.1;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
@@ -88,6 +87,25 @@ http {{
     }}
 }}
 """
+
+
+def sticky_blocks(upstreams: list[str], cookie: str = WORKER_COOKIE) -> str:
+    """nginx blocks that pin each browser to one of ``upstreams`` (``host:port``) by a cookie.
+
+    A browser's first request goes to the next process in turn (round robin: a class
+    spreads evenly, where a hash of 60 cookies split 35 / 25); the response sets
+    ``cookie`` to that process's number, and every later request of the browser (its
+    websocket, a reload, an upload) goes to the process its cookie names. Only the
+    listed numbers map to an address: a forged cookie falls back to round robin.
+    """
+    servers = "\n".join(f"        server {address};" for address in upstreams)
+    pinned = "\n".join(f"        {i} {address};" for i, address in enumerate(upstreams, 1))
+    numbers = "\n".join(f"        {address} {i};" for i, address in enumerate(upstreams, 1))
+    return (
+        f"    upstream lossviz {{\n{servers}\n    }}\n"
+        f"    map $cookie_{cookie} $lossviz_pinned {{\n        default lossviz;\n{pinned}\n    }}\n"
+        f'    map $upstream_addr $lossviz_worker {{\n        default "";\n{numbers}\n    }}'
+    )
 
 
 def app_command(host: str, port: int, script: str = APP, python: str | None = None) -> list[str]:
@@ -166,6 +184,7 @@ class Cluster:
     url: str
     workers: list[subprocess.Popen] = field(default_factory=list)
     worker_urls: list[str] = field(default_factory=list)
+    proxy: subprocess.Popen | None = None
     access_log: Path | None = None
 
 
@@ -218,13 +237,16 @@ def cluster(
             wait_healthy(url, process)
         if nginx is not None:
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lossviz-nginx-")))
-            servers = "\n".join(f"        server 127.0.0.1:{p};" for p in ports)
+            sticky = sticky_blocks([f"127.0.0.1:{p}" for p in ports])
             conf = tmp / "nginx.conf"
             listen = f"{host}:{port}" if host not in ("0.0.0.0", "") else str(port)
-            conf.write_text(NGINX_CONF.format(tmp=tmp, servers=servers, listen=listen))
+            conf.write_text(
+                NGINX_CONF.format(tmp=tmp, sticky=sticky, listen=listen, cookie=WORKER_COOKIE)
+            )
             proxy = subprocess.Popen([nginx, "-p", str(tmp), "-c", str(conf)],
                                      stdin=subprocess.DEVNULL)  # fmt: skip
             stack.callback(stop, proxy)
+            started.proxy = proxy
             try:
                 wait_healthy(started.url, proxy, timeout_s=15)
             except RuntimeError as error:

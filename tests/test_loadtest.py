@@ -32,12 +32,15 @@ def test_xsrf_token_from_set_cookie():
 
 
 def test_handshake_is_same_origin_with_the_xsrf_token():
-    args = lt.handshake("http://127.0.0.1:8765/", "2|a|b|1")
+    args = lt.handshake("http://127.0.0.1:8765/", {"_streamlit_xsrf": "2|a|b|1"})
     assert args["uri"] == "ws://127.0.0.1:8765/_stcore/stream"
     assert args["origin"] == "http://127.0.0.1:8765"
     assert args["subprotocols"] == ["streamlit", "2|a|b|1"]
     assert args["additional_headers"] == {"Cookie": "_streamlit_xsrf=2|a|b|1"}
-    assert lt.handshake("http://h:1/base", None)["uri"] == "ws://h:1/base/_stcore/stream"
+    assert lt.handshake("http://h:1/base", {})["uri"] == "ws://h:1/base/_stcore/stream"
+    both = lt.handshake("http://h:1", {"_streamlit_xsrf": "x", "lossviz_worker": "2"})
+    assert both["additional_headers"] == {"Cookie": "_streamlit_xsrf=x; lossviz_worker=2"}
+    assert lt.cookies_from(["a=1; Path=/", "b=2"]) == {"a": "1", "b": "2"}
 
 
 def test_rerun_message_names_the_page_by_path_then_by_hash():

@@ -1,0 +1,435 @@
+"""A class on one server: the teacher's collapse link, the playground beside a bare page, two
+workers against one, and bad input at class size. Every server is started as ``make run`` /
+``make serve`` start it (``deploy.serve``); the clients are ``bench.loadtest``'s.
+
+Usage::
+
+    python -m bench.classroom                       # everything, 3 repeats -> results file
+    python -m bench.classroom --only collapse --repeats 1
+
+Parts (each repeat runs them in this order, each on fresh servers):
+
+- ``collapse``: one server. A warm-up visit without autostart (imports, the step-0
+  picture), then one student alone opens ``/collapse?autostart=1&seed=1`` (its time is
+  the yardstick), then 30 students open the teacher's link ``/collapse?autostart=1`` at
+  once (the run is computed once, in the registry's worker), then 30 more open it once it
+  is computed (server CPU per additional student), then 60 open a fresh link
+  (``seed=2``) at once. A student's time is from sending the page request until the
+  script run ends, which is when the page holds the whole trained run. Then the server's
+  memory, after the 120 sessions closed and ``disconnectedSessionTTL`` passed.
+- ``playground``: the playground and ``bench/apps/bare.py`` (one button, one metric) on two
+  servers, 30 clients x 5 back-to-back reruns each, alternated; then 60 students on the
+  playground at a classroom pace (2 s ramp, a drop every 2 s).
+- ``workers``: 60 clients x 6 reruns of the playground, back to back, against one process
+  (``make run``) and against two behind nginx (``make serve WORKERS=2``); every client
+  reloads (a new websocket, the same cookie) after 3 reruns, and nginx's access log shows
+  which process served each websocket.
+- ``abuse``: 60 students open the largest link (2,000 steps, batch 256, both runs); 30 a
+  diverging run; 10 open a fresh link and close the tab after a second, then one more opens
+  it; 40 open 40 different seeds at once; then the server must still answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import json
+import math
+import os
+import statistics
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import streamlit
+
+from bench.common import markdown_table
+from bench.loadtest import (
+    LoadSpec,
+    await_recovery,
+    cpu_seconds,
+    drive,
+    hwm_mb,
+    own_server,
+    rss_mb,
+    summarize,
+    warm_up,
+)
+from deploy.serve import cluster
+from lossviz.run_registry import MAX_ACTIVE, MAX_WAITING
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results" / "classroom-cpu.md"
+ARTIFACTS = REPO / "test-artifacts"
+PARTS = ("collapse", "playground", "workers", "abuse")
+
+TEACHER = "autostart=1"  # the default scene: digits, batch-hard beside the fix, 300 steps
+LARGEST = "steps=2000&batch_size=256&autostart=1&seed=4"
+DIVERGING = "dataset=blobs&loss=batch_hard&compare=none&optimizer=sgd&lr=10&steps=60&autostart=1"
+TRAINED = "Trained once on this server"
+BUSY = "The server is busy"
+STOPPED = "Training stopped at step"
+LONG_TIMEOUT_S = 300.0
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def process_tree_cpu(pids: list[int]) -> float:
+    """CPU seconds of these processes and their children (nginx's worker is one)."""
+    children = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if parent in pids:
+                    children.add(int(entry.name))
+    total = 0.0
+    for pid in {*pids, *children}:
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(pid)
+    return total
+
+
+async def load(url: str, pids: list[int], spec: LoadSpec) -> dict:
+    """One load: the clients' summary plus the server CPU it cost (total and per client)."""
+    before = process_tree_cpu(pids)
+    reports, wall = await drive(url, spec)
+    result = summarize(reports, wall, spec)
+    result["server_cpu_s"] = process_tree_cpu(pids) - before
+    result["cpu_s_per_client"] = result["server_cpu_s"] / spec.clients
+    result["cpu_ms_per_rerun"] = result["server_cpu_s"] * 1e3 / max(result["completed"], 1)
+    return result
+
+
+def errors(result: dict) -> int:
+    return int(sum(result["errors"].values()))
+
+
+def p(result: dict, q: int, key: str = "first_ms") -> float:
+    return result[key][q]
+
+
+# --------------------------------------------------------------------------- parts
+
+
+async def collapse_class(url: str, pid: int) -> dict:
+    await warm_up(url, LoadSpec("collapse", "", timeout_s=LONG_TIMEOUT_S))
+    idle = rss_mb(pid)
+    spec = {"page": "collapse", "reruns": 1, "timeout_s": LONG_TIMEOUT_S, "watch": (TRAINED,)}
+    out = {"idle_mb": idle}
+    out["alone"] = await load(url, [pid], LoadSpec(query="autostart=1&seed=1", clients=1, **spec))
+    out["class30"] = await load(url, [pid], LoadSpec(query=TEACHER, clients=30, **spec))
+    out["late30"] = await load(url, [pid], LoadSpec(query=TEACHER, clients=30, **spec))
+    out["class60"] = await load(
+        url, [pid], LoadSpec(query="autostart=1&seed=2", clients=60, **spec)
+    )
+    out["peak_mb"] = hwm_mb(pid)
+    out["memory"] = await await_recovery(pid, idle, watch_s=45.0)
+    return out
+
+
+async def playground_pair(playground: tuple[str, int], bare: tuple[str, int], repeats: int) -> dict:
+    spec = LoadSpec("playground", clients=30, reruns=5)
+    floor = LoadSpec("", clients=30, reruns=5, script="bench/apps/bare.py")
+    await warm_up(playground[0], spec)
+    await warm_up(bare[0], floor)
+    out: dict = {"playground": [], "bare": []}
+    for _ in range(repeats):
+        out["playground"].append(await load(playground[0], [playground[1]], spec))
+        out["bare"].append(await load(bare[0], [bare[1]], floor))
+    return out
+
+
+def playground_part(repeats: int) -> dict:
+    with own_server("app.py") as (url, pid), own_server("bench/apps/bare.py") as bare:
+        out = asyncio.run(playground_pair((url, pid), bare, repeats))
+        paced = LoadSpec("playground", clients=60, reruns=5, ramp_s=2.0, think_s=2.0)
+        out["paced60"] = asyncio.run(load(url, [pid], paced))
+    return out
+
+
+def websocket_upstreams(access_log: Path) -> dict[str, set[str]]:
+    """Cookie -> the upstreams that served its websockets (``/_stcore/stream``)."""
+    served: dict[str, set[str]] = collections.defaultdict(set)
+    for line in access_log.read_text().splitlines():
+        upstream, cookie, request = line.split(" ", 2)
+        if "/_stcore/stream" in request and cookie.strip('"'):
+            served[cookie.strip('"')].add(upstream)
+    return served
+
+
+def workers_part() -> dict:
+    out = {}
+    spec = LoadSpec("playground", clients=60, reruns=6, reconnect_every=3)
+    for workers in (1, 2):
+        with cluster(workers, log_dir=ARTIFACTS / f"classroom-workers-{workers}") as served:
+            for worker_url in served.worker_urls:  # each process imports torch & co. once
+                asyncio.run(warm_up(worker_url, spec))
+            pids = [w.pid for w in served.workers] + ([served.proxy.pid] if served.proxy else [])
+            result = asyncio.run(load(served.url, pids, spec))
+            if served.access_log is not None:
+                time.sleep(0.5)  # nginx writes a websocket's line when it closes
+                upstreams = websocket_upstreams(served.access_log)
+                result["sticky"] = {
+                    "cookies": len(upstreams),
+                    "split": sum(len(u) > 1 for u in upstreams.values()),
+                    "per_process": dict(
+                        collections.Counter(next(iter(u)) for u in upstreams.values())
+                    ),
+                }
+            out[workers] = result
+    out["ratio"] = out[2]["throughput"] / out[1]["throughput"]
+    return out
+
+
+async def abuse(url: str, pid: int) -> dict:
+    await warm_up(url, LoadSpec("collapse", "", timeout_s=LONG_TIMEOUT_S))
+    spec = {"page": "collapse", "reruns": 1, "timeout_s": LONG_TIMEOUT_S}
+    out = {}
+    out["largest60"] = await load(
+        url, [pid], LoadSpec(query=LARGEST, clients=60, watch=(TRAINED,), **spec)
+    )
+    out["diverging30"] = await load(
+        url, [pid], LoadSpec(query=DIVERGING, clients=30, watch=(STOPPED,), **spec)
+    )
+    left = "autostart=1&seed=3&steps=1000"
+    out["left10"] = await load(
+        url, [pid], LoadSpec(query=left, clients=10, leave_after_s=1.0, **spec)
+    )
+    out["after_left"] = await load(
+        url, [pid], LoadSpec(query=left, clients=1, watch=(TRAINED,), **spec)
+    )
+    seeds = tuple(f"autostart=1&seed={100 + i}" for i in range(40))
+    out["seeds40"] = await load(
+        url, [pid], LoadSpec(clients=40, queries=seeds, watch=(TRAINED, BUSY), **spec)
+    )
+    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as reply:
+        out["healthy"] = reply.read().decode().strip() == "ok"
+    return out
+
+
+def on_own_server(part: Callable[[str, int], object]) -> dict:
+    with own_server("app.py") as (url, pid):
+        return asyncio.run(part(url, pid))
+
+
+# --------------------------------------------------------------------------- report
+
+
+def median(values: list[float]) -> float:
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    return statistics.median(values) if values else math.nan
+
+
+def fmt(value: float, digits: int = 0, unit: str = "") -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:,.{digits}f}{unit}"
+
+
+def verdict(ok: bool) -> str:
+    return "**met**" if ok else "**NOT met**"
+
+
+def collapse_rows(runs: list[dict]) -> tuple[list[list[str]], list[list[str]]]:
+    rows = []
+    for name, title in (("alone", "1 student alone (seed 1)"),
+                        ("class30", "30 open the teacher's link at once"),
+                        ("late30", "30 more, the run already computed"),
+                        ("class60", "60 open a fresh link at once (seed 2)")):  # fmt: skip
+        results = [run[name] for run in runs]
+        rows.append([
+            title,
+            " / ".join(fmt(median([p(r, q) for r in results])) for q in (50, 95, 100)),
+            ", ".join(str(errors(r)) for r in results),
+            fmt(median([r["cpu_s_per_client"] for r in results]), 3),
+            fmt(median([r["first_kb"] for r in results])),
+            ", ".join(f"{r['seen'].get(TRAINED, 0)}/{r['clients']}" for r in results),
+        ])  # fmt: skip
+    ratio = [r["class30"]["first_ms"][95] / r["alone"]["first_ms"][95] for r in runs]
+    p95_30 = [r["class30"]["first_ms"][95] for r in runs]
+    late = [r["late30"]["cpu_s_per_client"] for r in runs]
+    recovered = [r["memory"]["recovery_s"] is not None for r in runs]
+    after = [r["memory"]["watched_mb"] - r["idle_mb"] for r in runs]
+    targets = [
+        ["30 at once: 0 errors", ", ".join(str(errors(r["class30"])) for r in runs),
+         verdict(all(errors(r["class30"]) == 0 for r in runs))],
+        ["30 at once: p95 <= 3x one student alone", f"{median(ratio):.2f}x",
+         verdict(median(ratio) <= 3)],
+        ["30 at once: p95 <= 20 s", fmt(median(p95_30) / 1e3, 1, " s"),
+         verdict(median(p95_30) <= 20_000)],
+        ["60 at once: 0 errors", ", ".join(str(errors(r["class60"])) for r in runs),
+         verdict(all(errors(r["class60"]) == 0 for r in runs))],
+        ["server CPU per extra student on a computed run <= 0.3 s", fmt(median(late), 3, " s"),
+         verdict(median(late) <= 0.3)],
+        ["memory after 120 students left within 100 MB of idle", fmt(median(after), 0, " MB"),
+         verdict(all(recovered) and median(after) <= 100)],
+    ]  # fmt: skip
+    return rows, targets
+
+
+def playground_rows(parts: list[dict]) -> tuple[list[list[str]], list[list[str]]]:
+    def row(name: str, results: list[dict]) -> list[str]:
+        return [name,
+                " / ".join(fmt(median([p(r, q, "all_ms") for r in results])) for q in (50, 95)),
+                fmt(median([r["throughput"] for r in results]), 1),
+                fmt(median([r["cpu_ms_per_rerun"] for r in results]), 1),
+                str(sum(errors(r) for r in results))]  # fmt: skip
+
+    play = [r for part in parts for r in part["playground"]]
+    bare = [r for part in parts for r in part["bare"]]
+    paced = [part["paced60"] for part in parts]
+    rows = [row("playground, 30 x 5 back to back", play),
+            row("bare page (one button), 30 x 5 back to back", bare),
+            row("playground, 60 at a classroom pace (a drop every 2 s)", paced)]  # fmt: skip
+    ratios = {
+        q: median([p(r, q, "all_ms") for r in play]) / median([p(r, q, "all_ms") for r in bare])
+        for q in (50, 95)
+    }
+    paced95 = median([p(r, 95, "all_ms") for r in paced])
+    targets = [
+        ["playground within 1.5x of the bare page (p50 / p95)",
+         f"{ratios[50]:.1f}x / {ratios[95]:.1f}x", verdict(max(ratios.values()) <= 1.5)],
+        ["60 at a classroom pace: p95 <= 300 ms", fmt(paced95, 0, " ms"), verdict(paced95 <= 300)],
+    ]  # fmt: skip
+    return rows, targets
+
+
+def workers_rows(parts: list[dict]) -> tuple[list[list[str]], list[list[str]]]:
+    rows = []
+    for workers, title in (
+        (1, "1 process (`make run`)"),
+        (2, "2 processes + nginx (`make serve WORKERS=2`)"),
+    ):
+        results = [part[workers] for part in parts]
+        sticky = [r.get("sticky") for r in results]
+        rows.append([
+            title,
+            fmt(median([r["throughput"] for r in results]), 1),
+            " / ".join(fmt(median([p(r, q, "all_ms") for r in results])) for q in (50, 95)),
+            fmt(median([r["cpu_ms_per_rerun"] for r in results]), 1),
+            str(sum(errors(r) for r in results)),
+            "-" if not sticky[0] else "; ".join(
+                f"{s['cookies']} browsers, {s['split']} split, per process "
+                f"{sorted(s['per_process'].values())}" for s in sticky),
+        ])  # fmt: skip
+    ratio = median([part["ratio"] for part in parts])
+    split = sum(part[2]["sticky"]["split"] for part in parts)
+    targets = [
+        ["2 workers serve >= 1.6x the reruns/s of 1", f"{ratio:.2f}x", verdict(ratio >= 1.6)],
+        ["every browser's websockets on one process", f"{split} split", verdict(split == 0)],
+    ]
+    return rows, targets
+
+
+def abuse_rows(parts: list[dict]) -> list[list[str]]:
+    rows = []
+    titles = (("largest60", "60 open the largest link (2,000 steps, batch 256, both)", TRAINED),
+              ("diverging30", "30 open a diverging run", STOPPED),
+              ("left10", "10 open a fresh 1,000-step link and close the tab after 1 s", None),
+              ("after_left", "... then one more opens it", TRAINED),
+              ("seeds40", "40 open 40 different seeds at once", TRAINED))  # fmt: skip
+    for name, title, shown in titles:
+        results = [part[name] for part in parts]
+        said = (
+            ", ".join(f"{r['seen'].get(shown, 0)}/{r['clients']}" for r in results)
+            if shown
+            else "-"
+        )
+        if name == "seeds40":
+            said += " trained; busy: " + ", ".join(str(r["seen"].get(BUSY, 0)) for r in results)
+        rows.append([
+            title,
+            " / ".join(fmt(median([p(r, q) for r in results])) for q in (50, 95, 100)),
+            ", ".join(str(errors(r)) for r in results),
+            said,
+        ])  # fmt: skip
+    rows.append(["the server still answers afterwards", "", "",
+                 ", ".join("yes" if part["healthy"] else "NO" for part in parts)])  # fmt: skip
+    return rows
+
+
+def report(results: dict[str, list], elapsed_s: float) -> str:
+    lines = [
+        f"Classroom load (`python -m bench.classroom`), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"streamlit {streamlit.__version__}, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.1f} at the end; took {elapsed_s / 60:.1f} min. Medians over "
+        f"{max(len(v) for v in results.values())} repeats; times in ms.",
+        "",
+    ]
+    targets: list[list[str]] = []
+    if results.get("collapse"):
+        rows, more = collapse_rows(results["collapse"])
+        targets += more
+        lines += ["The teacher's collapse link (one process):", "",
+                  markdown_table(["who", "time to the trained run p50 / p95 / max", "errors",
+                                  "server CPU s per student", "KB sent per student",
+                                  "pages showing the trained run"], rows), ""]  # fmt: skip
+    if results.get("playground"):
+        rows, more = playground_rows(results["playground"])
+        targets += more
+        lines += ["The playground beside a bare Streamlit page (one process each):", "",
+                  markdown_table(["load", "p50 / p95", "reruns/s", "server CPU ms / rerun",
+                                  "errors"], rows), ""]  # fmt: skip
+    if results.get("workers"):
+        rows, more = workers_rows(results["workers"])
+        targets += more
+        lines += ["One process against two behind nginx (playground, 60 clients x 6 reruns, "
+                  "a reload after 3):", "",
+                  markdown_table(["served by", "reruns/s", "p50 / p95", "server CPU ms / rerun",
+                                  "errors", "websockets (nginx log)"], rows), ""]  # fmt: skip
+    if results.get("abuse"):
+        lines += [f"Bad input at class size (one process; at most {MAX_ACTIVE} trainings "
+                  f"compute in turns and {MAX_WAITING} wait, more are refused with a message):",
+                  "", markdown_table(["load", "p50 / p95 / max", "errors", "pages saying so"],
+                                     abuse_rows(results["abuse"])), ""]  # fmt: skip
+    if targets:
+        lines += ["Targets:", "", markdown_table(["target", "median", ""], targets), ""]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def run(parts: list[str], repeats: int) -> dict[str, list]:
+    results: dict[str, list] = {part: [] for part in parts}
+    for repeat in range(repeats):
+        for part in parts:
+            print(f"[{repeat + 1}/{repeats}] {part} ...", file=sys.stderr, flush=True)
+            if part == "collapse":
+                result = on_own_server(collapse_class)
+            elif part == "playground":
+                result = playground_part(repeats=1)
+            elif part == "workers":
+                result = workers_part()
+            else:
+                result = on_own_server(abuse)
+            print(json.dumps(result, default=str)[:4000], file=sys.stderr, flush=True)
+            results[part].append(result)
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts")
+    args = parser.parse_args(argv)
+    parts = [part for part in args.only.split(",") if part]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown parts: {sorted(unknown)}")
+    start = time.monotonic()
+    results = run(parts, max(1, args.repeats))
+    text = report(results, time.monotonic() - start)
+    RESULTS.parent.mkdir(exist_ok=True)
+    if set(parts) == set(PARTS):
+        RESULTS.write_text(text + "\n", encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
