@@ -1,0 +1,100 @@
+"""deploy/serve.py: one way to start the app (make run, make serve, tests, benches), and two
+workers behind Debian's nginx that keep every browser on one process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bench.classroom import websocket_upstreams
+from bench.loadtest import LoadSpec, drive, summarize
+from deploy.serve import (
+    NO_NGINX,
+    WORKER_COOKIE,
+    app_command,
+    app_env,
+    cluster,
+    nginx_binary,
+    sticky_blocks,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_make_run_and_make_serve_use_the_one_launcher():
+    for target, extra in (("run", ""), ("serve", " --workers 2")):
+        out = subprocess.run(["make", "-n", target], cwd=REPO, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        assert re.search(rf"\.venv/bin/python -m deploy\.serve --host \S+ --port \d+{extra}\n",
+                         out.stdout), out.stdout  # fmt: skip
+
+
+def test_the_server_settings_do_not_watch_files():
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["fileWatcherType"] == "none"
+    assert config["server"]["headless"] is True
+    assert config["runner"]["postScriptGC"] is False
+
+
+def test_the_command_and_environment():
+    command = app_command("0.0.0.0", 8600, python="py")
+    assert command == ["py", "-m", "streamlit", "run", "app.py",
+                       "--server.address", "0.0.0.0", "--server.port", "8600"]  # fmt: skip
+    env = app_env({"PATH": "/bin", "PYTHONPATH": "/x"})
+    assert env["MALLOC_MMAP_THRESHOLD_"] == "1048576"
+    assert env["PYTHONPATH"] == f"{REPO}{os.pathsep}/x" and env["PATH"] == "/bin"
+
+
+def test_the_sticky_blocks_map_only_our_workers():
+    blocks = sticky_blocks(["127.0.0.1:8502", "127.0.0.1:8503"])
+    assert f"map $cookie_{WORKER_COOKIE} $lossviz_pinned" in blocks
+    assert "1 127.0.0.1:8502;" in blocks and "2 127.0.0.1:8503;" in blocks
+    assert "default lossviz;" in blocks  # a missing or forged cookie: round robin
+    assert "127.0.0.1:8503 2;" in blocks  # the number a response's cookie carries
+
+
+def test_several_workers_need_nginx(monkeypatch):
+    monkeypatch.setattr("deploy.serve.nginx_binary", lambda: None)
+    with pytest.raises(RuntimeError, match="nginx is needed"), cluster(2):
+        pass
+    assert "make run" in NO_NGINX
+
+
+def _nginx_or_skip() -> None:
+    if nginx_binary() is None:
+        if os.environ.get("CI", "").lower() in {"1", "true"}:
+            pytest.fail("nginx is missing (make test installs Debian's nginx when root)")
+        pytest.skip("needs Debian's nginx (sudo apt-get install nginx)")
+
+
+@pytest.mark.slow
+def test_two_workers_behind_nginx_keep_each_browser_on_one_process():
+    _nginx_or_skip()
+    with cluster(2) as served:
+        # Six browsers, each reloading once (a new websocket with the same cookies).
+        spec = LoadSpec("", clients=6, reruns=2, reconnect_every=1, timeout_s=120)
+        reports, wall = asyncio.run(drive(served.url, spec))
+        result = summarize(reports, wall, spec)
+        assert result["errors"] == {} and result["completed"] == 12
+        assert all(r.cookies.get(WORKER_COOKIE) in {"1", "2"} for r in reports)
+        served.proxy.terminate()  # nginx writes a websocket's log line when it closes
+        served.proxy.wait(timeout=10)
+        upstreams = websocket_upstreams(served.access_log)
+    assert len(upstreams) == 6
+    assert all(len(u) == 1 for u in upstreams.values())  # sticky through the reload
+    per_process = sorted(sum(1 for u in upstreams.values() if w in u) for w in
+                         {next(iter(u)) for u in upstreams.values()})  # fmt: skip
+    assert per_process == [3, 3]  # round robin: an even split
+
+
+def test_nginx_is_found_where_debian_puts_it():
+    found = nginx_binary()
+    assert found is None or Path(found).name == "nginx"
+    assert found is None or shutil.which(found) or os.access(found, os.X_OK)
