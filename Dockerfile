@@ -1,5 +1,8 @@
-# lossviz in a container (CPU). NOT TESTED: this machine cannot pull base images.
+# lossviz in a container (CPU): one app process per container. NOT TESTED: this machine
+# has no Docker engine and cannot pull base images (see the README, "Beyond one machine").
 # Build and run:  docker build -t lossviz . && docker run -p 8501:8501 lossviz
+# Several containers behind a load balancer need sticky sessions (cookie affinity) and
+# one shared cookie secret:  docker run -e STREAMLIT_SERVER_COOKIE_SECRET=<same everywhere> ...
 FROM python:3.11-slim
 
 WORKDIR /app
@@ -11,13 +14,13 @@ RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu 
 COPY app.py ./
 COPY lossviz ./lossviz
 COPY pages ./pages
+COPY deploy ./deploy
 COPY examples ./examples
 COPY .streamlit ./.streamlit
 
 RUN useradd --create-home lossviz
 USER lossviz
-# Large freed tensors go back to the system at once (see the Makefile's run target).
-ENV MALLOC_MMAP_THRESHOLD_=1048576
 EXPOSE 8501
-# Listen on every interface inside the container; config.toml supplies the rest.
-CMD ["streamlit", "run", "app.py", "--server.address", "0.0.0.0", "--server.port", "8501"]
+# deploy/serve.py: the same start as `make run` (allocator setting, config.toml), on every
+# interface inside the container.
+CMD ["python", "-m", "deploy.serve", "--host", "0.0.0.0", "--port", "8501"]

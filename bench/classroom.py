@@ -60,7 +60,7 @@ from bench.loadtest import (
     summarize,
     warm_up,
 )
-from deploy.serve import cluster
+from deploy.serve import cluster, websocket_upstreams
 from lossviz.run_registry import MAX_ACTIVE, MAX_WAITING
 
 REPO = Path(__file__).resolve().parents[1]
@@ -152,16 +152,6 @@ def playground_part(repeats: int) -> dict:
         paced = LoadSpec("playground", clients=60, reruns=5, ramp_s=2.0, think_s=2.0)
         out["paced60"] = asyncio.run(load(url, [pid], paced))
     return out
-
-
-def websocket_upstreams(access_log: Path) -> dict[str, set[str]]:
-    """Cookie -> the upstreams that served its websockets (``/_stcore/stream``)."""
-    served: dict[str, set[str]] = collections.defaultdict(set)
-    for line in access_log.read_text().splitlines():
-        upstream, cookie, request = line.split(" ", 2)
-        if "/_stcore/stream" in request and cookie.strip('"'):
-            served[cookie.strip('"')].add(upstream)
-    return served
 
 
 def workers_part() -> dict:

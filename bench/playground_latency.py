@@ -136,6 +136,7 @@ def one_drop(page, plane, target: tuple[float, float]) -> dict:
     page.wait_for_function(
         _DONE_JS, arg=[plane.element_handle(), expected], polling="raf", timeout=APP_TIMEOUT_MS
     )
+    page.wait_for_timeout(50)  # a few more frames: the sampler logs the final state too
     page.evaluate("window.__lvLatencyStop = true")
     log = [entry for entry in page.evaluate("window.__lvLatencyLog") if entry[0] >= sent_ms]
 

@@ -23,6 +23,7 @@ statistics, ...) are in ``.streamlit/config.toml``.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import os
 import secrets
@@ -254,6 +255,17 @@ def cluster(
                 raise RuntimeError(f"nginx did not start: {error}\n{log}") from None
             started.access_log = tmp / "access.log"
         yield started
+
+
+def websocket_upstreams(access_log: Path) -> dict[str, set[str]]:
+    """From a cluster's nginx log: each browser (its XSRF cookie) -> the processes that served
+    its websockets (``/_stcore/stream``). Sticky means one process per browser."""
+    served: dict[str, set[str]] = collections.defaultdict(set)
+    for line in access_log.read_text().splitlines():
+        upstream, cookie, request = line.split(" ", 2)
+        if "/_stcore/stream" in request and cookie.strip('"'):
+            served[cookie.strip('"')].add(upstream)
+    return served
 
 
 def _connect_host(host: str) -> str:

@@ -15,11 +15,10 @@ import argparse
 import collections
 import os
 import time
-from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from deploy.serve import cluster
+from deploy.serve import cluster, websocket_upstreams
 from tests.browser.conftest import (
     ARTIFACTS,
     CHROMIUM_ARGS,
@@ -27,16 +26,6 @@ from tests.browser.conftest import (
     DEFAULT_CHROMIUM,
     wait_for_app,
 )
-
-
-def websocket_upstreams(access_log: Path) -> dict[str, set[str]]:
-    """Cookie -> the upstreams that served its websocket (``/_stcore/stream``) requests."""
-    served: dict[str, set[str]] = collections.defaultdict(set)
-    for line in access_log.read_text().splitlines():
-        upstream, cookie, request = line.split(" ", 2)
-        if "/_stcore/stream" in request and cookie.strip('"'):
-            served[cookie.strip('"')].add(upstream)
-    return served
 
 
 def main() -> None:

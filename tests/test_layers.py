@@ -1,4 +1,4 @@
-"""Imports point only down the layers of ../shared/DESIGN.md."""
+"""Imports point only down the layers (README, Development): pages and ui, then the core."""
 
 from __future__ import annotations
 

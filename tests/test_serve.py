@@ -4,6 +4,7 @@ workers behind Debian's nginx that keep every browser on one process."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import re
 import shutil
@@ -13,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from bench.classroom import websocket_upstreams
 from bench.loadtest import LoadSpec, drive, summarize
 from deploy.serve import (
     NO_NGINX,
@@ -23,6 +23,7 @@ from deploy.serve import (
     cluster,
     nginx_binary,
     sticky_blocks,
+    websocket_upstreams,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,7 +81,10 @@ def test_two_workers_behind_nginx_keep_each_browser_on_one_process():
     with cluster(2) as served:
         # Six browsers, each reloading once (a new websocket with the same cookies).
         spec = LoadSpec("", clients=6, reruns=2, reconnect_every=1, timeout_s=120)
-        reports, wall = asyncio.run(drive(served.url, spec))
+        # Its own thread: after the browser tests, Playwright's sync API leaves an event loop
+        # running in this one, and asyncio.run refuses to nest.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            reports, wall = pool.submit(asyncio.run, drive(served.url, spec)).result()
         result = summarize(reports, wall, spec)
         assert result["errors"] == {} and result["completed"] == 12
         assert all(r.cookies.get(WORKER_COOKIE) in {"1", "2"} for r in reports)
@@ -98,3 +102,28 @@ def test_nginx_is_found_where_debian_puts_it():
     found = nginx_binary()
     assert found is None or Path(found).name == "nginx"
     assert found is None or shutil.which(found) or os.access(found, os.X_OK)
+
+
+def test_the_tls_recipe_is_a_valid_nginx_configuration(tmp_path):
+    """deploy/nginx.conf with a throwaway certificate passes ``nginx -t``."""
+    _nginx_or_skip()
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs openssl to make a throwaway certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=lossviz.test", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)  # fmt: skip
+    recipe = (REPO / "deploy" / "nginx.conf").read_text()
+    recipe = recipe.replace("/etc/ssl/certs/lossviz.pem", str(cert))
+    recipe = recipe.replace("/etc/ssl/private/lossviz.key", str(key))
+    recipe = recipe.replace("listen 443 ssl;", "listen 127.0.0.1:18443 ssl;")
+    recipe = recipe.replace("listen 80;", "listen 127.0.0.1:18080;")
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+        f"events {{}}\nhttp {{\naccess_log off;\n{recipe}\n}}\n"
+    )
+    out = subprocess.run([nginx_binary(), "-t", "-p", str(tmp_path), "-c", str(conf)],
+                         capture_output=True, text=True)  # fmt: skip
+    assert out.returncode == 0, out.stderr

@@ -12,18 +12,12 @@ import base64
 from pathlib import Path
 
 import numpy as np
-import streamlit as st
 
 from lossviz.figures import COLORS
+from lossviz.ui.component import inline_component
 from lossviz.ui.wire import json_payload
 
-_HERE = Path(__file__).resolve().parent
-_mount = st.components.v2.component(
-    "lossviz_heatmap",
-    js=(_HERE / "heatmap.js").read_text(encoding="utf-8"),
-    css=(_HERE / "heatmap.css").read_text(encoding="utf-8"),
-    isolate_styles=True,
-)
+_mount = inline_component("lossviz_heatmap", Path(__file__).with_suffix(""))
 
 # Viridis (matplotlib's), 11 stops: perceptually uniform and colour-blind safe.
 VIRIDIS = ("#440154", "#482475", "#414487", "#355f8d", "#2a788e", "#21918c", "#22a884",

@@ -39,20 +39,17 @@ from typing import Any, Literal
 import streamlit as st
 
 from lossviz.figures import COLORS
+from lossviz.ui.component import inline_component
 from lossviz.ui.wire import json_payload
 
 Point = tuple[float, float]
 Points = dict[str, Point]
 
-_HERE = Path(__file__).resolve().parent
-_JS = (_HERE / "plane.js").read_text(encoding="utf-8")
-_CSS = (_HERE / "plane.css").read_text(encoding="utf-8")
 
 COMPONENT_NAME = "lossviz_plane"
 STATE_NAME = "points"  # the component's state value; on_points_change fires on a send
 
-# Style isolation (a shadow root) keeps our CSS out of the page and the page's out of ours.
-_mount = st.components.v2.component(COMPONENT_NAME, css=_CSS, js=_JS, isolate_styles=True)
+_mount = inline_component(COMPONENT_NAME, Path(__file__).with_suffix(""))
 
 DEFAULT_COLORS: dict[str, str] = {
     "A": COLORS["anchor"],

@@ -26,18 +26,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import streamlit as st
-
 from lossviz.figures import CLASS_COLORS, COLORS, RUN_COLORS
+from lossviz.ui.component import inline_component
 from lossviz.ui.wire import json_list, json_payload
 
-_HERE = Path(__file__).resolve().parent
-_mount = st.components.v2.component(
-    "lossviz_player",
-    js=(_HERE / "player.js").read_text(encoding="utf-8"),
-    css=(_HERE / "player.css").read_text(encoding="utf-8"),
-    isolate_styles=True,
-)
+_mount = inline_component("lossviz_player", Path(__file__).with_suffix(""))
 
 KINDS = ("easy", "semi-hard", "hard")  # the order of a frame's shares
 STYLE = {

@@ -1,6 +1,6 @@
 """A page's scene in ``st.session_state``, bound to its widgets and to the URL.
 
-State flow on a rerun (see ../shared/DESIGN.md): the URL is read on a
+State flow on a rerun: the URL is read on a
 session's first run only; the scene lives in session state; each widget is
 keyed by its field name and seeded from the scene; after the widgets run,
 the scene is rebuilt from them and written back to the URL.
