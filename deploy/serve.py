@@ -59,7 +59,7 @@ error_log {tmp}/error.log;
 pid {tmp}/nginx.pid;
 events {{ worker_connections 4096; }}
 http {{
-    log_format sticky '$upstream_addr "$cookie__streamlit_xsrf" "$request"';
+    log_format sticky '$upstream_addr "$cookie__streamlit_xsrf" "$cookie_{cookie}" "$request"';
     access_log {tmp}/access.log sticky;
     client_body_temp_path {tmp}/body;
     proxy_temp_path {tmp}/proxy;
@@ -257,14 +257,19 @@ def cluster(
         yield started
 
 
-def websocket_upstreams(access_log: Path) -> dict[str, set[str]]:
-    """From a cluster's nginx log: each browser (its XSRF cookie) -> the processes that served
-    its websockets (``/_stcore/stream``). Sticky means one process per browser."""
+def websocket_upstreams(access_log: Path, by: str = "page") -> dict[str, set[str]]:
+    """From a cluster's nginx log: the processes that served each websocket group.
+
+    ``by="page"``: one group per page load (Streamlit's XSRF cookie, new at every load);
+    ``by="worker"``: one group per worker cookie value, i.e. per process a browser was
+    pinned to (a reload keeps it). Sticky means one process per group.
+    """
     served: dict[str, set[str]] = collections.defaultdict(set)
     for line in access_log.read_text().splitlines():
-        upstream, cookie, request = line.split(" ", 2)
-        if "/_stcore/stream" in request and cookie.strip('"'):
-            served[cookie.strip('"')].add(upstream)
+        upstream, xsrf, worker, request = line.split(" ", 3)
+        key = (xsrf if by == "page" else worker).strip('"')
+        if "/_stcore/stream" in request and key:
+            served[key].add(upstream)
     return served
 
 

@@ -3,10 +3,11 @@
 Usage: ``.venv/bin/python -m deploy.try_two_processes [--browsers 6]`` (needs ``nginx``
 and ``/usr/bin/chromium``; not part of ``make test``). It starts what ``make serve
 WORKERS=2`` starts (``deploy.serve.cluster``: two app processes, nginx in front of
-them picking the upstream by a hash of the browser's ``_streamlit_xsrf`` cookie),
-opens several independent browsers through the proxy, and checks from nginx's access
-log that every browser's websocket went to one process and that both processes served
-browsers. Everything it started is stopped by pid.
+them pinning each browser to one with a worker cookie given round robin),
+opens several independent browsers through the proxy (each loads the page, then reloads
+it), and checks from nginx's access log that every page load's websocket went to one
+process, that every reload went where the browser's worker cookie pinned it, and that
+both processes served browsers. Everything it started is stopped by pid.
 """
 
 from __future__ import annotations
@@ -50,12 +51,16 @@ def main() -> None:
             context.close()
         browser.close()
         time.sleep(1)
-        served = websocket_upstreams(log)
-    per_process = collections.Counter(next(iter(u)) for u in served.values() if len(u) == 1)
-    split = [cookie for cookie, upstreams in served.items() if len(upstreams) > 1]
-    print(f"{len(served)} browsers with a cookie; websockets per process: {dict(per_process)}")
-    print(f"browsers whose websockets went to more than one process: {len(split)}")
-    ok = not split and len(per_process) == 2
+        pages = websocket_upstreams(log)
+        pinned = websocket_upstreams(log, by="worker")
+    per_process = collections.Counter(next(iter(u)) for u in pages.values() if len(u) == 1)
+    split = [key for key, upstreams in pages.items() if len(upstreams) > 1]
+    print(f"{len(pages)} page loads; websockets per process: {dict(per_process)}")
+    print(f"page loads whose websockets went to more than one process: {len(split)}")
+    # A reload carries the worker cookie the first load set: each value, one process.
+    print(f"worker cookie -> processes: { {k: sorted(v) for k, v in pinned.items()} }")
+    ok = (not split and len(per_process) == 2 and len(pinned) == 2
+          and all(len(v) == 1 for v in pinned.values()))  # fmt: skip
     print("sticky and balanced: yes" if ok else "sticky and balanced: NO")
     raise SystemExit(0 if ok else 1)
 

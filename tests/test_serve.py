@@ -91,11 +91,13 @@ def test_two_workers_behind_nginx_keep_each_browser_on_one_process():
         served.proxy.terminate()  # nginx writes a websocket's log line when it closes
         served.proxy.wait(timeout=10)
         upstreams = websocket_upstreams(served.access_log)
+        pinned = websocket_upstreams(served.access_log, by="worker")
     assert len(upstreams) == 6
     assert all(len(u) == 1 for u in upstreams.values())  # sticky through the reload
     per_process = sorted(sum(1 for u in upstreams.values() if w in u) for w in
                          {next(iter(u)) for u in upstreams.values()})  # fmt: skip
     assert per_process == [3, 3]  # round robin: an even split
+    assert sorted(pinned) == ["1", "2"] and all(len(u) == 1 for u in pinned.values())
 
 
 def test_nginx_is_found_where_debian_puts_it():
