@@ -34,8 +34,9 @@ from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
 from bench.common import markdown_table
-from lossviz.playground import LossSettings, read_triplet
+from lossviz.playground import read_triplet
 from lossviz.scene import PlaygroundScene
+from lossviz.settings import LossSettings
 from lossviz.ui.playground import REGION_RESOLUTION
 from tests.browser.conftest import (
     APP_TIMEOUT_MS,

@@ -32,6 +32,7 @@ from lossviz.data import LabelledPoints, load_digits_points, make_blobs
 from lossviz.device import default_device
 from lossviz.distances import distance_matrix
 from lossviz.losses import (
+    NonFiniteError,
     batch_all_triplet_loss,
     batch_hard_triplet_loss,
     batch_semihard_triplet_loss,
@@ -266,8 +267,7 @@ def triplet_shares(embeddings: Tensor, labels: Tensor, margin: float) -> tuple[f
     total = sum(counts.values())
     if total == 0:
         return (0.0, 0.0, 0.0)
-    easy, semi = counts[Kind.EASY] / total, counts[Kind.SEMI_HARD] / total
-    return (easy, semi, 1.0 - easy - semi)
+    return tuple(counts[kind] / total for kind in (Kind.EASY, Kind.SEMI_HARD, Kind.HARD))
 
 
 def _check_points(points: LabelledPoints) -> None:
@@ -298,10 +298,11 @@ def train(
     config's data set (e.g. an upload; any input dimension, labels 0..C-1).
     Deterministic for a config and device: the same seed gives the same
     initial weights and batch order (for every loss) and the same snapshots.
-    Batches are drawn uniformly with replacement. A non-finite loss or
-    gradient ends the run with a snapshot whose ``stopped`` says so; a batch
-    without a valid anchor (e.g. one class) has loss 0 and changes nothing
-    with SGD (Adam may still move on its momentum).
+    Batches are drawn uniformly with replacement. Embeddings, distances, a
+    loss or gradients that stop being finite end the run with a snapshot
+    whose ``stopped`` says so. A batch of one class has no triplet: batch-all
+    and batch-hard give 0 there; the fix and semi-hard, as Quaterion and TF
+    Addons define them, still pull its points together (see ``losses``).
     """
     device = torch.device(device) if device is not None else default_device()
     data = points if points is not None else load_points(config.dataset)
@@ -354,13 +355,17 @@ def train(
 
     for step in range(config.steps + 1):
         index = batches[step]
-        loss = loss_function(encoder(x_all[index]), y_all[index], config.margin)
-        loss_value = float(loss.detach())
         stopped = None
-        if not math.isfinite(loss_value):
+        try:
+            loss = loss_function(encoder(x_all[index]), y_all[index], config.margin)
+            loss_value = float(loss.detach())
+        except NonFiniteError as problem:  # the embeddings or their distances overflowed
+            loss_value = math.nan
+            stopped = _stop_message(step, f"{problem}", config)
+        if stopped is None and not math.isfinite(loss_value):
             what = "NaN (not a number)" if math.isnan(loss_value) else "infinite"
             stopped = _stop_message(step, f"the loss became {what}", config)
-        elif step < config.steps:
+        elif stopped is None and step < config.steps:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.clip_grad > 0:

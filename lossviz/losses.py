@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -23,6 +25,21 @@ REDUCTIONS = ("none", "mean", "sum")
 NORMALIZE_FLOOR = 1e-12
 
 PairDistance = Callable[[Tensor, Tensor], Tensor]
+
+
+class NonFiniteError(ValueError):
+    """Embeddings or distances that are not finite numbers (NaN, or too large for the dtype).
+
+    The batch losses raise it instead of returning a NaN loss: a training loop
+    that sees it knows the run diverged; a page says so in words.
+    """
+
+
+def check_finite(what: str, values: Tensor) -> None:
+    """Raise :class:`NonFiniteError` naming ``what`` if ``values`` hold a NaN or an infinity."""
+    if not bool(torch.isfinite(values).all()):
+        kind = "NaN" if bool(torch.isnan(values).any()) else "infinite values"
+        raise NonFiniteError(f"{what} contain {kind}")
 
 
 def _check_margin(margin: float) -> None:
@@ -143,6 +160,19 @@ def _check_batch(embeddings: Tensor, labels: Tensor) -> None:
         raise ValueError(
             f"labels must be (N,) = ({embeddings.shape[0]},); got {tuple(labels.shape)}"
         )
+    check_finite("the embeddings", embeddings)
+
+
+def _batch_distances(embeddings: Tensor, p: float) -> Tensor:
+    """The exact distance matrix of a checked batch; :class:`NonFiniteError` if it overflows."""
+    dist = distance_matrix(embeddings, p)
+    if not bool(torch.isfinite(dist).all()):
+        largest = float(embeddings.detach().abs().max())
+        raise NonFiniteError(
+            f"the distances overflow {embeddings.dtype} (largest coordinate {largest:.3g}): "
+            "the embeddings are too large; scale them down"
+        )
+    return dist
 
 
 def label_masks(labels: Tensor) -> tuple[Tensor, Tensor]:
@@ -167,7 +197,7 @@ def batch_all_triplet_loss(
     """
     _check_margin(margin)
     _check_batch(embeddings, labels)
-    dist = distance_matrix(embeddings, p)
+    dist = _batch_distances(embeddings, p)
     positive, negative = label_masks(labels)
     valid = positive[:, :, None] & negative[:, None, :]
     losses = torch.clamp_min(dist[:, :, None] - dist[:, None, :] + margin, 0) * valid
@@ -175,19 +205,36 @@ def batch_all_triplet_loss(
     return losses.sum() / n_positive.clamp_min(1)
 
 
-def hardest_pairs(dist: Tensor, labels: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Per anchor: hardest positive distance, hardest negative distance, and a validity mask.
+@dataclass(frozen=True)
+class Hardest:
+    """Per anchor of a batch, its hardest positive and negative distances, all ``(N,)``.
 
-    ``dist`` is ``(N, N)``; returns three ``(N,)`` tensors: the largest
-    same-label distance, the smallest other-label distance, and whether the
-    anchor has both (values of invalid anchors are meaningless).
+    ``positive``: the largest same-label distance (0 for an anchor without a
+    positive); ``negative``: the smallest other-label distance (for an anchor
+    without a negative, its largest distance to anything, as Quaterion's
+    masking gives); ``has_positive`` / ``has_negative``: whether it has them.
     """
+
+    positive: Tensor
+    negative: Tensor
+    has_positive: Tensor
+    has_negative: Tensor
+
+    @property
+    def valid(self) -> Tensor:
+        """Anchors that are in at least one triplet."""
+        return self.has_positive & self.has_negative
+
+
+def hardest_pairs(dist: Tensor, labels: Tensor) -> Hardest:
+    """:class:`Hardest` from an ``(N, N)`` distance matrix (any distance) and ``(N,)`` labels."""
     positive, negative = label_masks(labels)
     hardest_positive = torch.where(positive, dist, torch.zeros_like(dist)).amax(dim=1)
-    far = torch.full_like(dist, torch.inf)
-    hardest_negative = torch.where(negative, dist, far).amin(dim=1)
-    valid = positive.any(dim=1) & negative.any(dim=1)
-    return hardest_positive, torch.where(valid, hardest_negative, 0.0), valid
+    nearest_negative = torch.where(negative, dist, torch.inf).amin(dim=1)
+    has_negative = negative.any(dim=1)
+    fallback = dist.amax(dim=1)
+    hardest_negative = torch.where(has_negative, nearest_negative, fallback)
+    return Hardest(hardest_positive, hardest_negative, positive.any(dim=1), has_negative)
 
 
 def batch_hard_triplet_loss(
@@ -197,72 +244,103 @@ def batch_hard_triplet_loss(
     p: float = 2.0,
     normalize: bool = False,
 ) -> Tensor:
-    """Batch-hard triplet loss (Hermans et al. 2017); mean over anchors with both kinds.
+    """Batch-hard triplet loss (Hermans et al. 2017), or with ``normalize`` Quaterion's fix.
 
-    Per anchor: ``relu(hp - hn + margin)`` with ``hp`` the hardest (farthest)
-    positive and ``hn`` the hardest (nearest) negative.
+    Per anchor ``hp``, the hardest (farthest) positive distance, and ``hn``, the
+    hardest (nearest) negative distance (:class:`Hardest`).
 
-    ``normalize=True`` is the collapse fix (as in Quaterion):
-    ``relu((hp - hn) / mean(hn) + margin)``, which makes the loss
-    scale-invariant, so shrinking every embedding to one point no longer pays.
-    The mean is floored at 1e-12 so an exactly collapsed batch gives
-    ``margin`` (finite), not 0/0. Returns 0 when no anchor is valid.
+    ``normalize=False``: ``relu(hp - hn + margin)``, the mean over anchors that
+    have a positive and a negative (pytorch-metric-learning's ``BatchHardMiner``
+    with a mean reducer); 0 when there is none.
+
+    ``normalize=True``: the collapse fix exactly as Quaterion's ``TripletLoss``
+    (mining "hard") computes it: ``relu((hp - hn) / mean(hn) + margin)``, the
+    mean over *every* anchor, with ``hp = 0`` for an anchor without a positive
+    and ``hn`` its largest distance for one without a negative (Quaterion's
+    masking); ``mean(hn)`` is over every anchor too. The one difference: the
+    mean is floored at 1e-12, so an exactly collapsed batch gives ``margin``
+    where Quaterion's division is 0/0 (NaN). The loss is scale-invariant, so
+    shrinking every embedding to one point no longer pays.
+
+    Raises :class:`NonFiniteError` for embeddings or distances that are not finite.
     """
     _check_margin(margin)
     _check_batch(embeddings, labels)
-    return batch_hard_from_distances(distance_matrix(embeddings, p), labels, margin, normalize)
+    return batch_hard_from_distances(_batch_distances(embeddings, p), labels, margin, normalize)
 
 
 def batch_hard_from_distances(
     dist: Tensor, labels: Tensor, margin: float, normalize: bool = False
 ) -> Tensor:
     """:func:`batch_hard_triplet_loss` from an ``(N, N)`` distance matrix (any distance)."""
-    return batch_hard_from_hardest(*hardest_pairs(dist, labels), margin, normalize)
+    return batch_hard_from_hardest(hardest_pairs(dist, labels), margin, normalize)
 
 
-def batch_hard_from_hardest(
-    hp: Tensor, hn: Tensor, valid: Tensor, margin: float, normalize: bool = False
-) -> Tensor:
-    """:func:`batch_hard_triplet_loss` from :func:`hardest_pairs`' three ``(N,)`` tensors."""
-    gap = hp - hn
+def batch_hard_from_hardest(hardest: Hardest, margin: float, normalize: bool = False) -> Tensor:
+    """:func:`batch_hard_triplet_loss` from :func:`hardest_pairs`."""
+    gap = hardest.positive - hardest.negative
     if normalize:
-        mean_hn = hn[valid].mean() if valid.any() else hn.sum()
-        gap = gap / mean_hn.clamp_min(NORMALIZE_FLOOR)
+        scale = hardest.negative.mean().clamp_min(NORMALIZE_FLOOR)
+        return torch.clamp_min(gap / scale + margin, 0).mean()
+    valid = hardest.valid
     losses = torch.clamp_min(gap + margin, 0) * valid
     return losses.sum() / valid.sum().clamp_min(1)
 
 
-def semihard_negative_distances(dist: Tensor, labels: Tensor) -> Tensor:
-    """For every pair (a, p): the distance to the negative TensorFlow Addons picks.
+class SemihardChoice(NamedTuple):
+    """:func:`semihard_choice`'s answer, each ``(N, K)``."""
 
-    The nearest negative farther from ``a`` than ``p`` is; if there is none,
-    the farthest negative. Returns ``(N, N)`` indexed ``[a, p]``; rows of
-    anchors without negatives hold 0.
+    distance: Tensor  # the chosen negative's distance to the anchor
+    fallback: Tensor  # no negative is farther than the positive: the farthest was taken
+    position: Tensor  # the chosen negative's column in ``sorted_negatives``
+
+
+def semihard_choice(sorted_negatives: Tensor, n_negatives: Tensor, d_ap: Tensor) -> SemihardChoice:
+    """The negative distance FaceNet's semi-hard rule picks for each (anchor, positive) pair.
+
+    As TensorFlow Addons' ``triplet_semihard_loss`` does: the nearest negative
+    farther from the anchor than the positive is (strictly); if there is none,
+    the farthest negative ("fallback"); if the anchor has no negative at all,
+    0 (TF Addons' masked maximum over nothing).
+
+    ``sorted_negatives`` ``(N, M)``: each anchor's negative distances, ascending,
+    padded with inf; ``n_negatives`` ``(N,)``: how many are real; ``d_ap``
+    ``(N, K)``: anchor-positive distances (any packing of the positives).
+    Differentiable in the distances (sorting and gathering keep the gradient).
     """
-    _, negative = label_masks(labels)
-    d_ap = dist[:, :, None]
-    d_an = dist[:, None, :]
-    outside = negative[:, None, :] & (d_an > d_ap)
-    nearest_outside = torch.where(outside, d_an, torch.inf).amin(dim=2)
-    farthest = torch.where(negative, dist, -torch.inf).amax(dim=1, keepdim=True)
-    chosen = torch.where(outside.any(dim=2), nearest_outside, farthest.expand_as(dist))
-    return torch.where(negative.any(dim=1, keepdim=True), chosen, 0.0)
+    first_farther = torch.searchsorted(sorted_negatives.contiguous(), d_ap.contiguous(), right=True)
+    count = n_negatives[:, None].expand_as(first_farther)
+    fallback = first_farther >= count
+    position = torch.where(fallback, count - 1, first_farther).clamp_min(0)
+    chosen = sorted_negatives.gather(1, position)
+    return SemihardChoice(
+        torch.where(count > 0, chosen, torch.zeros_like(chosen)), fallback, position
+    )
 
 
 def batch_semihard_triplet_loss(
-    embeddings: Tensor, labels: Tensor, margin: float, p: float = 2.0
+    embeddings: Tensor, labels: Tensor, margin: float, p: float = 2.0, squared: bool = False
 ) -> Tensor:
-    """Semi-hard triplet loss with TensorFlow Addons semantics (FaceNet, Schroff et al. 2015).
+    """Semi-hard triplet loss as TensorFlow Addons computes it (FaceNet, Schroff et al. 2015).
 
-    For every positive pair (a, p): ``relu(d(a,p) - d(a,n*) + margin)`` with
-    ``n*`` from :func:`semihard_negative_distances`; mean over positive pairs
-    (0 when there is none). Memory ``O(N^3)``.
+    For every positive pair (a, p), ``a != p``: ``relu(d(a,p) - d(a,n*) + margin)``
+    with ``d(a,n*)`` from :func:`semihard_choice` (0 for an anchor without a
+    negative, so such a pair costs ``margin + d(a,p)``, as in TF Addons); the
+    mean over every positive pair. Where it differs from
+    ``tfa.losses.triplet_semihard_loss``: the distance is the p-norm (Euclidean
+    by default) where TF Addons' default ("L_2") is the *squared* Euclidean
+    distance (``squared=True`` gives that); and a batch without any positive
+    pair gives 0 where TF Addons divides 0 by 0 (NaN). ``O(N^2 log N)`` time.
+
+    Raises :class:`NonFiniteError` for embeddings or distances that are not finite.
     """
     _check_margin(margin)
     _check_batch(embeddings, labels)
-    dist = distance_matrix(embeddings, p)
+    dist = _batch_distances(embeddings, p)
+    if squared:
+        dist = dist.square()
     positive, negative = label_masks(labels)
-    chosen = semihard_negative_distances(dist, labels)
-    pairs = positive & negative.any(dim=1, keepdim=True)
-    losses = torch.clamp_min(dist - chosen + margin, 0) * pairs
-    return losses.sum() / pairs.sum().clamp_min(1)
+    sorted_negatives = torch.where(negative, dist, torch.inf).sort(dim=1).values
+    chosen = semihard_choice(sorted_negatives, negative.sum(dim=1), dist).distance
+    losses = torch.clamp_min(dist - chosen + margin, 0) * positive
+    return losses.sum() / positive.sum().clamp_min(1)

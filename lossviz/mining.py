@@ -13,9 +13,7 @@ triplets: ``a != p``, same label, ``n`` of another label.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +23,14 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from lossviz.distances import distance_matrix
-from lossviz.losses import batch_hard_from_hardest, hardest_pairs, label_masks
+from lossviz.losses import (
+    Hardest,
+    batch_hard_from_hardest,
+    check_finite,
+    hardest_pairs,
+    label_masks,
+    semihard_choice,
+)
 from lossviz.scene import MINING_DISTANCES
 from lossviz.triplets import DeltaIndex, Kind, classify
 
@@ -122,10 +127,10 @@ class BatchAnalysis:
     def __init__(self, embeddings: Tensor, labels: Tensor, distance: str = "euclidean"):
         if embeddings.dim() != 2 or labels.shape != (embeddings.shape[0],):
             raise ValueError("need embeddings (N, D) and labels (N,)")
-        if not torch.isfinite(embeddings).all():
-            raise ValueError("embeddings contain NaN or infinite values")
+        check_finite("the embeddings", embeddings)
         self.labels = labels.to(embeddings.device)
         self.dist = batch_distances(embeddings, distance)
+        check_finite("the distances (the embeddings are too large; scale them down)", self.dist)
         self.positive, self.negative = label_masks(self.labels)
         self.index = DeltaIndex(self.dist, self.labels)
         self._below_for: tuple[float, Tensor] | None = None
@@ -154,7 +159,7 @@ class BatchAnalysis:
         return self.index.count_at_most(0.0)
 
     @functools.cached_property
-    def _hardest(self) -> tuple[Tensor, Tensor, Tensor]:
+    def _hardest(self) -> Hardest:
         return hardest_pairs(self.dist, self.labels)
 
     @functools.cached_property
@@ -260,8 +265,8 @@ class BatchAnalysis:
         _check_margin(margin)
         return {
             "batch_all": self._batch_all(margin),
-            "batch_hard": float(batch_hard_from_hardest(*self._hardest, margin)),
-            "batch_hard_fix": float(batch_hard_from_hardest(*self._hardest, margin, True)),
+            "batch_hard": float(batch_hard_from_hardest(self._hardest, margin)),
+            "batch_hard_fix": float(batch_hard_from_hardest(self._hardest, margin, True)),
             "batch_semihard": self._batch_semihard(margin),
         }
 
@@ -276,20 +281,18 @@ class BatchAnalysis:
 
     @functools.cached_property
     def _semihard_choice(self) -> tuple[Tensor, Tensor]:
-        """Per packed (a, p): the chosen negative distance and whether it is the fallback."""
+        """Per packed (a, p): the negative distance TF Addons' rule picks, and whether it is
+        the fallback (:func:`~lossviz.losses.semihard_choice`, the losses' own rule)."""
         index = self.index
-        rows = index.sorted_negatives
-        first_farther = torch.searchsorted(rows, index.d_ap, right=True)
-        n_neg = index.n_negatives[:, None].expand_as(first_farther)
-        fallback = first_farther >= n_neg
-        position = torch.where(fallback, n_neg - 1, first_farther).clamp_min(0)
-        return rows.gather(1, position), fallback
+        choice = semihard_choice(index.sorted_negatives, index.n_negatives, index.d_ap)
+        return choice.distance, choice.fallback
 
     def _semihard_pairs(self) -> Tensor:
+        """Positive pairs whose anchor has a negative: those that form a triplet."""
         return self.index.is_pair & (self.index.n_negatives > 0)[:, None]
 
     def _batch_semihard(self, margin: float) -> float:
-        pairs = self._semihard_pairs()
+        pairs = self.index.is_pair  # every positive pair, as batch_semihard_triplet_loss
         if not bool(pairs.any()):
             return 0.0
         chosen, _ = self._semihard_choice
@@ -332,14 +335,11 @@ class BatchAnalysis:
         semihard = negatives[(kinds == Kind.SEMI_HARD).any(dim=0)]
         hp, hn = int(d_ap.argmax()), int(d_an.argmin())
         active = int(((d_an[None, :] - d_ap[:, None]) < margin).sum())
-        order = d_an.argsort()
-        sorted_an = d_an[order]
-        choices = []
-        for p_index, distance in zip(positives.tolist(), d_ap.tolist(), strict=True):
-            farther = int(torch.searchsorted(sorted_an, torch.tensor(distance), right=True))
-            fallback = farther >= sorted_an.numel()
-            chosen = order[-1] if fallback else order[farther]
-            choices.append((p_index, int(negatives[chosen]), fallback))
+        order = d_an.argsort(stable=True)
+        count = torch.tensor([negatives.numel()])
+        choice = semihard_choice(d_an[order][None], count, d_ap[None])
+        picked = negatives[order[choice.position[0]]].tolist()
+        choices = tuple(zip(positives.tolist(), picked, choice.fallback[0].tolist(), strict=True))
         return AnchorView(
             anchor=anchor,
             positives=tuple(positives.tolist()),
@@ -351,7 +351,7 @@ class BatchAnalysis:
             semihard_negatives=tuple(semihard.tolist()),
             semihard_for_hardest=tuple(negatives[kinds[hp] == Kind.SEMI_HARD].tolist()),
             batch_all_active=active,
-            semihard_choices=tuple(choices),
+            semihard_choices=choices,
         )
 
     def triplet_rows(self, margin: float, limit: int) -> dict[str, Tensor]:
@@ -392,36 +392,3 @@ class BatchAnalysis:
 def _check_margin(margin: float) -> None:
     if not (isinstance(margin, int | float) and math.isfinite(margin) and margin >= 0):
         raise ValueError(f"margin must be a finite number >= 0; got {margin!r}")
-
-
-def _cell(text: str) -> str:
-    """A label made safe for spreadsheets: no leading formula character (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def triplets_csv(rows: dict[str, Tensor], names: Sequence[str], labels: Tensor) -> str:
-    """The rows of :meth:`BatchAnalysis.triplet_rows` as CSV text, with class names and kinds."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["anchor", "positive", "negative", "anchor_label", "negative_label",
-                     "d_ap", "d_an", "delta", "kind"])  # fmt: skip
-    labels = labels.cpu()
-    columns = zip(*(rows[k].tolist() for k in ("anchor", "positive", "negative", "d_ap", "d_an",
-                                               "delta", "kind")), strict=True)  # fmt: skip
-    for a, p, n, d_ap, d_an, delta, kind in columns:
-        label_a, label_n = _cell(names[int(labels[a])]), _cell(names[int(labels[n])])
-        numbers = (f"{d_ap:.9g}", f"{d_an:.9g}", f"{delta:.9g}")
-        writer.writerow([a, p, n, label_a, label_n, *numbers, Kind(kind).label])
-    return out.getvalue()
-
-
-def counts_csv(counts: dict[Kind, int], margin: float, distance: str) -> str:
-    """One row per kind: count and share of all valid triplets, with the margin and distance."""
-    total = sum(counts.values())
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["kind", "count", "share", "margin", "distance"])
-    for kind in Kind:
-        share = counts[kind] / total if total else 0.0
-        writer.writerow([kind.label, counts[kind], f"{share:.6f}", repr(margin), distance])
-    return out.getvalue()

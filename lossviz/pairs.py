@@ -3,7 +3,7 @@
 Conventions: a pair is two 2-D points ``x1``, ``x2`` given as a ``(2, 2)`` tensor or
 nested sequence; ``similar`` is True for a same-class pair (label 1 = similar, as in
 Hadsell et al. 2006 and :func:`lossviz.losses.contrastive_loss`). The loss settings are
-the playground's :class:`~lossviz.playground.LossSettings` (its ``swap`` is ignored).
+:class:`~lossviz.settings.LossSettings` (its ``swap`` is ignored).
 Work is done in float64 on ``default_device()``; results come back as Python floats or
 CPU tensors.
 
@@ -24,15 +24,11 @@ from enum import Enum
 import torch
 from torch import Tensor
 
+from lossviz.descent import gradient_descent
 from lossviz.device import default_device
-from lossviz.losses import PairDistance, contrastive_loss
-from lossviz.playground import (
-    LossSettings,
-    PlaygroundError,
-    gradient_descent,
-    grid_points,
-    make_distance,
-)
+from lossviz.grid import grid_points
+from lossviz.losses import NonFiniteError, PairDistance, contrastive_loss
+from lossviz.settings import LossSettings, make_distance
 
 POINT_NAMES = ("X1", "X2")
 
@@ -115,7 +111,7 @@ def read_pair(
     """Distance, contrastive loss, active term and autograd gradients of one pair.
 
     ``inverted=True`` reads the inverted snippet fed ``label = similar`` instead (its
-    term is the one of the swapped label). Raises ``PlaygroundError`` when the loss or
+    term is the one of the swapped label). Raises ``NonFiniteError`` when the loss or
     a gradient is not finite.
     """
     distance = make_distance(settings.distance, settings.p, settings.eps, settings.expr)
@@ -126,7 +122,7 @@ def read_pair(
         d = distance(x[0:1], x[1:2]).item()
     values = [loss.item(), d, *grad.flatten().tolist()]
     if not all(math.isfinite(v) for v in values):
-        raise PlaygroundError(
+        raise NonFiniteError(
             f"The loss is not a finite number for these points (d = {d:g}): "
             "try another distance or move the points."
         )

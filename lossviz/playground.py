@@ -3,61 +3,28 @@
 Conventions: a triplet is three 2-D points in the order anchor, positive,
 negative, given as a ``(3, 2)`` tensor or nested sequence. Work is done in
 float64 on ``default_device()``; results come back as Python floats or CPU
-tensors. Grids cover the square ``[lo, hi]^2`` at cell centres, row-major,
-with the FIRST ROW AT THE TOP (y = hi), as an image is drawn.
+tensors. Grids are :mod:`lossviz.grid`'s (first row at the top); a cell whose
+kind a typed distance leaves undefined (NaN) holds ``grid.UNDEFINED``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
+from lossviz.descent import gradient_descent
 from lossviz.device import default_device
-from lossviz.distances import DISTANCES
-from lossviz.expr import parse_distance
-from lossviz.losses import PairDistance, triplet_distances, triplet_margin_loss
+from lossviz.grid import UNDEFINED, grid_points
+from lossviz.losses import NonFiniteError, triplet_distances, triplet_margin_loss
+from lossviz.settings import LossSettings, make_distance
 from lossviz.triplets import Kind, classify
 
 ANCHOR, POSITIVE, NEGATIVE = 0, 1, 2
 POINT_NAMES = ("A", "P", "N")
-
-
-class PlaygroundError(ValueError):
-    """The current scene has no finite loss (e.g. a typed distance gives NaN here)."""
-
-
-@dataclass(frozen=True)
-class LossSettings:
-    """How the playground's loss is computed; ``expr`` is used when distance == "custom"."""
-
-    margin: float
-    p: float
-    eps: float
-    swap: bool
-    distance: str
-    expr: str
-
-
-def make_distance(distance: str, p: float, eps: float, expr: str = "") -> PairDistance:
-    """The pair distance a page selected: a ``DISTANCES`` name or "custom" (parsed ``expr``).
-
-    Raises ``ExpressionError`` for a bad custom expression, ``ValueError``
-    for an unknown name.
-    """
-    if distance == "custom":
-        return parse_distance(expr)
-    if distance not in DISTANCES:
-        raise ValueError(f"unknown distance {distance!r}")
-    base = DISTANCES[distance]
-
-    def pair_distance(x1: Tensor, x2: Tensor) -> Tensor:
-        return base(x1, x2, p=p, eps=eps)
-
-    return pair_distance
 
 
 def _points_tensor(points: Tensor | Sequence[Sequence[float]]) -> Tensor:
@@ -93,7 +60,7 @@ def read_triplet(
     """Distances, loss, kind and autograd gradients of one triplet.
 
     The kind uses the same d(a, n) as the loss (the swapped one when swap is
-    on). Raises ``PlaygroundError`` when the loss or a gradient is not finite.
+    on). Raises ``NonFiniteError`` when the loss or a gradient is not finite.
     """
     distance = make_distance(settings.distance, settings.p, settings.eps, settings.expr)
     x = _points_tensor(points).clone().requires_grad_()
@@ -108,7 +75,7 @@ def read_triplet(
     d_an_used = min(d_an, d_pn) if settings.swap else d_an
     values = [loss.item(), d_ap, d_an, d_pn, *grad.flatten().tolist()]
     if not all(math.isfinite(v) for v in values):
-        raise PlaygroundError(
+        raise NonFiniteError(
             "The loss is not a finite number for these points "
             f"(d(a,p) = {d_ap:g}, d(a,n) = {d_an:g}): try another distance or move the points."
         )
@@ -122,15 +89,6 @@ def read_triplet(
         kind=classify(d_ap, d_an_used, settings.margin),
         gradients=tuple((gx, gy) for gx, gy in grad.tolist()),
     )
-
-
-def grid_points(bounds: tuple[float, float], resolution: int) -> Tensor:
-    """``(resolution**2, 2)`` cell centres of the square, first row at the top (y = hi)."""
-    lo, hi = bounds
-    step = (hi - lo) / resolution
-    centres = lo + step * (torch.arange(resolution, dtype=torch.float64) + 0.5)
-    ys, xs = torch.meshgrid(centres.flip(0), centres, indexing="ij")
-    return torch.stack([xs.reshape(-1), ys.reshape(-1)], dim=1)
 
 
 def negative_landscape(
@@ -159,41 +117,11 @@ def negative_landscape(
             anchors, positives, candidates, swap=settings.swap, distance_function=distance
         )
         loss = torch.clamp_min(settings.margin + d_ap - d_an, 0)
-        kind = classify(d_ap, d_an, settings.margin)
+        defined = ~torch.isnan(d_an - d_ap)
+        kind = torch.full_like(loss, UNDEFINED, dtype=torch.int64)
+        kind[defined] = classify(d_ap[defined], d_an[defined], settings.margin)
     shape = (resolution, resolution)
     return loss.reshape(shape).cpu(), kind.reshape(shape).cpu()
-
-
-def kind_cells(kind: Tensor) -> str:
-    """A kind grid as text, one digit (the ``Kind`` value) per cell, row-major."""
-    codes = (kind.to(torch.uint8) + ord("0")).flatten().cpu()
-    return codes.numpy().tobytes().decode("ascii")
-
-
-def gradient_descent(
-    start: Tensor, loss_of: Callable[[Tensor], Tensor], lr: float, steps: int,
-    bounds: tuple[float, float],
-) -> Tensor:  # fmt: skip
-    """Plain gradient descent on points: ``(steps + 1, *start.shape)`` positions, CPU.
-
-    Row 0 is ``start``; each step is ``x - lr * dL/dx``, clamped to ``bounds``.
-    If the loss or a gradient stops being finite, the path ends at the last
-    finite position (repeated to keep the shape).
-    """
-    if not (lr > 0 and math.isfinite(lr)) or steps < 0:
-        raise ValueError("need a finite learning rate > 0 and steps >= 0")
-    x = start.detach().clone()
-    frames = [x.clone()]
-    for _ in range(steps):
-        x.requires_grad_()
-        loss = loss_of(x)
-        (grad,) = torch.autograd.grad(loss, x)
-        if not (torch.isfinite(loss) and torch.isfinite(grad).all()):
-            break
-        x = (x.detach() - lr * grad).clamp(*bounds)
-        frames.append(x.clone())
-    frames += [frames[-1]] * (steps + 1 - len(frames))
-    return torch.stack(frames).cpu()
 
 
 def descend(
@@ -212,14 +140,3 @@ def descend(
         )
 
     return gradient_descent(_points_tensor(points), loss_of, lr, steps, bounds)
-
-
-def arrow_scale(gradients: Sequence[Sequence[float]], span: float) -> float:
-    """A factor that draws ``-gradient * factor`` visibly: the longest arrow at most 15% of span.
-
-    1 when the gradients are already short enough (so arrows are true
-    gradients whenever possible); smaller otherwise. 1 for zero gradients.
-    """
-    longest = max((math.hypot(gx, gy) for gx, gy in gradients), default=0.0)
-    limit = 0.15 * span
-    return 1.0 if longest <= limit else limit / longest

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import torch
 
 from lossviz.losses import triplet_distances
-from lossviz.playground import LossSettings, make_distance, read_triplet
+from lossviz.playground import read_triplet
+from lossviz.settings import LossSettings, make_distance
 from lossviz.triplets import Kind
 
 BOUNDS = (-4.0, 4.0)

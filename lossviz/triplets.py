@@ -11,6 +11,7 @@ compute distances in float64 without eps (``distance_matrix``).
 from __future__ import annotations
 
 import enum
+import math
 
 import torch
 from torch import Tensor
@@ -39,18 +40,28 @@ def classify(d_ap: Tensor | float, d_an: Tensor | float, margin: float) -> Tenso
     """Kind of each triplet from its distances; same shape as the (broadcast) inputs.
 
     Tensors give an int64 tensor of ``Kind`` values; two floats give a ``Kind``.
-    ``delta = d_an - d_ap`` is computed in the inputs' precision.
+    ``delta = d_an - d_ap`` is computed in the inputs' precision. A NaN delta
+    (a NaN distance, or two infinite ones) has no kind: ``ValueError``.
     """
     if not isinstance(d_ap, Tensor) and not isinstance(d_an, Tensor):
         delta = d_an - d_ap
+        if math.isnan(delta):
+            raise ValueError(f"no kind for NaN distances (d_ap = {d_ap}, d_an = {d_an})")
         if delta <= 0:
             return Kind.HARD
         return Kind.SEMI_HARD if delta <= margin else Kind.EASY
     delta = torch.as_tensor(d_an) - torch.as_tensor(d_ap)
+    if bool(torch.isnan(delta).any()):
+        raise ValueError("no kind for NaN distances (a distance is NaN, or two are infinite)")
     kinds = torch.full(delta.shape, int(Kind.EASY), dtype=torch.int64, device=delta.device)
     kinds[delta <= margin] = int(Kind.SEMI_HARD)
     kinds[delta <= 0] = int(Kind.HARD)
     return kinds
+
+
+def kinds_of_deltas(deltas: Tensor, margin: float) -> Tensor:
+    """:func:`classify` of ``delta = d(a, n) - d(a, p)`` values (int64 ``Kind`` values)."""
+    return classify(torch.zeros_like(deltas), deltas, margin)
 
 
 def _check_inputs(embeddings: Tensor, labels: Tensor, margin: float) -> None:

@@ -4,13 +4,13 @@ import streamlit as st
 
 from lossviz.device import default_device
 from lossviz.formulas import contrastive_latex
+from lossviz.losses import NonFiniteError
 from lossviz.pairs import read_pair
-from lossviz.playground import PlaygroundError
 from lossviz.presets import CONTRASTIVE_PRESETS
 from lossviz.ui import contrastive as pg
 from lossviz.ui.controls import learning_rate_control, loss_controls, loss_settings
-from lossviz.ui.plane import plane
-from lossviz.ui.points import descent_buttons, presets_bar, preview_metric
+from lossviz.ui.plane import plane, preview_metric
+from lossviz.ui.points import descent_buttons, presets_bar
 from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
@@ -53,7 +53,7 @@ def pair_view(settings):
     try:
         reading = read_pair(pg.POINTS.positions(scene), scene.similar, settings)
         snippet = read_pair(pg.POINTS.positions(scene), scene.similar, settings, inverted=True)
-    except PlaygroundError as problem:
+    except NonFiniteError as problem:
         st.error(str(problem))
         return
     left, right = st.columns([5, 4], gap="large")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lossviz.figures import kinds_along_delta
+from lossviz.figures.curves import kinds_along_delta
 from lossviz.scene import PlaygroundScene
 from lossviz.triplets import loss_along_delta
 from lossviz.ui.navigation import PAGES, page_link
@@ -39,8 +39,9 @@ margin = st.slider(
     format="%.1f",
     help="How much farther the negative must be than the positive before the loss is zero.",
 )
-deltas, losses, _ = loss_along_delta(margin)
-st.plotly_chart(kinds_along_delta(deltas.tolist(), losses.tolist(), margin), width="stretch")
+deltas, losses, kinds = loss_along_delta(margin)
+figure = kinds_along_delta(deltas.tolist(), losses.tolist(), kinds.tolist(), margin)
+st.plotly_chart(figure, width="stretch")
 st.markdown(
     f"""
 With δ = d(a, n) − d(a, p):

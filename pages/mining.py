@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from lossviz.figures import delta_histogram, margin_sweep
 from lossviz.scene import MINING_DISTANCES, MINING_SOURCES
 from lossviz.ui import mining as mn
 from lossviz.ui.setup import ensure_navigation
@@ -67,9 +66,9 @@ with left:
                   help="Moved points are not part of the link: it reproduces the generated "
                   "blobs.")  # fmt: skip
 with right:
-    edges, bins, margins, shares = mn.distributions(batch.key, scene.distance, analysis)
-    st.plotly_chart(delta_histogram(edges, bins, scene.margin), width="stretch")
-    st.plotly_chart(margin_sweep(margins, shares, scene.margin), width="stretch")
+    histogram, sweep = mn.distribution_figures(batch.key, scene.distance, analysis, scene.margin)
+    st.plotly_chart(histogram, width="stretch")
+    st.plotly_chart(sweep, width="stretch")
     st.caption(mn.distributions_note(analysis))
 
 st.subheader("This anchor's triplets")

@@ -5,13 +5,13 @@ import streamlit as st
 from lossviz.device import default_device
 from lossviz.figures import COLORS
 from lossviz.formulas import triplet_latex
-from lossviz.playground import PlaygroundError
+from lossviz.losses import NonFiniteError
 from lossviz.presets import PLAYGROUND_PRESETS
 from lossviz.ui import playground as pg
 from lossviz.ui.controls import learning_rate_control, loss_controls, loss_settings
 from lossviz.ui.heatmap import heatmap
-from lossviz.ui.plane import plane
-from lossviz.ui.points import descent_buttons, presets_bar, preview_metric
+from lossviz.ui.plane import plane, preview_metric
+from lossviz.ui.points import descent_buttons, presets_bar
 from lossviz.ui.readouts import kind_badge, playground_explainer
 from lossviz.ui.setup import ensure_navigation
 
@@ -51,7 +51,7 @@ def triplet_view(settings):
         st.rerun()  # A or P moved: the heatmap beside this fragment must follow
     try:
         reading = pg.reading_of(tuple(pg.POINTS.of(scene).values()), settings)
-    except PlaygroundError as problem:
+    except NonFiniteError as problem:
         st.error(str(problem))
         return
 

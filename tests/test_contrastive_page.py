@@ -12,9 +12,9 @@ from streamlit.testing.v1 import AppTest
 
 from lossviz.formulas import contrastive_latex
 from lossviz.pairs import Term, read_pair
-from lossviz.playground import LossSettings
 from lossviz.presets import CONTRASTIVE_PRESETS
 from lossviz.scene import ContrastiveScene
+from lossviz.settings import LossSettings
 from lossviz.ui.contrastive import INVERTED_KEY
 from lossviz.ui.points import DESCENT_STEPS, RESET
 from tests import apptest_helpers as helpers

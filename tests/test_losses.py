@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -13,15 +14,17 @@ from pytorch_metric_learning import miners as pml_miners
 from pytorch_metric_learning.distances import LpDistance
 from pytorch_metric_learning.reducers import MeanReducer
 
-from lossviz.distances import cosine_distance, lp_distance
+from lossviz.distances import cosine_distance, distance_matrix, lp_distance
 from lossviz.expr import parse_distance
 from lossviz.losses import (
+    NonFiniteError,
     batch_all_triplet_loss,
     batch_hard_triplet_loss,
     batch_semihard_triplet_loss,
     contrastive_loss,
     triplet_margin_loss,
 )
+from lossviz.triplets import Kind, classify
 from tests.conftest import DEVICES
 
 # ---------------------------------------------------------------- triplet loss
@@ -253,42 +256,96 @@ def _oracle_batch_all(x, labels, margin, p):
     return sum(positive) / len(positive) if positive else 0.0
 
 
+def _distances(x, p):
+    n = len(x)
+    return [[lp_distance(x[i], x[j], p, eps=0).item() for j in range(n)] for i in range(n)]
+
+
 def _oracle_batch_hard(x, labels, margin, p, normalize):
-    n = len(labels)
-
-    def d(i, j):
-        return lp_distance(x[i], x[j], p, eps=0).item()
-
+    """A plain loop: classic batch-hard over anchors with both; the fix over every anchor,
+    hp = 0 without a positive, hn = the row's largest distance without a negative."""
+    n, d = len(labels), _distances(x, p)
     rows = []
     for a in range(n):
-        pos = [d(a, j) for j in range(n) if j != a and labels[j] == labels[a]]
-        neg = [d(a, j) for j in range(n) if labels[j] != labels[a]]
-        if pos and neg:
+        pos = [d[a][j] for j in range(n) if j != a and labels[j] == labels[a]]
+        neg = [d[a][j] for j in range(n) if labels[j] != labels[a]]
+        if normalize:
+            rows.append((max(pos, default=0.0), min(neg) if neg else max(d[a])))
+        elif pos and neg:
             rows.append((max(pos), min(neg)))
     if not rows:
         return 0.0
-    scale = sum(hn for _, hn in rows) / len(rows) if normalize else 1.0
+    scale = max(sum(hn for _, hn in rows) / len(rows), 1e-12) if normalize else 1.0
     return sum(max((hp - hn) / scale + margin, 0.0) for hp, hn in rows) / len(rows)
 
 
-def _oracle_semihard(x, labels, margin, p):
-    n = len(labels)
-
-    def d(i, j):
-        return lp_distance(x[i], x[j], p, eps=0).item()
-
+def _oracle_semihard(x, labels, margin, p, squared=False):
+    """A plain loop, TF Addons' semantics: every positive pair; an anchor without a negative
+    counts its chosen negative distance as 0."""
+    n, d = len(labels), _distances(x, p)
+    if squared:
+        d = [[v * v for v in row] for row in d]
     losses = []
     for a in range(n):
-        neg = [d(a, j) for j in range(n) if labels[j] != labels[a]]
-        if not neg:
-            continue
+        neg = [d[a][j] for j in range(n) if labels[j] != labels[a]]
         for q in range(n):
             if q == a or labels[q] != labels[a]:
                 continue
-            outside = [v for v in neg if v > d(a, q)]
-            chosen = min(outside) if outside else max(neg)
-            losses.append(max(d(a, q) - chosen + margin, 0.0))
+            outside = [v for v in neg if v > d[a][q]]
+            chosen = min(outside) if outside else max(neg, default=0.0)
+            losses.append(max(d[a][q] - chosen + margin, 0.0))
     return sum(losses) / len(losses) if losses else 0.0
+
+
+def _quaterion_batch_hard(dists: torch.Tensor, groups: torch.Tensor, margin: float):
+    """Quaterion's ``TripletLoss(mining="hard").forward``, transcribed (its masks inlined)."""
+    same = groups[:, None] == groups[None, :]
+    anchor_positive_mask = (same & ~torch.eye(len(groups), dtype=torch.bool)).float()
+    anchor_negative_mask = (~same).float()
+    anchor_positive_dists = anchor_positive_mask * dists
+    hardest_positive_dists = anchor_positive_dists.max(dim=1)[0]
+    anchor_negative_dists = dists + dists.max(dim=1, keepdim=True)[0] * (1.0 - anchor_negative_mask)
+    hardest_negative_dists = anchor_negative_dists.min(dim=1)[0]
+    triplet_loss = F.relu(
+        (hardest_positive_dists - hardest_negative_dists) / hardest_negative_dists.mean() + margin
+    )
+    return triplet_loss.mean()
+
+
+def _tf_masked_maximum(data, mask):
+    axis_minimums = data.min(axis=1, keepdims=True)
+    return ((data - axis_minimums) * mask).max(axis=1, keepdims=True) + axis_minimums
+
+
+def _tf_masked_minimum(data, mask):
+    axis_maximums = data.max(axis=1, keepdims=True)
+    return ((data - axis_maximums) * mask).min(axis=1, keepdims=True) + axis_maximums
+
+
+def _tf_addons_semihard(pdist_matrix: np.ndarray, labels: np.ndarray, margin: float) -> float:
+    """TF Addons' ``triplet_semihard_loss`` after its distance matrix, transcribed to NumPy."""
+    labels = labels.reshape(-1, 1)
+    adjacency = labels == labels.T
+    adjacency_not = ~adjacency
+    batch_size = labels.size
+    pdist_matrix_tile = np.tile(pdist_matrix, (batch_size, 1))
+    mask = np.tile(adjacency_not, (batch_size, 1)) & (
+        pdist_matrix_tile > pdist_matrix.T.reshape(-1, 1)
+    )
+    mask_final = (
+        (mask.astype(np.float64).sum(axis=1, keepdims=True) > 0.0).reshape(batch_size, batch_size).T
+    )
+    adjacency_not = adjacency_not.astype(np.float64)
+    mask = mask.astype(np.float64)
+    negatives_outside = (
+        _tf_masked_minimum(pdist_matrix_tile, mask).reshape(batch_size, batch_size).T
+    )
+    negatives_inside = np.tile(_tf_masked_maximum(pdist_matrix, adjacency_not), (1, batch_size))
+    semi_hard_negatives = np.where(mask_final, negatives_outside, negatives_inside)
+    loss_mat = margin + pdist_matrix - semi_hard_negatives
+    mask_positives = adjacency.astype(np.float64) - np.eye(batch_size)
+    num_positives = mask_positives.sum()
+    return float(np.maximum(loss_mat * mask_positives, 0.0).sum() / num_positives)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -304,6 +361,9 @@ def test_batch_losses_equal_plain_loops(seed, p):
         )
         assert batch_semihard_triplet_loss(x, y, margin, p).item() == pytest.approx(
             _oracle_semihard(x, labels, margin, p), rel=1e-12
+        )
+        assert batch_semihard_triplet_loss(x, y, margin, p, squared=True).item() == pytest.approx(
+            _oracle_semihard(x, labels, margin, p, squared=True), rel=1e-12
         )
         for normalize in (False, True):
             assert batch_hard_triplet_loss(x, y, margin, p, normalize).item() == pytest.approx(
@@ -346,13 +406,109 @@ def test_collapse_fix_is_scale_invariant():
     assert batch_hard_triplet_loss(1e-6 * x, y, 0.2).item() == pytest.approx(0.2, abs=1e-5)
 
 
-def test_batch_losses_with_no_valid_triplet_are_zero():
+def test_one_class_batches_as_each_library_defines_them():
     x = torch.randn(5, 2, dtype=torch.float64, requires_grad=True)
     one_class = torch.zeros(5, dtype=torch.int64)
-    for fn in (batch_all_triplet_loss, batch_hard_triplet_loss, batch_semihard_triplet_loss):
+    # No triplet: batch-all and classic batch-hard are 0 (with a gradient path).
+    for fn in (batch_all_triplet_loss, batch_hard_triplet_loss):
         loss = fn(x, one_class, 0.5)
         assert loss.item() == 0.0
         loss.backward()
+    # Quaterion's fix: hp = hn = each row's largest distance, so the loss is the margin.
+    fixed = batch_hard_triplet_loss(x, one_class, 0.5, normalize=True)
+    dist = distance_matrix(x.detach(), 2.0)
+    assert fixed.item() == pytest.approx(_quaterion_batch_hard(dist, one_class, 0.5).item())
+    assert fixed.item() == pytest.approx(0.5)
+    # TF Addons' semi-hard: no negative, the chosen distance is 0: mean(margin + d_ap).
+    semi = batch_semihard_triplet_loss(x, one_class, 0.5)
+    off_diagonal = dist[~torch.eye(5, dtype=torch.bool)]
+    assert semi.item() == pytest.approx((0.5 + off_diagonal).mean().item())
+    assert semi.item() == pytest.approx(_tf_addons_semihard(dist.numpy(), one_class.numpy(), 0.5))
+
+
+def test_where_we_differ_from_the_libraries_on_purpose():
+    # No positive pair at all: TF Addons divides 0 by 0 (NaN); ours is 0.
+    x = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
+    distinct = torch.tensor([0, 1, 2])
+    assert batch_semihard_triplet_loss(x, distinct, 0.5).item() == 0.0
+    with np.errstate(invalid="ignore"):
+        assert math.isnan(
+            _tf_addons_semihard(distance_matrix(x, 2.0).numpy(), distinct.numpy(), 0.5)
+        )
+    # Exact collapse: Quaterion's fix is 0/0; ours is the margin (a floor of 1e-12 on mean(hn)).
+    collapsed = torch.zeros(4, 2, dtype=torch.float64)
+    pairs = torch.tensor([0, 0, 1, 1])
+    assert math.isnan(_quaterion_batch_hard(distance_matrix(collapsed, 2.0), pairs, 0.2).item())
+    assert batch_hard_triplet_loss(collapsed, pairs, 0.2, normalize=True).item() == pytest.approx(
+        0.2
+    )
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_fix_is_quaterions_forward_also_with_single_point_classes(seed):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(9, 3, generator=gen, dtype=torch.float64)
+    y = torch.tensor([0, 0, 0, 1, 1, 1, 2, 3, 3])  # class 2 has one point: no positive
+    for margin in (0.2, 1.0):
+        ours = batch_hard_triplet_loss(x, y, margin, normalize=True).item()
+        theirs = _quaterion_batch_hard(distance_matrix(x, 2.0), y, margin).item()
+        assert ours == pytest.approx(theirs, rel=1e-12)
+        # Averaging only over the anchors in a triplet (the former definition) differs.
+        assert ours != pytest.approx(_valid_only_fix(x, y, margin))
+
+
+def _valid_only_fix(x, y, margin):
+    d = distance_matrix(x, 2.0)
+    rows = []
+    for a in range(len(y)):
+        pos = d[a][(y == y[a]) & (torch.arange(len(y)) != a)]
+        neg = d[a][y != y[a]]
+        if len(pos) and len(neg):
+            rows.append((pos.max().item(), neg.min().item()))
+    scale = sum(hn for _, hn in rows) / len(rows)
+    return sum(max((hp - hn) / scale + margin, 0.0) for hp, hn in rows) / len(rows)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("squared", [False, True], ids=["euclidean", "tf-default-squared"])
+def test_semihard_is_tf_addons_forward(seed, squared):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(12, 3, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 3, (12,), generator=gen)
+    y[0] = 7  # a single-point class: an anchor without a positive
+    pdist = distance_matrix(x, 2.0)
+    if squared:
+        pdist = pdist.square()
+    for margin in (0.2, 1.0):
+        ours = batch_semihard_triplet_loss(x, y, margin, squared=squared).item()
+        assert ours == pytest.approx(
+            _tf_addons_semihard(pdist.numpy(), y.numpy(), margin), rel=1e-12
+        )
+    if squared:  # TF Addons' default distance is the squared one: a different number
+        assert ours != pytest.approx(batch_semihard_triplet_loss(x, y, 1.0).item())
+
+
+def test_non_finite_batches_raise_a_clear_error():
+    y = torch.tensor([0, 0, 1, 1])
+    nan = torch.tensor([[0.0, 0.0], [1.0, math.nan], [2.0, 0.0], [3.0, 0.0]])
+    huge = torch.tensor(
+        [[0.0, 0.0], [3e38, 0.0], [-3e38, 0.0], [1.0, 1.0]]
+    )  # finite, but d overflows
+    for fn in (batch_all_triplet_loss, batch_hard_triplet_loss, batch_semihard_triplet_loss):
+        with pytest.raises(NonFiniteError, match="the embeddings contain NaN"):
+            fn(nan, y, 0.5)
+        with pytest.raises(NonFiniteError, match="the distances overflow torch.float32"):
+            fn(huge, y, 0.5)
+    with pytest.raises(NonFiniteError, match="infinite"):
+        batch_hard_triplet_loss(torch.tensor([[math.inf, 0.0]] * 4), y, 0.5, normalize=True)
+
+
+def test_classify_refuses_nan():
+    assert classify(0.0, math.inf, 1.0) == Kind.EASY  # infinity is far, not undefined
+    with pytest.raises(ValueError, match="NaN"):
+        classify(0.0, math.nan, 1.0)
+    with pytest.raises(ValueError, match="NaN"):
+        classify(torch.tensor([0.0, math.inf]), torch.tensor([1.0, math.inf]), 1.0)
 
 
 def test_batch_losses_reject_bad_input():

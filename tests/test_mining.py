@@ -8,6 +8,7 @@ import math
 import pytest
 import torch
 
+from lossviz.export import counts_csv, triplets_csv
 from lossviz.losses import (
     batch_all_triplet_loss,
     batch_hard_triplet_loss,
@@ -16,8 +17,6 @@ from lossviz.losses import (
 from lossviz.mining import (
     BatchAnalysis,
     batch_distances,
-    counts_csv,
-    triplets_csv,
 )
 from lossviz.triplets import Kind, classify, count_triplets
 from tests.conftest import DEVICES
@@ -234,11 +233,20 @@ def test_csv_downloads_are_text_with_spreadsheet_safe_labels():
                           "hard,0,0.000000,1.0,euclidean"]  # fmt: skip
 
 
-def test_batches_without_triplets_give_zeros():
-    x = torch.randn(5, 2)
-    analysis = BatchAnalysis(x, torch.zeros(5, dtype=torch.int64))
+def test_batches_without_triplets_give_zeros_and_the_libraries_one_class_values():
+    x = torch.randn(5, 2, dtype=torch.float64)
+    one_class = torch.zeros(5, dtype=torch.int64)
+    analysis = BatchAnalysis(x, one_class)
     assert analysis.total == 0 and analysis.counts(1.0) == dict.fromkeys(Kind, 0)
-    assert analysis.losses(1.0) == dict.fromkeys(analysis.losses(1.0), 0.0)
+    losses = analysis.losses(1.0)
+    assert losses["batch_all"] == losses["batch_hard"] == 0.0
+    # Quaterion's fix and TF Addons' semi-hard still have a value on one class.
+    assert losses["batch_hard_fix"] == pytest.approx(
+        batch_hard_triplet_loss(x, one_class, 1.0, normalize=True).item()
+    )
+    assert losses["batch_semihard"] == pytest.approx(
+        batch_semihard_triplet_loss(x, one_class, 1.0).item()
+    )
     assert analysis.shares_over_margins([0.5]).tolist() == [[0.0, 0.0, 0.0]]
     assert analysis.delta_histogram(4)[1].sum() == 0
 

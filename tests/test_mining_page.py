@@ -11,7 +11,8 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from lossviz import data
-from lossviz.mining import LOSS_NAMES, BatchAnalysis, counts_csv, triplets_csv
+from lossviz.export import counts_csv, triplets_csv
+from lossviz.mining import LOSS_NAMES, BatchAnalysis
 from lossviz.scene import MiningScene
 from lossviz.triplets import Kind
 from lossviz.ui import mining as mn

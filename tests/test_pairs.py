@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from lossviz.formulas import contrastive_latex
-from lossviz.losses import contrastive_loss
+from lossviz.losses import NonFiniteError, contrastive_loss
 from lossviz.pairs import (
     POINT_NAMES,
     Term,
@@ -19,9 +19,9 @@ from lossviz.pairs import (
     margin_cells,
     read_pair,
 )
-from lossviz.playground import LossSettings, PlaygroundError, make_distance
 from lossviz.presets import CONTRASTIVE_PRESETS
 from lossviz.scene import ContrastiveScene
+from lossviz.settings import LossSettings, make_distance
 
 BOUNDS = (-4.0, 4.0)
 
@@ -166,7 +166,7 @@ def test_descend_clamps_and_rejects_bad_arguments():
 
 
 def test_a_non_finite_custom_distance_raises_a_clear_error():
-    with pytest.raises(PlaygroundError, match="not a finite number"):
+    with pytest.raises(NonFiniteError, match="not a finite number"):
         read_pair(
             [(0, 0), (0, 0)], True, settings(eps=0.0, distance="custom", expr="1 / norm(a - b)")
         )

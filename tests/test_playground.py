@@ -8,18 +8,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from lossviz.descent import arrow_scale
 from lossviz.expr import ExpressionError
-from lossviz.playground import (
-    LossSettings,
-    PlaygroundError,
-    arrow_scale,
-    descend,
-    grid_points,
-    kind_cells,
-    make_distance,
-    negative_landscape,
-    read_triplet,
-)
+from lossviz.grid import grid_points, kind_cells
+from lossviz.losses import NonFiniteError
+from lossviz.playground import descend, negative_landscape, read_triplet
+from lossviz.settings import LossSettings, make_distance
 from lossviz.triplets import Kind, classify
 
 EUCLID0 = LossSettings(margin=1.0, p=2.0, eps=0.0, swap=False, distance="euclidean", expr="")
@@ -61,7 +55,7 @@ def test_every_builtin_and_a_custom_distance_read_finite_values():
 
 
 def test_a_distance_that_is_not_finite_here_is_reported():
-    with pytest.raises(PlaygroundError, match="not a finite number"):
+    with pytest.raises(NonFiniteError, match="not a finite number"):
         read_triplet(
             [[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]],
             settings(distance="custom", expr="norm(a - b) / norm(a)"),

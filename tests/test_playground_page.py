@@ -9,9 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lossviz.formulas import triplet_latex
-from lossviz.playground import LossSettings, read_triplet
+from lossviz.playground import read_triplet
 from lossviz.presets import PLAYGROUND_PRESETS
 from lossviz.scene import PlaygroundScene
+from lossviz.settings import LossSettings
 from lossviz.ui.points import RESET
 from tests import apptest_helpers as helpers
 from tests.apptest_helpers import choose_preset, component_data, metric_values, ok, widget

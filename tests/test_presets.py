@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from lossviz.formulas import triplet_latex
-from lossviz.playground import LossSettings, read_triplet
+from lossviz.playground import read_triplet
 from lossviz.presets import PLAYGROUND_PRESETS
+from lossviz.settings import LossSettings
 from lossviz.triplets import Kind
 
 

@@ -7,7 +7,9 @@ import math
 import plotly.graph_objects as go
 import streamlit as st
 
-from lossviz.figures import COLORS, contrastive_curves
+from lossviz.descent import arrow_scale
+from lossviz.figures import COLORS
+from lossviz.figures.curves import contrastive_curves
 from lossviz.pairs import (
     POINT_NAMES,
     PairReading,
@@ -15,8 +17,8 @@ from lossviz.pairs import (
     loss_along_distance,
     margin_cells,
 )
-from lossviz.playground import LossSettings, arrow_scale
 from lossviz.scene import ContrastiveScene
+from lossviz.settings import LossSettings
 from lossviz.ui.controls import LOSS_FIELDS
 from lossviz.ui.plane import Regions
 from lossviz.ui.points import ScenePoints

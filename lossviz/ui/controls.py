@@ -8,8 +8,8 @@ import streamlit as st
 
 from lossviz.distances import DISTANCE_LABELS
 from lossviz.expr import ALLOWED_FUNCTIONS, EXAMPLES, ExpressionError, parse_distance
-from lossviz.playground import LossSettings
 from lossviz.scene import LossScene
+from lossviz.settings import LossSettings
 from lossviz.ui.state import SceneBinding
 
 P_CHOICES = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, math.inf)

@@ -18,18 +18,18 @@ import streamlit as st
 import torch
 
 from lossviz import data
-from lossviz.figures import COLORS, class_color, embedding_scatter
+from lossviz.export import counts_csv, triplets_csv
+from lossviz.figures import COLORS, class_color
+from lossviz.figures.mining import delta_histogram, embedding_scatter, margin_sweep
 from lossviz.mining import (
     LOSS_NAMES,
     AnchorView,
     BatchAnalysis,
     SemihardComparison,
-    counts_csv,
-    triplets_csv,
 )
 from lossviz.scene import MiningScene
-from lossviz.triplets import Kind
-from lossviz.ui.plane import Metric, plane
+from lossviz.triplets import Kind, kinds_of_deltas
+from lossviz.ui.plane import plane, preview_metric
 from lossviz.ui.readouts import plain
 from lossviz.ui.state import SceneBinding
 
@@ -229,6 +229,14 @@ def distributions(
     return edges.numpy(), counts.numpy(), margins.numpy(), shares.numpy()
 
 
+def distribution_figures(key: tuple, distance: str, analysis: BatchAnalysis, margin: float):
+    """The delta histogram (bars coloured by the core's kind of their centre) and the sweep."""
+    edges, counts, margins, shares = distributions(key, distance, analysis)
+    centres = torch.from_numpy((edges[:-1] + edges[1:]) / 2)
+    kinds = kinds_of_deltas(centres, margin).tolist()
+    return delta_histogram(edges, counts, kinds, margin), margin_sweep(margins, shares, margin)
+
+
 def distributions_note(analysis: BatchAnalysis) -> str:
     every = analysis.anchor_stride
     if every == 1:
@@ -284,7 +292,7 @@ def picture(batch: Batch, scene: MiningScene, view: AnchorView) -> None:
             points={name: (float(x), float(y)) for name, (x, y) in zip(names, xy, strict=True)},
             bounds=(-data.BLOB_BOUND, data.BLOB_BOUND),
             on_change=move_blobs(scene, names),
-            metric=_preview_metric(scene.distance),
+            metric=preview_metric(scene.distance, 2.0, 0.0),  # exact: the page's distances
             labels={name: roles.get(i, "") for i, name in enumerate(names)},
             colors=colors,
             lines=lines,
@@ -317,12 +325,6 @@ def picture(batch: Batch, scene: MiningScene, view: AnchorView) -> None:
         "(diamond) and hardest negative (square); orange rings: negatives semi-hard for that "
         "positive."
     )  # fmt: skip
-
-
-def _preview_metric(distance: str) -> Metric:
-    if distance == "cosine":
-        return Metric("cosine")
-    return Metric("lp", p=1.0 if distance == "manhattan" else 2.0, eps=0.0)
 
 
 # --------------------------------------------------------------------------- read-outs

@@ -38,7 +38,8 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from lossviz.figures import COLORS
+from lossviz.figures import COLORS, KIND_COLORS
+from lossviz.grid import UNDEFINED_CELL
 from lossviz.ui.component import inline_component
 from lossviz.ui.wire import json_payload
 
@@ -59,6 +60,11 @@ DEFAULT_COLORS: dict[str, str] = {
     "X2": COLORS["negative"],
 }
 FALLBACK_COLOR = "#555555"
+# Region cells of kinds (``lossviz.grid.kind_cells``): the kind colours, grey where undefined.
+KIND_REGION_PALETTE: dict[str, str] = {
+    **{str(int(kind)): color for kind, color in KIND_COLORS.items()},
+    UNDEFINED_CELL: "#9e9e9e",
+}
 MAX_POINTS = 64
 MAX_REGION_SIZE = 1024
 MAX_FRAMES = 2000
@@ -163,6 +169,25 @@ class Metric:
             raise ValueError(f"Metric.p must be > 0 (inf allowed); got {self.p!r}")
         if not _finite(self.eps) or self.eps < 0:
             raise ValueError(f"Metric.eps must be finite and >= 0; got {self.eps!r}")
+
+
+_PREVIEW = {
+    "euclidean": ("lp", 2.0),
+    "manhattan": ("lp", 1.0),
+    "chebyshev": ("lp", float("inf")),
+    "cosine": ("cosine", 2.0),
+    "squared_euclidean": ("squared", 2.0),
+}
+
+
+def preview_metric(distance: str, p: float, eps: float, show_pn: bool = False) -> Metric:
+    """How the plane labels its lines while a point moves, for a page's distance setting.
+
+    A ``DISTANCES`` name ("minkowski" with ``p``), or no numbers for a typed
+    distance ("custom"): the one place a page's distance becomes a preview.
+    """
+    kind, order = ("lp", p) if distance == "minkowski" else _PREVIEW.get(distance, ("none", 2.0))
+    return Metric(kind=kind, p=order, eps=eps, show_pn=show_pn)
 
 
 # --------------------------------------------------------------------------- pure helpers

@@ -26,17 +26,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lossviz.figures import CLASS_COLORS, COLORS, RUN_COLORS
+from lossviz.figures import CLASS_COLORS, COLORS, KIND_COLORS, RUN_COLORS
+from lossviz.triplets import Kind
 from lossviz.ui.component import inline_component
 from lossviz.ui.wire import json_list, json_payload
 
 _mount = inline_component("lossviz_player", Path(__file__).with_suffix(""))
 
-KINDS = ("easy", "semi-hard", "hard")  # the order of a frame's shares
 STYLE = {
     "colors": list(CLASS_COLORS),
     "run_colors": list(RUN_COLORS),
-    "kinds": [{"name": kind, "color": COLORS[kind]} for kind in KINDS],
+    # A frame's shares are in Kind order (easy, semi-hard, hard).
+    "kinds": [{"name": kind.label, "color": KIND_COLORS[kind]} for kind in Kind],
     "margin_color": COLORS["margin"],
     "rim_color": "#333333",
     "frame_color": "#b9bcc6",

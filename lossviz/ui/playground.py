@@ -7,21 +7,20 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from lossviz.figures import COLORS
+from lossviz.descent import arrow_scale
+from lossviz.grid import kind_cells
 from lossviz.playground import (
     POINT_NAMES,
-    LossSettings,
     TripletReading,
-    arrow_scale,
     descend,
-    kind_cells,
     negative_landscape,
     read_triplet,
 )
 from lossviz.scene import PlaygroundScene
+from lossviz.settings import LossSettings
 from lossviz.ui.controls import LOSS_FIELDS
 from lossviz.ui.heatmap import heatmap_payload
-from lossviz.ui.plane import Regions
+from lossviz.ui.plane import KIND_REGION_PALETTE, Regions
 from lossviz.ui.points import ScenePoints
 from lossviz.ui.state import SceneBinding
 
@@ -30,7 +29,6 @@ POINTS = ScenePoints(BINDING, POINT_NAMES, (("ax", "ay"), ("px", "py"), ("nx", "
 BOUNDS = POINTS.bounds
 REGION_RESOLUTION = 200
 HEATMAP_RESOLUTION = 100  # the loss heatmap: 100 x 100 cells are plenty for the eye
-KIND_PALETTE = {"0": COLORS["easy"], "1": COLORS["semi-hard"], "2": COLORS["hard"]}
 _HEATMAP_KEY = "playground.heatmap_for"
 
 
@@ -70,7 +68,7 @@ class Landscape:
 def landscape(anchor: tuple[float, float], positive: tuple[float, float], settings: LossSettings):
     """The landscape for A and P where they are; cached, so dragging N costs nothing here."""
     loss, kind = negative_landscape(anchor, positive, settings, BOUNDS, REGION_RESOLUTION)
-    regions = Regions(size=REGION_RESOLUTION, cells=kind_cells(kind), palette=KIND_PALETTE)
+    regions = Regions(size=REGION_RESOLUTION, cells=kind_cells(kind), palette=KIND_REGION_PALETTE)
     # Its own grid (not every 2nd cell of the fine one): each value is at its cell's centre.
     heatmap, _ = negative_landscape(anchor, positive, settings, BOUNDS, HEATMAP_RESOLUTION)
     return Landscape(regions=regions, loss_grid=heatmap.numpy())
@@ -89,7 +87,7 @@ def landscape_heatmap(
 @functools.lru_cache(maxsize=4096)
 def reading_of(points: tuple[tuple[float, float], ...], settings: LossSettings) -> TripletReading:
     """:func:`read_triplet`, once per process for each scene (every student opens the default
-    one). Raises ``PlaygroundError`` as it does (errors are not cached)."""
+    one). Raises ``NonFiniteError`` as it does (errors are not cached)."""
     return read_triplet([list(xy) for xy in points], settings)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 import streamlit as st
 
 from lossviz.scene import Scene
-from lossviz.ui.plane import Metric, Trajectory
+from lossviz.ui.plane import Trajectory
 from lossviz.ui.state import SceneBinding
 
 Point = tuple[float, float]
@@ -82,21 +82,6 @@ class ScenePoints:
 
     def trajectory(self) -> Trajectory | None:
         return st.session_state.get(self._trajectory_key)
-
-
-_PREVIEW = {
-    "euclidean": ("lp", 2.0),
-    "manhattan": ("lp", 1.0),
-    "chebyshev": ("lp", float("inf")),
-    "cosine": ("cosine", 2.0),
-    "squared_euclidean": ("squared", 2.0),
-}
-
-
-def preview_metric(distance: str, p: float, eps: float, show_pn: bool = False) -> Metric:
-    """How the plane labels its lines while a point moves (no number for a typed distance)."""
-    kind, order = ("lp", p) if distance == "minkowski" else _PREVIEW.get(distance, ("none", 2.0))
-    return Metric(kind=kind, p=order, eps=eps, show_pn=show_pn)
 
 
 RESET = "reset"  # the presets bar's last pill

@@ -11,7 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from lossviz.figures import COLORS
-from lossviz.playground import kind_cells, negative_landscape
+from lossviz.grid import kind_cells
+from lossviz.playground import negative_landscape
 from lossviz.quiz import (
     BOUNDS,
     Question,
@@ -23,13 +24,12 @@ from lossviz.quiz import (
 )
 from lossviz.scene import QuizScene
 from lossviz.triplets import Kind
-from lossviz.ui.plane import Metric, Regions, plane
+from lossviz.ui.plane import KIND_REGION_PALETTE, Metric, Regions, plane
 from lossviz.ui.state import SceneBinding
 
 FIELDS = ("seed", "difficulty", "distance", "swap", "margin")
 BINDING = SceneBinding(QuizScene, "quiz", FIELDS)
 KINDS = (Kind.EASY, Kind.SEMI_HARD, Kind.HARD)
-KIND_PALETTE = {"0": COLORS["easy"], "1": COLORS["semi-hard"], "2": COLORS["hard"]}
 REGION_RESOLUTION = 200
 PLANE_KEY = "quiz.plane"
 ANSWERS_KEY = "quiz.answers"  # answered kinds (ints), in question order
@@ -97,7 +97,7 @@ def _regions(question: Question) -> Regions:
     settings = question.settings
     anchor, positive, _ = question.points
     _, kind = negative_landscape(anchor, positive, settings, BOUNDS, REGION_RESOLUTION)
-    return Regions(size=REGION_RESOLUTION, cells=kind_cells(kind), palette=KIND_PALETTE)
+    return Regions(size=REGION_RESOLUTION, cells=kind_cells(kind), palette=KIND_REGION_PALETTE)
 
 
 def show_plane(question: Question, revealed: bool) -> None:

@@ -14,9 +14,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from lossviz.pairs import PairReading, Term, read_pair
-from lossviz.playground import LossSettings
 from lossviz.presets import CONTRASTIVE_PRESETS
 from lossviz.scene import ContrastiveScene
+from lossviz.settings import LossSettings
 from lossviz.ui.navigation import PAGES
 from tests.browser import plane_helpers
 from tests.browser.conftest import APP_TIMEOUT_MS, start_streamlit, wait_for_app

@@ -14,8 +14,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from lossviz.playground import LossSettings, TripletReading, read_triplet
+from lossviz.playground import TripletReading, read_triplet
 from lossviz.scene import PlaygroundScene
+from lossviz.settings import LossSettings
 from lossviz.ui.points import DESCENT_STEPS
 from tests.browser import plane_helpers
 from tests.browser.conftest import APP_TIMEOUT_MS, wait_for_app

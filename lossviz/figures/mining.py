@@ -1,8 +1,5 @@
-"""Plotly figures: data in, ``go.Figure`` out. No Streamlit, no tensor maths.
-
-``COLORS`` is the one colour table every page uses (Okabe-Ito palette,
-safe for the common forms of colour blindness).
-"""
+"""The mining page's figures: the batch's scatter with an anchor, the delta histogram, the
+margin sweep. Class names are user text: escaped (plotly reads a subset of HTML)."""
 
 from __future__ import annotations
 
@@ -12,148 +9,10 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-COLORS: dict[str, str] = {
-    "easy": "#009E73",  # bluish green
-    "semi-hard": "#E69F00",  # orange
-    "hard": "#D55E00",  # vermillion
-    "anchor": "#0072B2",  # blue
-    "positive": "#56B4E9",  # sky blue
-    "negative": "#CC79A7",  # reddish purple
-    "loss": "#000000",
-    "margin": "#666666",
-}
+from lossviz.figures import COLORS, KIND_COLORS, class_color
+from lossviz.triplets import Kind
 
-
-def kinds_along_delta(deltas: Sequence[float], losses: Sequence[float], margin: float) -> go.Figure:
-    """The triplet loss against ``delta = d(a,n) - d(a,p)``, on bands coloured by kind.
-
-    ``deltas`` ascending, ``losses`` the loss at each delta (same length).
-    Bands: hard for delta <= 0, semi-hard for 0 < delta <= margin, easy beyond.
-    """
-    lo, hi = float(deltas[0]), float(deltas[-1])
-    fig = go.Figure()
-    bands = (("hard", lo, 0.0), ("semi-hard", 0.0, margin), ("easy", margin, hi))
-    for name, x0, x1 in bands:
-        fig.add_vrect(
-            x0=x0,
-            x1=x1,
-            fillcolor=COLORS[name],
-            opacity=0.25,
-            line_width=0,
-            annotation_text=f"<b>{name}</b>",
-            annotation_position="top",
-            annotation_font={"color": COLORS[name], "size": 14},
-        )
-    fig.add_trace(
-        go.Scatter(
-            x=list(deltas),
-            y=list(losses),
-            mode="lines",
-            line={"color": COLORS["loss"], "width": 3},
-            name="loss",
-            hovertemplate="δ = %{x:.3f}<br>loss = %{y:.3f}<extra></extra>",
-        )
-    )
-    fig.add_vline(x=margin, line_dash="dash", line_color=COLORS["margin"])
-    fig.update_layout(
-        height=300,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis_title="δ = d(a, n) − d(a, p)",
-        yaxis_title="triplet loss",
-        showlegend=False,
-    )
-    return fig
-
-
-def contrastive_curves(
-    distances: Sequence[float],
-    similar_loss: Sequence[float],
-    dissimilar_loss: Sequence[float],
-    margin: float,
-    pair: tuple[float, float, bool],
-    inverted: tuple[float, float] | None = None,
-) -> go.Figure:
-    """The contrastive loss against d for both labels, the margin line and the current pair.
-
-    ``distances`` ascending; ``similar_loss`` (d²) and ``dissimilar_loss``
-    (relu(m − d)²) at each. ``pair`` is ``(d, loss, similar)``: marked on its label's
-    curve. ``inverted`` ``(d, loss)``: the inverted snippet's loss for the same pair,
-    marked as an open diamond (it lies on the other label's curve).
-    """
-    fig = go.Figure()
-    for name, values, color, dash in (
-        ("similar: d²", similar_loss, COLORS["positive"], "solid"),
-        ("dissimilar: max(m − d, 0)²", dissimilar_loss, COLORS["negative"], "dash"),
-    ):
-        fig.add_trace(
-            go.Scatter(
-                x=list(distances),
-                y=list(values),
-                mode="lines",
-                name=name,
-                line={"color": color, "width": 3, "dash": dash},
-                hovertemplate="d = %{x:.3f}<br>loss = %{y:.3f}<extra>" + name + "</extra>",
-            )
-        )
-    d, loss, similar = pair
-    fig.add_trace(
-        go.Scatter(
-            x=[d],
-            y=[loss],
-            mode="markers",
-            name="this pair",
-            marker={
-                "color": COLORS["positive"] if similar else COLORS["negative"],
-                "size": 14,
-                "line": {"width": 2, "color": COLORS["loss"]},
-            },
-            hovertemplate="this pair<br>d = %{x:.3f}<br>loss = %{y:.3f}<extra></extra>",
-        )
-    )
-    if inverted is not None:
-        fig.add_trace(
-            go.Scatter(
-                x=[inverted[0]],
-                y=[inverted[1]],
-                mode="markers",
-                name="inverted snippet",
-                marker={
-                    "symbol": "diamond-open",
-                    "color": COLORS["hard"],
-                    "size": 16,
-                    "line": {"width": 3},
-                },
-                hovertemplate="inverted snippet<br>d = %{x:.3f}<br>loss = %{y:.3f}<extra></extra>",
-            )
-        )
-    fig.add_vline(
-        x=margin,
-        line_dash="dot",
-        line_color=COLORS["margin"],
-        annotation_text="margin m",
-        annotation_position="top right",
-    )
-    top = max(max(similar_loss), max(dissimilar_loss), loss) * 1.08
-    fig.update_layout(
-        height=340,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis_title="distance d",
-        yaxis_title="contrastive loss",
-        yaxis_range=[-0.03 * top, top],
-        legend={"orientation": "h", "y": -0.25, "x": 0},
-    )
-    return fig
-
-
-# Classes (mining page): Paul Tol's "muted" scheme, colour-blind safe, 10 colours; cycled.
-# Ordered so the first classes are far from the anchor / positive blues.
-CLASS_COLORS: tuple[str, ...] = ("#117733", "#CC6677", "#DDCC77", "#882255", "#44AA99",
-                                 "#999933", "#AA4499", "#332288", "#88CCEE", "#DDDDDD")  # fmt: skip
 _LEGEND_CLASSES = 12  # above this many classes: one trace, no legend (speed)
-
-
-def class_color(label: int) -> str:
-    return CLASS_COLORS[label % len(CLASS_COLORS)]
 
 
 def embedding_scatter(
@@ -287,20 +146,21 @@ def _small_chart(title: str) -> dict:
     }
 
 
-def delta_histogram(edges: np.ndarray, counts: np.ndarray, margin: float) -> go.Figure:
+def delta_histogram(
+    edges: np.ndarray, counts: np.ndarray, kinds: Sequence[Kind], margin: float
+) -> go.Figure:
     """Bars of how many valid triplets have each delta, coloured by kind, 0 and the margin marked.
 
-    ``edges`` (B+1,) ascending, ``counts`` (B,). A bar's colour is the kind
-    at its centre (a bar straddling 0 or the margin holds both kinds).
+    ``edges`` (B+1,) ascending, ``counts`` (B,), ``kinds`` (B,): the core's kind
+    of each bar's centre (a bar straddling 0 or the margin holds both kinds).
     """
     centres = (edges[:-1] + edges[1:]) / 2
-    kinds = np.where(centres <= 0, "hard", np.where(centres <= margin, "semi-hard", "easy"))
     fig = go.Figure(
         go.Bar(
             x=centres,
             y=counts,
             width=np.diff(edges),
-            marker={"color": [COLORS[k] for k in kinds], "line": {"width": 0}},
+            marker={"color": [KIND_COLORS[Kind(int(k))] for k in kinds], "line": {"width": 0}},
             customdata=np.stack([edges[:-1], edges[1:]], axis=1),
             hovertemplate="δ in (%{customdata[0]:.3f}, %{customdata[1]:.3f}]"
             "<br>%{y:,} triplets<extra></extra>",
@@ -321,19 +181,20 @@ def delta_histogram(edges: np.ndarray, counts: np.ndarray, margin: float) -> go.
 def margin_sweep(margins: np.ndarray, shares: np.ndarray, margin: float) -> go.Figure:
     """Share of easy / semi-hard / hard triplets against the margin, stacked, the margin marked.
 
-    ``margins`` (M,) ascending, ``shares`` (M, 3) columns easy, semi-hard, hard.
+    ``margins`` (M,) ascending, ``shares`` (M, 3): column ``Kind`` value (easy,
+    semi-hard, hard). Stacked hard at the bottom.
     """
     fig = go.Figure()
-    for column, name in ((2, "hard"), (1, "semi-hard"), (0, "easy")):
+    for kind in (Kind.HARD, Kind.SEMI_HARD, Kind.EASY):
         fig.add_trace(
             go.Scatter(
                 x=margins,
-                y=shares[:, column],
+                y=shares[:, int(kind)],
                 mode="lines",
-                name=name,
+                name=kind.label,
                 stackgroup="kinds",
-                line={"color": COLORS[name], "width": 1},
-                hovertemplate="margin %{x:.3f}: %{y:.1%} " + name + "<extra></extra>",
+                line={"color": KIND_COLORS[kind], "width": 1},
+                hovertemplate="margin %{x:.3f}: %{y:.1%} " + kind.label + "<extra></extra>",
             )
         )
     fig.add_vline(x=margin, line_dash="dash", line_color=COLORS["loss"])
@@ -344,7 +205,3 @@ def margin_sweep(margins: np.ndarray, shares: np.ndarray, margin: float) -> go.F
         legend={"orientation": "h", "y": -0.3, "x": 0},
     )
     return fig
-
-
-# Left run, right run (curves): neither is a kind colour, so "hard" is never read as a run.
-RUN_COLORS: tuple[str, ...] = ("#CC79A7", "#0072B2")
