@@ -23,6 +23,8 @@ from torch import Tensor
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5_000
+# The point sets that ship with scikit-learn (no download): name -> loader, below.
+BUNDLED = ("digits", "iris")
 MAX_COLUMNS = 1_024
 MAX_LABEL_CHARS = 60
 LABEL_COLUMN = "label"

@@ -31,9 +31,9 @@ from lossviz.losses import (
     label_masks,
     semihard_choice,
 )
-from lossviz.scene import MINING_DISTANCES
 from lossviz.triplets import DeltaIndex, Kind, classify
 
+MINING_DISTANCES = ("euclidean", "manhattan", "cosine")
 LOSS_NAMES = {
     "batch_all": "Batch-all",
     "batch_hard": "Batch-hard",

@@ -26,6 +26,7 @@ from lossviz.triplets import Kind
 
 BOUNDS = (-4.0, 4.0)
 DIFFICULTIES = ("normal", "boundary")
+QUIZ_DISTANCES = ("euclidean", "manhattan", "chebyshev", "cosine")
 ROUND_LENGTH = 10
 EPS = 1e-6  # torch's pairwise_distance eps, as on the playground
 

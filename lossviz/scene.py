@@ -1,8 +1,10 @@
 """Page state as frozen dataclasses (scenes), and shareable links.
 
 Each page keeps its controls in one frozen dataclass. This module is the one
-place where the app's defaults and bounds live: pages build their widgets from
-``Scene.field_spec(name)`` and never repeat a default.
+place where a control's default, bounds, step and options live: the core's
+registries and ranges feed it (the core never imports it), and the pages build
+their widgets from ``Scene.field_spec(name)`` (``lossviz.ui.widgets``) and never
+repeat one.
 
 Query format (``to_query`` / ``from_query``): one key per field, named like the
 field, with a string value:
@@ -30,6 +32,22 @@ import math
 import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Self
+
+from lossviz.collapse import (
+    BATCH_SIZES,
+    CLIP_GRAD,
+    DATASETS,
+    LOSSES,
+    LR,
+    MARGIN,
+    OPTIMIZERS,
+    STEPS,
+)
+from lossviz.data import BUNDLED, MAX_ROWS
+from lossviz.distances import DISTANCES, TORCH_EPS
+from lossviz.mining import MINING_DISTANCES
+from lossviz.quiz import DIFFICULTIES, QUIZ_DISTANCES
+from lossviz.ranges import SEED, Range
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -63,6 +81,19 @@ class FieldSpec:
     integer: bool = False
     options: tuple[Any, ...] = ()  # choice
     max_len: int = 0  # text
+    step: float | None = None  # number: a slider's step (None: the widget's own)
+    marks: tuple[float, ...] = ()  # number: values offered on a select slider (others kept)
+
+    def narrowed(self, lo: float | None = None, hi: float | None = None) -> FieldSpec:
+        """This number field offering less (a page's narrower range, e.g. rows of the data).
+
+        The default is clamped into the new range. ValueError when it is not inside.
+        """
+        new_lo, new_hi = self.lo if lo is None else lo, self.hi if hi is None else hi
+        if self.kind != "number" or not self.lo <= new_lo <= new_hi <= self.hi:
+            raise ValueError(f"[{new_lo}, {new_hi}] is not inside [{self.lo}, {self.hi}]")
+        default = min(max(self.default, new_lo), new_hi)
+        return dataclasses.replace(self, lo=new_lo, hi=new_hi, default=default)
 
     def encode(self, value: Any) -> str:
         return _fmt(value)
@@ -101,9 +132,10 @@ class FieldSpec:
         if self.kind == "flag":
             word = raw.strip().lower()
             value = True if word in _TRUE else False if word in _FALSE else raw
-        elif self.kind == "number" or isinstance(self.default, float):
+        elif self.kind == "number" or _is_number(self.default):
             try:
-                value = int(raw) if self.integer else float(raw)
+                integer = self.integer or (self.kind == "choice" and isinstance(self.default, int))
+                value = int(raw) if integer else float(raw)
             except ValueError:
                 if self.kind == "number":
                     raise ValueError(self.problem(raw)) from None
@@ -115,6 +147,10 @@ class FieldSpec:
         return value
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _field(spec: FieldSpec) -> Any:
     problem = spec.problem(spec.default)
     if problem is not None:
@@ -122,8 +158,24 @@ def _field(spec: FieldSpec) -> Any:
     return dataclasses.field(default=spec.default, metadata={"spec": spec})
 
 
-def number(default: float, lo: float, hi: float, *, allow_inf: bool = False, integer: bool = False):
-    return _field(FieldSpec("number", default, lo, hi, allow_inf=allow_inf, integer=integer))
+def number(
+    default: float,
+    lo: float | Range,
+    hi: float | None = None,
+    *,
+    allow_inf: bool = False,
+    integer: bool = False,
+    step: float | None = None,
+    marks: Sequence[float] = (),
+):
+    """A number field: ``[lo, hi]``, or a core :class:`~lossviz.ranges.Range` (closed)."""
+    if isinstance(lo, Range):
+        if lo.lo_open:
+            raise ValueError(f"narrow {lo} to a closed range for a control")
+        lo, hi, integer = lo.lo, lo.hi, lo.integer
+    spec = FieldSpec("number", default, lo, hi, allow_inf=allow_inf, integer=integer, step=step,
+                     marks=tuple(marks))  # fmt: skip
+    return _field(spec)
 
 
 def choice(default: Any, options: Sequence[Any]):
@@ -181,8 +233,8 @@ class Scene:
         return cls.parse_query(query)[0]
 
 
-DISTANCE_NAMES = ("euclidean", "manhattan", "chebyshev", "minkowski", "cosine",
-                  "squared_euclidean", "custom")  # fmt: skip
+DISTANCE_NAMES = (*DISTANCES, "custom")  # "custom": a typed expression
+P_MARKS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, math.inf)
 
 
 def _coord(default: float):
@@ -193,13 +245,13 @@ def _coord(default: float):
 class LossScene(Scene):
     """Controls every loss page shares."""
 
-    margin: float = number(1.0, 0.05, 5.0)
-    p: float = number(2.0, 0.5, 10.0, allow_inf=True)
-    eps: float = choice(1e-6, (0.0, 1e-6))
+    margin: float = number(1.0, 0.05, 5.0, step=0.05)
+    p: float = number(2.0, 0.5, 10.0, allow_inf=True, marks=P_MARKS)
+    eps: float = choice(TORCH_EPS, (0.0, TORCH_EPS))
     distance: str = choice("euclidean", DISTANCE_NAMES)
     expr: str = text("max(abs(a - b))", 300)
     lr: float = number(0.1, 1e-4, 10.0)
-    seed: int = number(0, 0, 2**31 - 1, integer=True)
+    seed: int = number(0, SEED)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -226,22 +278,15 @@ class ContrastiveScene(LossScene):
     similar: bool = flag(True)
 
 
-QUIZ_DISTANCES = ("euclidean", "manhattan", "chebyshev", "cosine")
-
-
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class QuizScene(Scene):
     """Quiz: the teacher's seed fixes the questions; the rest sets their kind."""
 
-    seed: int = number(0, 0, 2**31 - 1, integer=True)
-    difficulty: str = choice("normal", ("normal", "boundary"))
+    seed: int = number(0, SEED)
+    difficulty: str = choice("normal", DIFFICULTIES)
     distance: str = choice("euclidean", QUIZ_DISTANCES)
     swap: bool = flag(False)
-    margin: float = number(1.0, 0.05, 5.0)
-
-
-MINING_SOURCES = ("blobs", "digits", "iris", "upload")
-MINING_DISTANCES = ("euclidean", "manhattan", "cosine")
+    margin: float = number(1.0, 0.05, 5.0, step=0.05)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -252,18 +297,15 @@ class MiningScene(Scene):
     and the page asks for the file again).
     """
 
-    source: str = choice("blobs", MINING_SOURCES)
+    source: str = choice("blobs", ("blobs", *BUNDLED, "upload"))
     classes: int = number(3, 2, 8, integer=True)
     per_class: int = number(8, 2, 30, integer=True)
-    spread: float = number(1.0, 0.0, 3.0)
-    seed: int = number(0, 0, 2**31 - 1, integer=True)
+    spread: float = number(1.0, 0.0, 3.0, step=0.05)
+    seed: int = number(0, SEED)
     space: str = choice("raw", ("raw", "pca2"))
     distance: str = choice("euclidean", MINING_DISTANCES)
-    margin: float = number(1.0, 0.0, 5.0)
-    anchor: int = number(0, 0, 4999, integer=True)
-
-
-COLLAPSE_LOSSES = ("batch_hard", "batch_hard_fix", "batch_all", "batch_semihard")
+    margin: float = number(1.0, 0.0, 5.0, step=0.01)
+    anchor: int = number(0, 0, MAX_ROWS - 1, integer=True)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -271,19 +313,20 @@ class CollapseScene(Scene):
     """Collapse demo: one training configuration, run with ``loss`` and beside it ``compare``.
 
     ``compare`` "none" trains one encoder only. ``autostart`` starts training as
-    the link opens (a teacher's link for the class). Bounds are those of
-    ``lossviz.collapse.TrainConfig`` or tighter.
+    the link opens (a teacher's link for the class). Options and ranges are
+    ``lossviz.collapse``'s (what ``TrainConfig`` accepts), narrowed where the page
+    offers less; the batch sizes are the powers of two the page offers.
     """
 
-    dataset: str = choice("digits", ("digits", "blobs"))
-    loss: str = choice("batch_hard", COLLAPSE_LOSSES)
-    compare: str = choice("batch_hard_fix", (*COLLAPSE_LOSSES, "none"))
-    margin: float = number(0.2, 0.0, 5.0)
-    lr: float = number(0.03, 1e-4, 10.0)
-    optimizer: str = choice("adam", ("adam", "sgd"))
-    steps: int = number(300, 10, 2000, integer=True)
-    batch_size: int = number(128, 8, 256, integer=True)
+    dataset: str = choice("digits", DATASETS)
+    loss: str = choice("batch_hard", LOSSES)
+    compare: str = choice("batch_hard_fix", (*LOSSES, "none"))
+    margin: float = number(0.2, MARGIN, step=0.01)
+    lr: float = number(0.03, LR.narrowed(lo=1e-4), step=0.01)
+    optimizer: str = choice("adam", OPTIMIZERS)
+    steps: int = number(300, STEPS.narrowed(lo=10), step=10)
+    batch_size: int = choice(128, BATCH_SIZES)
     l2_normalize: bool = flag(False)
-    clip_grad: float = number(0.0, 0.0, 100.0)
-    seed: int = number(0, 0, 2**31 - 1, integer=True)
+    clip_grad: float = number(0.0, CLIP_GRAD.narrowed(hi=100.0), step=0.5)
+    seed: int = number(0, SEED)
     autostart: bool = flag(False)

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from lossviz.collapse import LOSS_LABELS, OPTIMIZER_LABELS, PRESETS
-from lossviz.scene import COLLAPSE_LOSSES
+from lossviz.collapse import PRESETS
 from lossviz.ui import collapse as cl
+from lossviz.ui import widgets
 from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
@@ -24,27 +24,22 @@ with st.sidebar:
                  format_func=cl.PRESET_LABELS.get, on_change=cl.apply_preset,
                  placeholder="Custom settings")  # fmt: skip
     st.subheader("Losses")
-    st.selectbox("Loss (left)", COLLAPSE_LOSSES, key=binding.widget_key("loss"),
-                 format_func=LOSS_LABELS.get)  # fmt: skip
-    st.selectbox("Beside it (right)", (*COLLAPSE_LOSSES, "none"),
-                 key=binding.widget_key("compare"),
-                 format_func=lambda name: LOSS_LABELS.get(name, "nothing"))  # fmt: skip
-    st.slider("Margin m", 0.0, 2.0, step=0.01, key=binding.widget_key("margin"))
+    widgets.choice(binding, "loss", "Loss (left)")
+    widgets.choice(binding, "compare", "Beside it (right)")
+    widgets.slider(binding, "margin", "Margin m")
     st.subheader("Training")
-    st.radio("Data", ("digits", "blobs"), key=binding.widget_key("dataset"), horizontal=True,
-             format_func={"digits": "Digits (64-D)", "blobs": "Blobs (2-D)"}.get)  # fmt: skip
-    st.radio("Optimizer", ("adam", "sgd"), key=binding.widget_key("optimizer"),
-             format_func=OPTIMIZER_LABELS.get, horizontal=True)  # fmt: skip
-    st.number_input("Learning rate", 1e-4, 10.0, step=0.01, format="%.4f",
-                    key=binding.widget_key("lr"))  # fmt: skip
-    st.slider("Steps", 10, 2000, step=10, key=binding.widget_key("steps"))
-    st.select_slider("Batch size", (8, 16, 32, 64, 128, 256), key=binding.widget_key("batch_size"))
-    st.toggle("L2-normalise the outputs", key=binding.widget_key("l2_normalize"))
-    st.number_input("Clip gradient norm (0 = off)", 0.0, 100.0, step=0.5,
-                    key=binding.widget_key("clip_grad"))  # fmt: skip
-    st.number_input("Seed", 0, 2**31 - 1, key=binding.widget_key("seed"))
-    st.toggle("Start training when this link opens", key=binding.widget_key("autostart"),
-              help="For a class: share the address; every page that opens it trains.")  # fmt: skip
+    widgets.choice(binding, "dataset", "Data", style="radio", horizontal=True)
+    widgets.choice(binding, "optimizer", "Optimizer", style="radio", horizontal=True)
+    widgets.number(binding, "lr", "Learning rate", format="%.4f")
+    widgets.slider(binding, "steps", "Steps")
+    widgets.choice(binding, "batch_size", "Batch size", style="slider")
+    widgets.toggle(binding, "l2_normalize", "L2-normalise the outputs")
+    widgets.number(binding, "clip_grad", "Clip gradient norm (0 = off)")
+    widgets.number(binding, "seed", "Seed")
+    widgets.toggle(
+        binding, "autostart", "Start training when this link opens",
+        help="For a class: share the address; every page that opens it trains.",
+    )  # fmt: skip
 scene = binding.commit()
 
 cl.autostart(scene)

@@ -8,6 +8,7 @@ from lossviz.losses import NonFiniteError
 from lossviz.pairs import read_pair
 from lossviz.presets import CONTRASTIVE_PRESETS
 from lossviz.ui import contrastive as pg
+from lossviz.ui import widgets
 from lossviz.ui.controls import learning_rate_control, loss_controls, loss_settings
 from lossviz.ui.plane import plane, preview_metric
 from lossviz.ui.points import descent_buttons, presets_bar
@@ -26,19 +27,18 @@ binding.warn_about_link()
 
 with st.sidebar:
     st.subheader("Pair")
-    st.toggle(
-        "Similar pair (same class)", key=binding.widget_key("similar"),
+    widgets.toggle(
+        binding, "similar", "Similar pair (same class)",
         help="On: label y = 1, the pair is pulled together by d². Off: y = 0, the pair is "
         "pushed apart by max(m − d, 0)² until it is the margin m apart.",
     )  # fmt: skip
     st.subheader("Loss")
     loss_controls(
         binding,
-        scene,
         margin_help="A dissimilar pair closer than this is pushed apart; beyond it, no loss.",
     )
     st.subheader("Gradient descent")
-    learning_rate_control(binding, scene)
+    learning_rate_control(binding)
 scene = binding.commit()
 settings = loss_settings(binding, scene)
 

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from lossviz.scene import MINING_DISTANCES, MINING_SOURCES
 from lossviz.ui import mining as mn
+from lossviz.ui import widgets
 from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
@@ -20,17 +20,14 @@ binding.warn_about_link()
 
 with st.sidebar:
     st.subheader("Data")
-    st.radio("Source", MINING_SOURCES, key=binding.widget_key("source"),
-             format_func=mn.SOURCE_LABELS.get)  # fmt: skip
-    source = st.session_state[binding.widget_key("source")]
+    source = widgets.choice(binding, "source", "Source", style="radio")
     if source == "blobs":
-        st.slider("Classes", 2, 8, key=binding.widget_key("classes"))
-        st.slider("Points per class", 2, 30, key=binding.widget_key("per_class"))
-        st.slider("Spread", 0.0, 3.0, step=0.05, key=binding.widget_key("spread"))
-        st.number_input("Seed", 0, 2**31 - 1, key=binding.widget_key("seed"))
+        widgets.slider(binding, "classes", "Classes")
+        widgets.slider(binding, "per_class", "Points per class")
+        widgets.slider(binding, "spread", "Spread")
+        widgets.number(binding, "seed", "Seed")
     else:
-        st.radio("Distances in", ("raw", "pca2"), key=binding.widget_key("space"),
-                 format_func=mn.SPACE_LABELS.get, horizontal=True)  # fmt: skip
+        widgets.choice(binding, "space", "Distances in", style="radio", horizontal=True)
     if source == "upload":
         st.file_uploader("CSV file", type=["csv"], key=mn.UPLOAD_KEY, on_change=mn.store_upload,
                          help=mn.CSV_FORMAT)  # fmt: skip
@@ -38,9 +35,8 @@ with st.sidebar:
         st.download_button("Download the example", mn.example_bytes(),
                            file_name="embeddings.csv", mime="text/csv")  # fmt: skip
     st.subheader("Triplets")
-    st.selectbox("Distance", MINING_DISTANCES, key=binding.widget_key("distance"),
-                 format_func=mn.DISTANCE_LABELS.get)  # fmt: skip
-    st.slider("Margin m", 0.0, 5.0, step=0.01, key=binding.widget_key("margin"))
+    widgets.choice(binding, "distance", "Distance")
+    widgets.slider(binding, "margin", "Margin m")
 scene = binding.commit()
 
 batch = mn.current_batch(scene)
@@ -57,7 +53,8 @@ mn.kind_metrics(counts)
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.number_input("Anchor (row)", 0, analysis.size - 1, key=binding.widget_key("anchor"))
+    rows = scene.field_spec("anchor").narrowed(hi=analysis.size - 1)  # this data's rows
+    widgets.number(binding, "anchor", "Anchor (row)", spec=rows)
     scene = binding.commit()
     view = analysis.anchor_view(scene.anchor, scene.margin)
     mn.picture(batch, scene, view)

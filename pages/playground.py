@@ -8,6 +8,7 @@ from lossviz.formulas import triplet_latex
 from lossviz.losses import NonFiniteError
 from lossviz.presets import PLAYGROUND_PRESETS
 from lossviz.ui import playground as pg
+from lossviz.ui import widgets
 from lossviz.ui.controls import learning_rate_control, loss_controls, loss_settings
 from lossviz.ui.heatmap import heatmap
 from lossviz.ui.plane import plane, preview_metric
@@ -28,15 +29,14 @@ binding.warn_about_link()
 
 with st.sidebar:
     st.subheader("Loss")
-    loss_controls(binding, scene)
-    st.toggle(
-        "Swap",
-        key=binding.widget_key("swap"),
+    loss_controls(binding)
+    widgets.toggle(
+        binding, "swap", "Swap",
         help="Balntas et al. 2016: use min(d(a, n), d(p, n)) as the negative distance, "
         "so a negative close to the positive counts too.",
-    )
+    )  # fmt: skip
     st.subheader("Gradient descent")
-    learning_rate_control(binding, scene)
+    learning_rate_control(binding)
 scene = binding.commit()
 settings = loss_settings(binding, scene, swap=scene.swap)
 

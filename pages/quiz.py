@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from lossviz.distances import DISTANCE_LABELS
 from lossviz.quiz import ROUND_LENGTH, explain
 from lossviz.triplets import Kind
 from lossviz.ui import quiz as qz
+from lossviz.ui import widgets
 from lossviz.ui.readouts import kind_badge
 from lossviz.ui.setup import ensure_navigation
 
@@ -22,28 +22,18 @@ binding.warn_about_link()
 
 with st.sidebar:
     st.subheader("Quiz")
-    spec = scene.field_spec
-    st.radio(
-        "Difficulty", spec("difficulty").options, key=binding.widget_key("difficulty"),
-        horizontal=True, help="Boundary: every triplet lies within 10% of the margin of a border.",
+    widgets.choice(
+        binding, "difficulty", "Difficulty", style="radio", horizontal=True,
+        help="Near the boundary: every triplet lies within 10% of the margin of a border.",
     )  # fmt: skip
-    st.selectbox(
-        "Distance",
-        spec("distance").options,
-        format_func=DISTANCE_LABELS.get,
-        key=binding.widget_key("distance"),
-    )
-    st.toggle(
-        "Swap", key=binding.widget_key("swap"),
+    widgets.choice(binding, "distance", "Distance")
+    widgets.toggle(
+        binding, "swap", "Swap",
         help="The negative distance is min(d(a, n), d(p, n)), as the loss with swap uses it.",
     )  # fmt: skip
-    st.slider(
-        "Margin m", spec("margin").lo, spec("margin").hi, step=0.05,
-        key=binding.widget_key("margin"),
-    )  # fmt: skip
-    st.number_input(
-        "Teacher's seed", int(spec("seed").lo), int(spec("seed").hi), step=1,
-        key=binding.widget_key("seed"),
+    widgets.slider(binding, "margin", "Margin m")
+    widgets.number(
+        binding, "seed", "Teacher's seed",
         help="The same seed and settings give every student the same questions.",
     )  # fmt: skip
     st.button("New round", on_click=qz.new_round, icon=":material/refresh:", key="quiz.new_side")

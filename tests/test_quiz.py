@@ -9,6 +9,7 @@ import pytest
 from lossviz.playground import read_triplet
 from lossviz.quiz import (
     BOUNDS,
+    QUIZ_DISTANCES,
     Question,
     QuizError,
     explain,
@@ -18,7 +19,6 @@ from lossviz.quiz import (
     quiz_settings,
     summarize,
 )
-from lossviz.scene import QUIZ_DISTANCES
 from lossviz.triplets import Kind, classify
 
 E, S, H = Kind.EASY, Kind.SEMI_HARD, Kind.HARD

@@ -49,14 +49,6 @@ SWEEP_STEPS = 26
 HISTOGRAM_BINS = 40
 EXAMPLE_CSV = Path(__file__).resolve().parents[2] / "examples" / "embeddings.csv"
 
-SOURCE_LABELS = {
-    "blobs": "Generated blobs (2-D)",
-    "digits": "Handwritten digits (64-D)",
-    "iris": "Iris (4-D)",
-    "upload": "Upload a CSV",
-}
-SPACE_LABELS = {"raw": "all dimensions", "pca2": "the 2-D picture (PCA)"}
-DISTANCE_LABELS = {"euclidean": "Euclidean", "manhattan": "Manhattan", "cosine": "Cosine (1 − cos)"}
 CSV_FORMAT = (
     "UTF-8 CSV with a header row. One column named `label` holds each row's class "
     f"(text); every other column is a number. At most {data.MAX_UPLOAD_BYTES // 2**20} MB, "
@@ -413,10 +405,14 @@ def explainer() -> None:
             "- **Batch-all** averages the loss over every triplet whose loss is positive.\n"
             "- **Batch-hard** keeps one triplet per anchor: its farthest positive and its "
             "nearest negative. Strong, but it can pull every embedding onto one point "
-            "(see the collapse demo); the **fix** divides the gap by the mean hardest-negative "
-            "distance, so shrinking everything no longer pays.\n"
-            "- **Batch-semi-hard** (FaceNet, as TF Addons implements it) takes, for every "
-            "positive pair, the nearest negative that is still farther than the positive.\n\n"
+            "(see the collapse demo); the **fix** (exactly Quaterion's `TripletLoss`, averaged "
+            "over every anchor) divides the gap by the mean hardest-negative distance, so "
+            "shrinking everything no longer pays.\n"
+            "- **Batch-semi-hard** (FaceNet, exactly as TF Addons' `triplet_semihard_loss` "
+            "computes it) takes, for every positive pair, the nearest negative that is still "
+            "farther than the positive (else the farthest). Two differences: here the distance "
+            "is the one you chose, where TF Addons' default is the *squared* Euclidean "
+            "distance; and a batch without positive pairs gives 0 where TF Addons gives NaN.\n\n"
             "**Choosing a margin**: the sweep shows how the shares change with m. With m far "
             "above most δ almost nothing is easy and every triplet trains; with m near 0 only "
             "the hard ones do. Counts are exact (no sampling), computed in float64."

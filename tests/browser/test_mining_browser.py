@@ -21,7 +21,7 @@ from lossviz.data import load_iris_points, make_blobs, project_2d, read_embeddin
 from lossviz.mining import BatchAnalysis
 from lossviz.scene import MiningScene
 from lossviz.triplets import Kind
-from lossviz.ui.mining import SOURCE_LABELS
+from lossviz.ui.labels import OPTION_LABELS
 from tests.browser.conftest import APP_TIMEOUT_MS, REPO, wait_for_app
 from tests.browser.plane_helpers import (
     click_button,
@@ -90,7 +90,7 @@ def expect_counts(page: Page, counts: dict[Kind, int]) -> None:
 
 def choose_source(page: Page, source: str) -> None:
     radio = page.get_by_test_id("stSidebar").get_by_test_id("stRadio").filter(has_text="Source")
-    radio.get_by_text(SOURCE_LABELS[source], exact=True).click()
+    radio.get_by_text(OPTION_LABELS["source"][source], exact=True).click()
     # The URL is written mid-run: wait for the end, or the next input interrupts this run.
     expect(page).to_have_url(re.compile(rf"source={source}\b"))
     wait_for_app(page)
