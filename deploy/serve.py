@@ -45,8 +45,7 @@ APP = "app.py"
 START_TIMEOUT_S = 60.0
 
 # Large freed tensors (the mining page's distance matrices) go back to the system at once
-# instead of staying in glibc's arenas: with it, a server's memory after a class used the
-# digits fell from 922 to 500 MB (bench/loadtest.py, see the README).
+# instead of staying in glibc's arenas after the page is left.
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "1048576"}
 COOKIE_SECRET_ENV = "STREAMLIT_SERVER_COOKIE_SECRET"
 

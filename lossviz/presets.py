@@ -43,8 +43,9 @@ PLAYGROUND_PRESETS: dict[str, Preset] = {
     ),
     "coincident": Preset(
         "Coincident points and eps",
-        "A and P sit on the same spot: with eps = 1e-6 torch still finds a direction "
-        "along (1, 1); set eps to 0 and their arrows vanish.",
+        "A and P sit on the same spot: with eps = 1e-6 torch still gives their pull a "
+        "direction, along (1, 1). Set eps to 0 and P's arrow vanishes; A's arrow is then only "
+        "N pushing it away.",
         _triplet((0.0, 0.0), (0.0, 0.0), (0.5, 0.5)),
     ),
     "cosine": Preset(

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
+from lossviz.distances import TORCH_EPS
 from lossviz.losses import triplet_distances
 from lossviz.playground import read_triplet
 from lossviz.settings import LossSettings, make_distance
@@ -28,7 +29,6 @@ BOUNDS = (-4.0, 4.0)
 DIFFICULTIES = ("normal", "boundary")
 QUIZ_DISTANCES = ("euclidean", "manhattan", "chebyshev", "cosine")
 ROUND_LENGTH = 10
-EPS = 1e-6  # torch's pairwise_distance eps, as on the playground
 
 NORMAL_GAP = 0.15  # normal: |delta - boundary| >= 0.15 m for both boundaries
 BOUNDARY_NEAR = 0.09  # boundary: 0.01 m <= |delta - boundary| <= 0.09 m (spec: <= 0.1 m)
@@ -89,7 +89,7 @@ class RoundSummary:
 def quiz_settings(distance: str, swap: bool, margin: float) -> LossSettings:
     """The loss settings of a quiz: a named distance, p = 2, torch's eps."""
     return LossSettings(
-        margin=float(margin), p=2.0, eps=EPS, swap=bool(swap), distance=distance, expr=""
+        margin=float(margin), p=2.0, eps=TORCH_EPS, swap=bool(swap), distance=distance, expr=""
     )
 
 

@@ -98,7 +98,7 @@ def pair_view(settings):
         st.plotly_chart(pg.curves_figure(scene.margin, pair, marked), width="stretch")
         with st.container(border=True):
             st.markdown("**Label convention.** A widely copied snippet (written out here):")
-            st.code(pg.INVERTED_SNIPPET, language="python", wrap_lines=True)
+            st.code(pg.inverted_snippet(scene.margin), language="python", wrap_lines=True)
             st.toggle(
                 "Use the inverted snippet", key=pg.INVERTED_KEY,
                 help="Feed this pair to the snippet with label 1 = similar, as its docstring "

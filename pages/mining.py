@@ -46,7 +46,6 @@ if isinstance(batch, str):
     st.stop()
 
 analysis = mn.analysis(batch, scene.distance)
-mn.clamp_anchor(analysis.size)
 counts, losses, comparison = mn.margin_results(batch.key, scene.distance, scene.margin, analysis)
 st.caption(batch.description)
 mn.kind_metrics(counts)

@@ -208,3 +208,13 @@ def test_the_convention_toggle_shows_and_follows_the_inverted_snippet():
     ok(button(at, "Step").click().run())
     assert expected(scene_of(at)).d < expected(start).d
     assert_shows_core_numbers(at)
+
+
+def test_the_snippet_shows_the_margin_its_curve_uses():
+    at = open_page({"margin": "0.35"})
+    (code,) = [c.value for c in at.code if "label 1 = similar" in c.value]
+    assert "    m = 0.35  # the margin\n" in code
+    widget(at, "Margin m").set_value(1.5)
+    ok(at.run())
+    (code,) = [c.value for c in at.code if "label 1 = similar" in c.value]
+    assert "    m = 1.5  # the margin\n" in code

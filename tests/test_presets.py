@@ -36,10 +36,12 @@ def test_swap_preset_changes_the_answer():
 
 def test_coincident_preset_needs_eps_for_a_direction():
     scene = PLAYGROUND_PRESETS["coincident"].scene
-    with_eps = reading_of(scene).gradients
-    without = reading_of(scene, eps=0.0).gradients
-    assert with_eps[1][0] == pytest.approx(with_eps[1][1]) and abs(with_eps[1][0]) > 0.5
-    assert without[1] == (0.0, 0.0)
+    (a, p, n) = reading_of(scene).gradients
+    assert p[0] == pytest.approx(p[1]) and abs(p[0]) > 0.5  # P pulled along (1, 1)
+    assert a != pytest.approx((-n[0], -n[1]))  # A feels P's pull too
+    (a0, p0, n0) = reading_of(scene, eps=0.0).gradients
+    assert p0 == (0.0, 0.0)  # "P's arrow vanishes"
+    assert a0 == pytest.approx((-n0[0], -n0[1])) and a0 != (0.0, 0.0)  # "only N pushing it away"
 
 
 def test_cosine_preset_far_but_aligned_negative_is_hard():

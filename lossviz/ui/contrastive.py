@@ -32,14 +32,17 @@ PLANE_KEY = "contrastive.plane"
 INVERTED_KEY = "contrastive.inverted"
 MARGIN_PALETTE = {"0": "#ffffff", "1": COLORS["semi-hard"]}
 
-INVERTED_SNIPPET = '''\
-def contrastive_loss(x1, x2, label):
-    """label 1 = similar, 0 = not."""
-    m = 1.0  # the margin
-    d = F.pairwise_distance(x1, x2)
-    pull = (1 - label) * d**2
-    push = label * F.relu(m - d)**2
-    return (pull + push).mean()'''
+def inverted_snippet(margin: float) -> str:
+    """The widely copied snippet, written out with the page's margin (what its curve uses)."""
+    return (
+        "def contrastive_loss(x1, x2, label):\n"
+        '    """label 1 = similar, 0 = not."""\n'
+        f"    m = {margin!r}  # the margin\n"
+        "    d = F.pairwise_distance(x1, x2)\n"
+        "    pull = (1 - label) * d**2\n"
+        "    push = label * F.relu(m - d)**2\n"
+        "    return (pull + push).mean()"
+    )
 
 
 def reset() -> None:

@@ -240,13 +240,6 @@ def distributions_note(analysis: BatchAnalysis) -> str:
     )
 
 
-def clamp_anchor(n: int) -> None:
-    """Bring the anchor widget back into the data set when the data shrank under it."""
-    key = BINDING.widget_key("anchor")
-    if st.session_state.get(key, 0) >= n:
-        st.session_state[key] = 0
-
-
 def pick_anchor_from_click() -> None:
     """The scatter's ``on_select``: a clicked point becomes the anchor."""
     event = st.session_state.get(SCATTER_KEY)
