@@ -255,6 +255,13 @@ class LossScene(Scene):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class HomeScene(Scene):
+    """Home page: the margin of the loss-along-delta picture."""
+
+    margin: float = number(1.0, 0.1, 2.0, step=0.1)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class PlaygroundScene(LossScene):
     """Triplet playground: anchor (ax, ay), positive (px, py), negative (nx, ny)."""
 

@@ -3,14 +3,16 @@
 import streamlit as st
 
 from lossviz.figures.curves import kinds_along_delta
-from lossviz.scene import PlaygroundScene
 from lossviz.triplets import loss_along_delta
+from lossviz.ui import home, widgets
 from lossviz.ui.navigation import PAGES, page_link
 from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
 
+home.BINDING.load()
 st.title("lossviz: see what metric-learning losses do")
+home.BINDING.warn_about_link()
 st.markdown(
     """
 Metric learning trains an encoder so that things of the same class land close
@@ -30,15 +32,11 @@ pytorch-metric-learning give.
 )
 
 st.subheader("Easy, semi-hard and hard")
-margin = st.slider(
-    "margin m",
-    min_value=0.1,
-    max_value=2.0,
-    value=PlaygroundScene().margin,
-    step=0.1,
-    format="%.1f",
+margin = widgets.slider(
+    home.BINDING, "margin", "margin m", format="%.1f",
     help="How much farther the negative must be than the positive before the loss is zero.",
-)
+)  # fmt: skip
+home.BINDING.commit()
 deltas, losses, kinds = loss_along_delta(margin)
 figure = kinds_along_delta(deltas.tolist(), losses.tolist(), kinds.tolist(), margin)
 st.plotly_chart(figure, width="stretch")

@@ -57,3 +57,31 @@ def test_the_layer_checker_sees_violations(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("import streamlit as st\nfrom plotly import graph_objects\nimport torch.nn\n")
     assert _roots(imported_modules(bad)) == {"streamlit", "plotly", "torch"}
+
+
+UI = sorted((ROOT / "lossviz" / "ui").glob("*.py"))
+BOUNDED = {"slider", "number_input", "select_slider"}
+
+
+def _streamlit_calls(path: Path) -> list[tuple[str, ast.Call]]:
+    calls = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            if isinstance(owner, ast.Name) and owner.id in {"st", "column", "buttons"}:
+                calls.append((node.func.attr, node))
+    return calls
+
+
+@pytest.mark.parametrize("path", [*PAGES, *UI], ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_bounded_control_comes_from_its_spec(path):
+    """Sliders and number inputs are built only by lossviz/ui/widgets.py, from field specs;
+    no page or module writes a control's bounds, step or options itself."""
+    if path.name == "widgets.py":
+        return
+    bounded = [name for name, _ in _streamlit_calls(path) if name in BOUNDED]
+    assert not bounded, f"{path.name} builds {bounded} itself"
+    source = path.read_text(encoding="utf-8")
+    uses = source.count("widget_key(")
+    writes = source.count("st.session_state[BINDING.widget_key(")
+    assert path.name == "state.py" or uses == writes, f"{path.name} keys a widget itself"

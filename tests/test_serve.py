@@ -129,3 +129,15 @@ def test_the_tls_recipe_is_a_valid_nginx_configuration(tmp_path):
     out = subprocess.run([nginx_binary(), "-t", "-p", str(tmp_path), "-c", str(conf)],
                          capture_output=True, text=True)  # fmt: skip
     assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.slow
+def test_a_deep_link_opened_first_on_a_fresh_server_runs_through_app_py():
+    """The first session of a server opens /playground: app.py's setup runs (its sidebar badge
+    is sent), not the page file alone as a legacy pages/ app (see ui.setup.ensure_navigation)."""
+    with cluster(1) as served:
+        spec = LoadSpec("playground", clients=1, reruns=1, timeout_s=120, watch=("Computing on",))
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            reports, wall = pool.submit(asyncio.run, drive(served.url, spec)).result()
+        result = summarize(reports, wall, spec)
+    assert result["errors"] == {} and result["seen"] == {"Computing on": 1}

@@ -32,6 +32,7 @@ PLANE_KEY = "contrastive.plane"
 INVERTED_KEY = "contrastive.inverted"
 MARGIN_PALETTE = {"0": "#ffffff", "1": COLORS["semi-hard"]}
 
+
 def inverted_snippet(margin: float) -> str:
     """The widely copied snippet, written out with the page's margin (what its curve uses)."""
     return (

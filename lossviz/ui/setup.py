@@ -43,12 +43,18 @@ def device_badge() -> None:
 def ensure_navigation() -> None:
     """Run a page through app.py, never on its own as a legacy ``pages/`` script.
 
-    Because the app keeps its pages in ``pages/``, a fresh server treats it
-    as a legacy multipage app until app.py has called ``st.navigation`` once;
-    a deep link (``/playground``) opened first would run the page file alone,
-    without the device badge, the wide layout or the process setup. The flag
-    is the one ``st.navigation`` itself clears; clearing it and rerunning
-    sends this run through app.py.
+    Why a private flag (checked against Streamlit 1.67): a server decides once,
+    when its first session starts, whether the app is a legacy multipage app, by
+    whether a ``pages/`` folder sits beside the entry point
+    (``PagesManager.uses_pages_directory``); until app.py has called
+    ``st.navigation`` in some session, a deep link (``/playground``) opened first
+    runs the page file alone, without the device badge, the wide layout or the
+    process setup. Streamlit offers no option to turn the ``pages/`` scan off
+    (``client.showSidebarNavigation`` only hides the menu), and the supported way
+    out, renaming the folder, would break the layout this project keeps. So this
+    clears the same flag ``st.navigation`` itself clears, and reruns: the run goes
+    through app.py. A Streamlit upgrade must re-check it (``test_app`` covers a
+    deep link opened first on a fresh server).
     """
     from streamlit.runtime.pages_manager import PagesManager
 
