@@ -204,7 +204,9 @@ def test_the_anchor_follows_the_data_when_it_shrinks():
     assert scene_of(at).anchor == 140
     widget(at, "Source").set_value("blobs")
     ok(at.run())
-    assert scene_of(at).anchor == 0
+    assert scene_of(at).anchor == 23  # the last of the 24 blob points, and the page says so
+    (notice,) = [w.value for w in at.warning if w.value.startswith("Anchor (row): 140")]
+    assert "so it shows 23" in notice
     assert_shows_core_numbers(at)
 
 
