@@ -54,15 +54,22 @@ def _number_args(spec: FieldSpec) -> dict[str, Any]:
     return args
 
 
+def _numeric(
+    widget: Callable[..., Any], binding: SceneBinding, field: str, label: str,
+    help: str | None, spec: FieldSpec | None, format: str | None,
+) -> Any:  # fmt: skip
+    spec = _spec(binding, field, spec)
+    _fit(binding, field, label, spec)
+    return widget(label, key=binding.widget_key(field), help=help, format=format,
+                  **_number_args(spec))  # fmt: skip
+
+
 def slider(
     binding: SceneBinding, field: str, label: str, *, help: str | None = None,
     spec: FieldSpec | None = None, format: str | None = None,
 ) -> Any:  # fmt: skip
     """A number field as a slider over its range, in its steps."""
-    spec = _spec(binding, field, spec)
-    _fit(binding, field, label, spec)
-    return st.slider(label, key=binding.widget_key(field), help=help, format=format,
-                     **_number_args(spec))  # fmt: skip
+    return _numeric(st.slider, binding, field, label, help, spec, format)
 
 
 def number(
@@ -70,10 +77,7 @@ def number(
     spec: FieldSpec | None = None, format: str | None = None,
 ) -> Any:  # fmt: skip
     """A number field as a number input (exact values, e.g. a seed or a learning rate)."""
-    spec = _spec(binding, field, spec)
-    _fit(binding, field, label, spec)
-    return st.number_input(label, key=binding.widget_key(field), help=help, format=format,
-                           **_number_args(spec))  # fmt: skip
+    return _numeric(st.number_input, binding, field, label, help, spec, format)
 
 
 def marks(
