@@ -11,6 +11,7 @@ from lossviz.ui import contrastive as pg
 from lossviz.ui import widgets
 from lossviz.ui.controls import learning_rate_control, loss_controls, loss_settings
 from lossviz.ui.plane import plane, preview_metric
+from lossviz.ui.plane_layers import pair_live, pair_reading
 from lossviz.ui.points import descent_buttons, presets_bar
 from lossviz.ui.setup import ensure_navigation
 
@@ -75,11 +76,14 @@ def pair_view(settings):
             points=pg.POINTS.of(scene),
             bounds=pg.BOUNDS,
             on_change=pg.POINTS.move,
-            regions=pg.margin_regions(pg.POINTS.of(scene)["X1"], settings),
+            **pg.plane_regions(pg.POINTS.of(scene)["X1"], settings),
             arrows=arrows,
             trajectory=pg.POINTS.trajectory(),
             metric=preview_metric(scene.distance, scene.p, scene.eps),
+            live=pair_live(scene.margin, scene.similar),
+            reading=pair_reading(reading),
             labels={"X1": "X1", "X2": "X2"},
+            download_name="lossviz-pair",
             caption="Drag a point, or click it and use the arrow keys. Shaded: where X2 would "
             "be inside the margin of X1.",
         )

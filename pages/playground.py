@@ -12,6 +12,7 @@ from lossviz.ui import widgets
 from lossviz.ui.controls import learning_rate_control, loss_controls, loss_settings
 from lossviz.ui.heatmap import heatmap
 from lossviz.ui.plane import plane, preview_metric
+from lossviz.ui.plane_layers import triplet_live, triplet_reading
 from lossviz.ui.points import descent_buttons, presets_bar
 from lossviz.ui.readouts import kind_badge, playground_explainer
 from lossviz.ui.setup import ensure_navigation
@@ -68,18 +69,23 @@ def triplet_view(settings):
 
     points = pg.POINTS.of(scene)
     arrows, scale = pg.arrows(reading)
+    regions, shapes = pg.plane_regions(points, reading.d_ap, settings)
     plane(
         key="playground.plane",
         points=points,
         bounds=pg.BOUNDS,
         on_change=pg.POINTS.move,
-        regions=pg.landscape(points["A"], points["P"], settings).regions,
+        regions=regions,
+        shapes=shapes,
         arrows=arrows,
         trajectory=pg.POINTS.trajectory(),
         metric=preview_metric(scene.distance, scene.p, scene.eps, show_pn=scene.swap),
+        live=triplet_live(scene.margin, scene.swap),
+        reading=triplet_reading(reading),
         labels={"A": "A anchor", "P": "P positive", "N": "N negative"},
         caption="Drag a point, or click it and use the arrow keys. Background: the kind N "
         "would have at each spot.",
+        download_name="lossviz-triplet",
     )
     descent_buttons(
         pg.step,

@@ -29,7 +29,7 @@ from tests.apptest_helpers import component_data
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "tests" / "browser" / "apps" / "plane_app.py"
-JS = ROOT / "lossviz" / "ui" / "plane.js"
+JS = ROOT / "lossviz" / "ui" / "mirror.js"  # the distances plane.js draws with
 BOUNDS = (-4.0, 4.0)
 NAMES = ["A", "P", "N"]
 TRIPLET = {"A": (0.0, 0.0), "P": (1.0, 1.0), "N": (-1.5, 0.5)}

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lossviz.outlines import triplet_outlines
 from lossviz.quiz import explain, make_round
 from lossviz.scene import QuizScene
 from lossviz.triplets import Kind
@@ -72,7 +73,14 @@ def test_a_full_round_scores_and_summarises():
         expected[int(question.kind)][int(given)] += 1
         at = answer(at, given)
         data = plane_data(at)
-        assert data["regions"] is not None and len(data["regions"]["cells"]) == 200 * 200
+        assert data["regions"] is None  # exact outlines, not cells
+        anchor, positive, _ = question.points
+        outlines = triplet_outlines(anchor, positive, question.d_ap, question.settings)
+        layers = {layer["role"]: layer["balls"] for layer in data["shapes"]["layers"]}
+        assert layers == {
+            "semi": [b.to_json() for b in outlines.semi],
+            "hard": [b.to_json() for b in outlines.hard],
+        }
         assert data["metric"]["kind"] == "none"  # the distances are in the metrics beside
         if right:
             assert any(question.kind.label in s.value for s in at.success)

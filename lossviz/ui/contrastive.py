@@ -8,8 +8,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from lossviz.descent import arrow_scale
-from lossviz.figures import COLORS
 from lossviz.figures.curves import contrastive_curves
+from lossviz.outlines import margin_outline
 from lossviz.pairs import (
     POINT_NAMES,
     PairReading,
@@ -21,6 +21,7 @@ from lossviz.scene import ContrastiveScene
 from lossviz.settings import LossSettings
 from lossviz.ui.controls import LOSS_FIELDS
 from lossviz.ui.plane import Regions
+from lossviz.ui.plane_layers import MARGIN_FILL, margin_shapes
 from lossviz.ui.points import ScenePoints
 from lossviz.ui.state import SceneBinding
 
@@ -30,7 +31,7 @@ BOUNDS = POINTS.bounds
 REGION_RESOLUTION = 200
 PLANE_KEY = "contrastive.plane"
 INVERTED_KEY = "contrastive.inverted"
-MARGIN_PALETTE = {"0": "#ffffff", "1": COLORS["semi-hard"]}
+MARGIN_PALETTE = {"0": "#ffffff", "1": MARGIN_FILL}
 
 
 def inverted_snippet(margin: float) -> str:
@@ -87,11 +88,20 @@ def arrows(
     return drawn, scale
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def margin_regions(x1: tuple[float, float], settings: LossSettings) -> Regions:
-    """The plane's background: where X2 would be inside the margin of X1 (shaded)."""
+@st.cache_data(max_entries=64, show_spinner=False)
+def margin_grid(x1: tuple[float, float], settings: LossSettings) -> Regions:
+    """Where X2 would be inside the margin of X1, as cells: for a typed distance; cached."""
     cells = margin_cells(x1, settings, BOUNDS, REGION_RESOLUTION)
     return Regions(size=REGION_RESOLUTION, cells=cells, palette=MARGIN_PALETTE, opacity=0.3)
+
+
+def plane_regions(x1: tuple[float, float], settings: LossSettings) -> dict[str, object]:
+    """The plane's ``regions`` or ``shapes``: the margin around X1, exact for a built-in
+    distance, else the cell grid."""
+    balls = margin_outline(x1, settings)
+    if balls is None:
+        return {"regions": margin_grid(x1, settings)}
+    return {"shapes": margin_shapes(balls)}
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

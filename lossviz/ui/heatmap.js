@@ -2,8 +2,10 @@
 //
 // A square grid of values over [lo, hi]^2 (first row at the top), packed as uint16
 // levels of [0, zmax], drawn as an image in a colour scale, with axes, a colour bar,
-// the white line where the value leaves 0 (marching squares on the grid), labelled
-// points, and the value under the pointer. Nothing is sent back to Python.
+// the white line where the value leaves 0, labelled points, and the value under the
+// pointer. Nothing is sent back to Python. The zero line is exact when the data bring
+// its geometry (`zero_balls`: the border of their union, drawn with mirror.js's
+// ballOutline, prepended to this file); else it is traced on the grid (marching squares).
 //
 // Streamlit calls the default export again on every data change: the DOM is built once
 // per parentElement and only redrawn.
@@ -112,12 +114,15 @@ function draw(view) {
   const cells = document.createElement("canvas");
   cells.width = cells.height = n;
   cells.getContext("2d").putImageData(image, 0, 0);
-  ctx.imageSmoothingEnabled = false;
+  // Smoothed: the cells blend into a continuous surface under the exact zero line.
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = "high";
   ctx.drawImage(cells, MARGIN.left, MARGIN.top, side, side);
   ctx.strokeStyle = "#b9bcc6";
   ctx.strokeRect(MARGIN.left + 0.5, MARGIN.top + 0.5, side, side);
   drawAxes(view, ctx);
-  drawContour(view, ctx);
+  if (data.zero_balls) drawUnionBorder(view, ctx, data.zero_balls);
+  else drawContour(view, ctx);
   drawPoints(view, ctx);
   drawColorbar(view, ctx);
   ctx.fillStyle = data.text_color;
@@ -172,6 +177,7 @@ export function zeroContour(grid, n, threshold = 1e-9) {
 }
 
 function drawContour(view, ctx) {
+  view.root.dataset.zeroLine = "grid";
   const { lo, hi, size: n } = view.data;
   const cell = (hi - lo) / n;
   ctx.save();
@@ -186,6 +192,34 @@ function drawContour(view, ctx) {
   }
   ctx.stroke();
   ctx.restore();
+}
+
+// The border of a union of balls: each ball's outline, clipped to the plot and to the
+// outside of every other ball (clips intersect, one even-odd rectangle-with-a-hole each).
+function drawUnionBorder(view, ctx, balls) {
+  const { side } = view.geom;
+  const { lo, hi } = view.data;
+  const plot = { x: MARGIN.left, y: MARGIN.top, s: side };
+  const toPlot = ([x, y]) => toPx(view, x, y);
+  const paths = balls.map((ball) => outlinePath(ballOutline(ball, toPlot, side / (hi - lo), plot), plot));
+  const far = `M-1e5,-1e5H1e5V1e5H-1e5Z`;
+  ctx.save();
+  ctx.strokeStyle = "#ffffff";
+  ctx.lineWidth = 2;
+  paths.forEach((path, i) => {
+    if (!path) return;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(plot.x, plot.y, side, side);
+    ctx.clip();
+    paths.forEach((other, j) => {
+      if (j !== i && other) ctx.clip(new Path2D(far + other), "evenodd");
+    });
+    ctx.stroke(new Path2D(path));
+    ctx.restore();
+  });
+  ctx.restore();
+  view.root.dataset.zeroLine = "exact";
 }
 
 function drawPoints(view, ctx) {

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from lossviz.figures import COLORS
-from lossviz.ui.component import inline_component
+from lossviz.outlines import Ball
+from lossviz.ui.component import MIRROR_JS, inline_component
 from lossviz.ui.wire import json_payload
 
-_mount = inline_component("lossviz_heatmap", Path(__file__).with_suffix(""))
+_mount = inline_component("lossviz_heatmap", Path(__file__).with_suffix(""), (MIRROR_JS,))
 
 # Viridis (matplotlib's), 11 stops: perceptually uniform and colour-blind safe.
 VIRIDIS = ("#440154", "#482475", "#414487", "#355f8d", "#2a788e", "#21918c", "#22a884",
@@ -53,9 +54,14 @@ def heatmap_payload(
     value_label: str = "loss",
     hover_name: str = "N",
     max_px: int = 560,
+    zero_balls: tuple[Ball, ...] | None = None,
 ) -> bytes:
     """What the browser draws, as JSON bytes: ``grid`` (n, n) over ``bounds``², first row at
-    the top. Build it once per grid (cache it): mounting it then costs a hash."""
+    the top. Build it once per grid (cache it): mounting it then costs a hash.
+
+    ``zero_balls``: where the value is > 0 as a union of balls (``lossviz.outlines``); its
+    border is drawn exactly as the white zero line. Without them the line is traced on
+    the grid."""
     levels, zmax = encode_levels(grid)
     return json_payload(
         {
@@ -79,6 +85,7 @@ def heatmap_payload(
             "hover_name": hover_name,
             "text_color": "#6b6f7b",
             "max_px": max_px,
+            "zero_balls": None if zero_balls is None else [b.to_json() for b in zero_balls],
         }
     )
 

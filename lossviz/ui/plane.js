@@ -7,12 +7,26 @@
 // data and redraws. Python's session state is the truth: we send the points on
 // pointer-up (or after a pause in arrow-key moves) and adopt whatever points
 // Python sends back, except while the user is moving one.
+//
+// While the points differ from Python's (a drag, arrow keys, a send not yet answered,
+// an animation), the read-out above the plot and the regions' outlines come from
+// mirror.js (the core's definitions, prepended to this file); at rest they are
+// Python's. Labels are placed so that none overlaps another, a point or the plot's
+// edge. The plane downloads as SVG or PNG, exactly as drawn.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const MARGIN = { left: 40, right: 12, top: 12, bottom: 30 }; // left+right = top+bottom: square plot
 const ROLES = { A: "anchor", P: "positive", N: "negative" };
 const KEY_SEND_DELAY_MS = 400;
 const KEYS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+const POINT_RADIUS = 10; // the dot (8) and its white rim: what a label must not cover
+const LABEL_HEIGHT = 16;
+const LABEL_FONT = "600 13px";
+// The read-out's numbers: [field, name] for a triplet and a pair.
+const READOUT_FIELDS = {
+  triplet: [["d_ap", "d(a, p)"], ["d_an", "d(a, n)"], ["d_pn", "d(p, n)"], ["loss", "loss"]],
+  pair: [["d", "d"], ["loss", "loss"]],
+};
 
 const instances = new WeakMap(); // parentElement -> instance
 const playedAnimations = new Map(); // Python key -> Set of played ids (outlives a remount)
@@ -51,25 +65,34 @@ function el(tag, attrs = {}, parent = null) {
 function createInstance(parentElement) {
   const root = document.createElement("div");
   root.className = "lv-plane";
+  const readout = document.createElement("div");
+  readout.className = "lv-readout";
+  readout.hidden = true;
   const stage = document.createElement("div");
   stage.className = "lv-stage";
   const canvas = document.createElement("canvas");
   canvas.className = "lv-regions";
   const svg = el("svg", { class: "lv-svg" });
+  // A nested <svg> clips the regions' outlines to the plot (no clipPath id to resolve).
+  const shapes = el("svg", { class: "lv-shapes", overflow: "hidden" }, svg);
   const layer = (cls) => el("g", { class: cls }, svg);
+  const footer = document.createElement("div");
+  footer.className = "lv-footer";
   const inst = {
-    root, stage, canvas, svg,
+    root, readout, stage, canvas, svg, shapes,
     plotRect: el("rect", { class: "lv-plot-rect" }, svg),
     grid: layer("lv-grid"), lines: layer("lv-lines"), arrows: layer("lv-arrows"),
-    points: layer("lv-points"),
+    points: layer("lv-points"), labels: layer("lv-labels"),
     caption: document.createElement("div"),
     data: null, pts: {}, animPts: null, plot: null, layoutKey: "", regionsKey: "", width: 0,
     drag: null, dirty: false, keyTimer: 0, lastSentSeq: 0, sentCount: 0, anim: null,
-    pointEls: new Map(), lineEls: new Map(), arrowEls: new Map(),
+    pointEls: new Map(), lineEls: new Map(), arrowEls: new Map(), labelEls: new Map(),
+    readoutKey: "",
   };
   inst.caption.className = "lv-caption";
   stage.append(canvas, svg);
-  root.append(stage, inst.caption);
+  footer.append(inst.caption, downloadButtons(inst));
+  root.append(readout, stage, footer);
   parentElement.appendChild(root);
   assignHandlers(inst);
   // Width changes only (our own height follows from it), applied in the next frame:
@@ -143,6 +166,9 @@ function layout(inst) {
   inst.stage.style.width = inst.stage.style.height = `${side}px`;
   set(inst.svg, { width: side, height: side });
   set(inst.plotRect, { x: MARGIN.left, y: MARGIN.top, width: s, height: s });
+  set(inst.shapes, {
+    x: MARGIN.left, y: MARGIN.top, width: s, height: s, viewBox: `${MARGIN.left} ${MARGIN.top} ${s} ${s}`,
+  });
   Object.assign(inst.canvas.style, {
     left: `${MARGIN.left}px`, top: `${MARGIN.top}px`, width: `${s}px`, height: `${s}px`,
   });
@@ -231,10 +257,19 @@ function packColor(color) {
 function redraw(inst) {
   if (!inst.data || !inst.plot) return;
   const pts = inst.animPts ?? inst.pts;
+  const atRest = !inst.animPts && samePoints(pts, inst.data.points);
+  drawShapes(inst, pts, atRest);
   drawLines(inst, pts);
   drawArrows(inst, pts);
   drawPoints(inst, pts);
+  placeLabels(inst, pts);
+  drawReadout(inst, pts, atRest);
   inst.root.dataset.points = JSON.stringify(pts);
+}
+
+// Whether the plane shows Python's points (then Python's numbers and regions are theirs).
+function samePoints(pts, theirs) {
+  return Object.entries(theirs).every(([n, p]) => pts[n] && pts[n][0] === p[0] && pts[n][1] === p[1]);
 }
 
 // Keep one set of SVG nodes per key: create the missing ones, drop the extra ones.
@@ -255,7 +290,6 @@ function centroidPx(plot, pts) {
 
 function drawPoints(inst, pts) {
   const { data, plot } = inst;
-  const [cx, cy] = centroidPx(plot, pts);
   const names = Object.keys(pts);
   syncNodes(inst.pointEls, names, (name) => {
     const attrs = { class: "lv-point", tabindex: "0", role: "button", "data-name": name };
@@ -264,11 +298,10 @@ function drawPoints(inst, pts) {
       root,
       ring: el("circle", { class: "lv-ring", r: 15 }, root),
       dot: el("circle", { class: "lv-dot", r: 8 }, root),
-      label: el("text", { class: "lv-label" }, root),
     };
   });
   for (const name of names) {
-    const { root, dot, label } = inst.pointEls.get(name);
+    const { root, dot } = inst.pointEls.get(name);
     // A static plane is a picture: its points take no focus and show no grab cursor.
     if (data.static) {
       root.removeAttribute("tabindex");
@@ -282,12 +315,6 @@ function drawPoints(inst, pts) {
     const [px, py] = toPx(plot, [x, y]);
     root.setAttribute("transform", `translate(${px} ${py})`);
     dot.setAttribute("fill", data.colors[name]);
-    const text = data.labels[name] ?? name;
-    label.textContent = text; // text only: a label is never parsed as HTML
-    // Away from the centroid (where the lines run), but inside the plane.
-    const left = (px < cx || px > plot.x + plot.s - 90) && px > plot.x + 90;
-    const above = (py <= cy || py > plot.y + plot.s - 20) && py > plot.y + 20;
-    set(label, { x: left ? -13 : 13, y: above ? -10 : 20, "text-anchor": left ? "end" : "start" });
     const role = ROLES[name] ? `${ROLES[name]} ` : "point ";
     root.setAttribute("aria-label", `${role}${name} at (${x.toFixed(2)}, ${y.toFixed(2)})`);
   }
@@ -298,27 +325,260 @@ function drawLines(inst, pts) {
   const pairs = data.lines.filter(([a, b]) => pts[a] && pts[b]);
   syncNodes(inst.lineEls, pairs.map((p) => p.join("|")), () => {
     const root = el("g", { class: "lv-pair" }, inst.lines);
-    const line = el("line", { class: "lv-line" }, root);
-    return { root, line, text: el("text", { class: "lv-dist" }, root) };
+    return { root, line: el("line", { class: "lv-line" }, root) };
   });
-  const [cx, cy] = centroidPx(plot, pts);
   for (const [a, b] of pairs) {
-    const { line, text } = inst.lineEls.get(`${a}|${b}`);
     const [x1, y1] = toPx(plot, pts[a]);
     const [x2, y2] = toPx(plot, pts[b]);
-    const color = data.colors[b];
-    set(line, { x1, y1, x2, y2, stroke: color });
-    const d = distance(data.metric, pts[a], pts[b]);
-    text.textContent = d === null ? "" : `d(${a},${b}) = ${formatNumber(d)}`;
-    // The label sits beside the midpoint, on the side away from the points' centroid
-    // (outside the triangle), so two lines from A do not stack their labels.
-    const [mx, my] = [(x1 + x2) / 2, (y1 + y2) / 2];
-    const len = Math.hypot(x2 - x1, y2 - y1) || 1;
-    let [nx, ny] = [-(y2 - y1) / len, (x2 - x1) / len];
-    if (nx * (mx - cx) + ny * (my - cy) < 0) [nx, ny] = [-nx, -ny];
-    set(text, { x: mx + nx * 14, y: my + ny * 14 + 4 });
-    text.style.fill = `color-mix(in srgb, ${color} 60%, black)`; // darker: readable on regions
+    set(inst.lineEls.get(`${a}|${b}`).line, { x1, y1, x2, y2, stroke: data.colors[b] });
   }
+}
+
+// ---------------------------------------------------------------- exact regions
+
+// Python's balls at rest; the mirror's for the points shown while they differ (a drag,
+// an animation), so the outlines follow the points. One <path> per ball, opaque, in a
+// group whose opacity applies once: overlapping balls of a layer make their union.
+function drawShapes(inst, pts, atRest) {
+  const shapes = inst.data.shapes;
+  inst.shapes.style.display = shapes ? "" : "none";
+  if (!shapes) return;
+  const mirrored = atRest ? null : regionBalls(inst.data.metric, inst.data.live, pts);
+  const { plot } = inst;
+  const scale = plot.s / (plot.hi - plot.lo);
+  const toPlot = (p) => toPx(plot, p);
+  const paths = [];
+  if (shapes.base) paths.push({ d: outlinePath("all", plot), fill: shapes.base, role: "base" });
+  for (const layer of shapes.layers) {
+    const balls = (layer.role && mirrored?.[layer.role]) || layer.balls;
+    for (const ball of balls) {
+      const d = outlinePath(ballOutline(ball, toPlot, scale, plot), plot);
+      if (d) paths.push({ d, fill: layer.color, role: layer.role || "shape" });
+    }
+  }
+  inst.shapes.setAttribute("opacity", shapes.opacity);
+  const nodes = inst.shapes.children;
+  while (nodes.length > paths.length) nodes[nodes.length - 1].remove();
+  paths.forEach((path, i) => {
+    const node = nodes[i] ?? el("path", { class: "lv-shape" }, inst.shapes);
+    set(node, { d: path.d, fill: path.fill, "data-role": path.role });
+  });
+  inst.root.dataset.shapesSource = atRest || !mirrored ? "server" : "mirror";
+}
+
+// ---------------------------------------------------------------- labels
+
+// Point labels, then distance labels, each at the first of its candidate spots that
+// overlaps no placed label, no point and not the plot's edge (else the least bad one),
+// preferring spots off the lines. Candidates go outwards in rings, so a free spot is
+// always near.
+function placeLabels(inst, pts) {
+  const { data, plot } = inst;
+  const items = [];
+  for (const name of Object.keys(pts)) {
+    const text = data.labels[name] ?? name;
+    if (text) items.push({ key: `p:${name}`, text, cls: "lv-label", point: toPx(plot, pts[name]) });
+  }
+  for (const [a, b] of data.lines) {
+    if (!pts[a] || !pts[b]) continue;
+    const d = distance(data.metric, pts[a], pts[b]);
+    if (d === null) continue;
+    items.push({
+      key: `d:${a}|${b}`, text: `d(${a},${b}) = ${formatNumber(d)}`, cls: "lv-dist",
+      segment: [toPx(plot, pts[a]), toPx(plot, pts[b])], color: data.colors[b],
+    });
+  }
+  syncNodes(inst.labelEls, items.map((item) => item.key), (key) => {
+    const node = el("text", { "data-key": key }, inst.labels);
+    return { root: node };
+  });
+  const centroid = centroidPx(plot, pts);
+  const discs = Object.values(pts).map((p) => toPx(plot, p));
+  const segments = data.lines.filter(([a, b]) => pts[a] && pts[b])
+    .map(([a, b]) => [toPx(plot, pts[a]), toPx(plot, pts[b])]);
+  if (!inst.root.classList.contains("lv-stale") && !inst.anim) { // arrows are shown
+    for (const [name, [dx, dy]] of Object.entries(data.arrows ?? {})) {
+      if (pts[name]) segments.push([toPx(plot, pts[name]), toPx(plot, [pts[name][0] + dx, pts[name][1] + dy])]);
+    }
+  }
+  const placed = [];
+  for (const item of items) {
+    const w = textWidth(inst, item.text) + 4;
+    const candidates = item.point
+      ? pointCandidates(item.point, centroid, w, LABEL_HEIGHT)
+      : lineCandidates(item.segment, centroid, w, LABEL_HEIGHT);
+    let best = null;
+    candidates.forEach((box, i) => {
+      if (best && best.cost === 0) return;
+      const cost = labelCost(box, plot, placed, discs, segments, i);
+      if (!best || cost < best.cost) best = { box, cost };
+    });
+    placed.push(best.box);
+    const node = inst.labelEls.get(item.key).root;
+    node.textContent = item.text; // text only: a label is never parsed as HTML
+    const [x, y] = [best.box.x + best.box.w / 2, best.box.y + best.box.h / 2];
+    set(node, { class: item.cls, x, y, "text-anchor": "middle", "dominant-baseline": "central" });
+    node.style.fill = item.color ? `color-mix(in srgb, ${item.color} 60%, black)` : "";
+    node.dataset.box = [best.box.x, best.box.y, best.box.w, best.box.h].map((v) => v.toFixed(1)).join(",");
+  }
+}
+
+function textWidth(inst, text) {
+  inst.measure ??= { ctx: document.createElement("canvas").getContext("2d"), cache: new Map() };
+  const { ctx, cache } = inst.measure;
+  if (!cache.has(text)) {
+    ctx.font = `${LABEL_FONT} ${getComputedStyle(inst.root).fontFamily || "sans-serif"}`;
+    cache.set(text, ctx.measureText(text).width);
+  }
+  return cache.get(text);
+}
+
+const DIRECTIONS = Array.from({ length: 16 }, (_, k) => [Math.cos((k * Math.PI) / 8), Math.sin((k * Math.PI) / 8)]);
+
+// Boxes around a point, nearest ring first; in a ring, the directions away from the
+// centroid (where the lines run) first.
+function pointCandidates([px, py], [cx, cy], w, h) {
+  const away = Math.atan2(py - cy, px - cx) || -Math.PI / 2;
+  const order = [...DIRECTIONS].sort((u, v) => angleGap(u, away) - angleGap(v, away));
+  const boxes = [];
+  for (const rad of [13, 22, 34, 50, 72, 100, 140]) {
+    for (const [ux, uy] of order) {
+      const x = px + ux * (rad + w / 2);
+      const y = py + uy * (rad + h / 2);
+      boxes.push({ x: x - w / 2, y: y - h / 2, w, h });
+    }
+  }
+  return boxes;
+}
+
+function angleGap([ux, uy], angle) {
+  const d = Math.abs(Math.atan2(uy, ux) - angle) % (2 * Math.PI);
+  return Math.min(d, 2 * Math.PI - d);
+}
+
+// Beside the line (outside the triangle first), sliding from its middle, then rings
+// around the middle.
+function lineCandidates([[x1, y1], [x2, y2]], [cx, cy], w, h) {
+  const len = Math.hypot(x2 - x1, y2 - y1);
+  let [nx, ny] = len > 0 ? [-(y2 - y1) / len, (x2 - x1) / len] : [0, -1];
+  const [mx, my] = [(x1 + x2) / 2, (y1 + y2) / 2];
+  if (nx * (mx - cx) + ny * (my - cy) < 0) [nx, ny] = [-nx, -ny];
+  const extent = (Math.abs(nx) * w) / 2 + (Math.abs(ny) * h) / 2;
+  const boxes = [];
+  for (const off of [6, 16, 30]) {
+    for (const t of [0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8]) {
+      for (const side of [1, -1]) {
+        const x = x1 + (x2 - x1) * t + side * nx * (off + extent);
+        const y = y1 + (y2 - y1) * t + side * ny * (off + extent);
+        boxes.push({ x: x - w / 2, y: y - h / 2, w, h });
+      }
+    }
+  }
+  return boxes.concat(pointCandidates([mx, my], [mx - nx, my - ny], w, h).slice(32));
+}
+
+// 0 for a free spot; overlaps (labels, points, the plot's edge) cost far more than a
+// crossed line, which costs more than a later candidate.
+function labelCost(box, plot, placed, discs, segments, index) {
+  let hard = 0;
+  for (const other of placed) hard += overlapArea(box, other);
+  for (const [px, py] of discs) hard += discOverlap(box, px, py, POINT_RADIUS + 1);
+  const inside = { x: plot.x + 2, y: plot.y + 2, w: plot.s - 4, h: plot.s - 4 };
+  hard += box.w * box.h - overlapArea(box, inside);
+  let soft = 0;
+  for (const segment of segments) if (segmentHitsBox(segment, box)) soft += 1;
+  if (hard === 0 && soft === 0) return index === 0 ? 0 : 1e-6 * index;
+  return hard * 1000 + soft * 100 + index * 0.01;
+}
+
+function overlapArea(a, b) {
+  const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
+// How deep a disc reaches into a box (0 when apart): enough to rank and to forbid.
+function discOverlap(box, px, py, r) {
+  const nx = Math.min(Math.max(px, box.x), box.x + box.w);
+  const ny = Math.min(Math.max(py, box.y), box.y + box.h);
+  const gap = Math.hypot(px - nx, py - ny);
+  return gap < r ? (r - gap) * 20 : 0;
+}
+
+// Liang-Barsky: whether the segment passes through the box.
+function segmentHitsBox([[x1, y1], [x2, y2]], box) {
+  let [t0, t1] = [0, 1];
+  const [dx, dy] = [x2 - x1, y2 - y1];
+  const edges = [[-dx, x1 - box.x], [dx, box.x + box.w - x1], [-dy, y1 - box.y], [dy, box.y + box.h - y1]];
+  for (const [p, q] of edges) {
+    if (p === 0) {
+      if (q < 0) return false;
+    } else {
+      const t = q / p;
+      if (p < 0) t0 = Math.max(t0, t);
+      else t1 = Math.min(t1, t);
+      if (t0 > t1) return false;
+    }
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- the read-out
+
+// Python's numbers at rest; the mirror's while the points differ; for a typed distance
+// (no mirror) a note that the numbers come at the drop.
+function drawReadout(inst, pts, atRest) {
+  const { live, metric, reading } = inst.data;
+  inst.readout.hidden = !live;
+  if (!live) return;
+  let source = "server";
+  let values = reading;
+  if (!atRest || !reading) {
+    values = live.kind === "pair" ? readPair(metric, live, pts) : readTriplet(metric, live, pts);
+    source = values ? "live" : "pending";
+  }
+  const fields = READOUT_FIELDS[live.kind].filter(([f]) => f !== "d_pn" || live.swap);
+  const key = `${live.kind}|${fields.length}`;
+  if (key !== inst.readoutKey) {
+    inst.readoutKey = key;
+    inst.readout.replaceChildren();
+    inst.readoutEls = {};
+    for (const [field, name] of fields) {
+      const item = document.createElement("span");
+      item.className = "lv-ro-item";
+      item.dataset.field = field;
+      const label = document.createElement("span");
+      label.className = "lv-ro-name";
+      label.textContent = name;
+      const value = document.createElement("b");
+      item.append(label, value);
+      inst.readout.append(item);
+      inst.readoutEls[field] = { item, value };
+    }
+    inst.readoutEls.badge = document.createElement("span");
+    inst.readoutEls.badge.className = "lv-ro-badge";
+    inst.readoutEls.note = document.createElement("span");
+    inst.readoutEls.note.className = "lv-ro-note";
+    inst.readout.append(inst.readoutEls.badge, inst.readoutEls.note);
+  }
+  const els = inst.readoutEls;
+  for (const [field] of fields) {
+    const v = values?.[field];
+    els[field].value.textContent = values ? (Number.isFinite(v) ? v.toFixed(3) : "not finite") : "…";
+  }
+  if (live.swap && els.d_an) {
+    const pn = Boolean(values?.swap_used);
+    els.d_pn.item.classList.toggle("lv-ro-used", pn);
+    els.d_an.item.classList.toggle("lv-ro-used", !pn);
+  }
+  const label = values ? (live.kind === "pair" ? values.term : values.kind) : null;
+  const [text, color] = live.badges[label] ?? [values ? "not finite" : "…", "#8a8d96"];
+  els.badge.textContent = text;
+  els.badge.style.background = color;
+  els.badge.dataset.label = label ?? "";
+  els.note.textContent = source === "live" ? "preview" : source === "pending" ? "numbers at the drop" : "";
+  inst.root.dataset.readoutSource = source;
+  inst.root.dataset.readout = JSON.stringify(values ?? null);
 }
 
 function drawArrows(inst, pts) {
@@ -343,22 +603,6 @@ function drawArrows(inst, pts) {
     const tip = `${x2},${y2} ${bx + wx},${by + wy} ${bx - wx},${by - wy}`;
     set(head, { points: tip, fill: data.colors[name] });
   }
-}
-
-// torch's conventions: pairwise_distance adds eps to the difference; cosine clamps
-// norms at 1e-8. "none" (a custom distance) has no number. Exported for tests/test_plane.py.
-export function distance(metric, a, b) {
-  if (!metric || metric.kind === "none") return null;
-  const dx = a[0] - b[0] + metric.eps;
-  const dy = a[1] - b[1] + metric.eps;
-  if (metric.kind === "squared") return dx * dx + dy * dy;
-  if (metric.kind === "cosine") {
-    const n = Math.max(Math.hypot(...a), 1e-8) * Math.max(Math.hypot(...b), 1e-8);
-    return 1 - (a[0] * b[0] + a[1] * b[1]) / n;
-  }
-  const p = metric.p === "inf" ? Infinity : metric.p;
-  if (p === Infinity) return Math.max(Math.abs(dx), Math.abs(dy));
-  return (Math.abs(dx) ** p + Math.abs(dy) ** p) ** (1 / p);
 }
 
 function formatNumber(v) {
@@ -492,4 +736,99 @@ function assignHandlers(inst) {
   svg.onfocusout = () => {
     if (inst.dirty) sendPoints(inst);
   };
+}
+
+// ---------------------------------------------------------------- downloads
+
+function downloadButtons(inst) {
+  const tools = document.createElement("div");
+  tools.className = "lv-tools";
+  for (const format of ["svg", "png"]) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "lv-tool";
+    button.dataset.download = format;
+    button.title = `Download the plane as ${format.toUpperCase()}`;
+    button.textContent = `⤓ ${format.toUpperCase()}`;
+    button.onclick = () => download(inst, format);
+    tools.append(button);
+  }
+  return tools;
+}
+
+// Styles the SVG needs outside this page (our CSS stays in the shadow root).
+const EXPORTED_STYLES = ["fill", "fill-opacity", "stroke", "stroke-width", "stroke-dasharray",
+  "stroke-linejoin", "opacity", "font-family", "font-size", "font-weight", "paint-order",
+  "text-anchor", "dominant-baseline", "display"];
+const READOUT_BAND = 26; // px above the plot in an export: the read-out as text
+
+// The plane as a standalone SVG document: what is on screen, regions included (the
+// cell grid of a typed distance as an embedded image), with the read-out on top.
+export function planeSvg(inst) {
+  const side = Number(inst.svg.getAttribute("width"));
+  const clone = inst.svg.cloneNode(true);
+  const originals = [inst.svg, ...inst.svg.querySelectorAll("*")];
+  const copies = [clone, ...clone.querySelectorAll("*")];
+  originals.forEach((node, i) => {
+    const style = getComputedStyle(node);
+    const inline = EXPORTED_STYLES.map((name) => `${name}:${style.getPropertyValue(name)}`);
+    copies[i].setAttribute("style", inline.join(";"));
+  });
+  for (const point of clone.querySelectorAll(".lv-point")) point.removeAttribute("tabindex");
+  const doc = el("svg", { width: side, height: side + READOUT_BAND,
+    viewBox: `0 0 ${side} ${side + READOUT_BAND}` });
+  el("rect", { x: 0, y: 0, width: side, height: side + READOUT_BAND, fill: "#ffffff" }, doc);
+  const text = el("text", { x: MARGIN.left, y: 17, "font-size": 13,
+    "font-family": getComputedStyle(inst.root).fontFamily, fill: "#31333f" }, doc);
+  text.textContent = inst.readout.hidden ? "" : readoutText(inst);
+  const body = el("g", { transform: `translate(0 ${READOUT_BAND})` }, doc);
+  if (!inst.canvas.hidden && inst.canvas.width) {
+    const { x, y, s } = inst.plot;
+    const href = inst.canvas.toDataURL("image/png");
+    const image = el("image", { href, x, y, width: s, height: s, preserveAspectRatio: "none",
+      style: `image-rendering:pixelated;opacity:${getComputedStyle(inst.canvas).opacity}` }, body);
+    image.setAttributeNS("http://www.w3.org/1999/xlink", "xlink:href", href); // older viewers
+  }
+  clone.removeAttribute("class");
+  body.appendChild(clone);
+  return new XMLSerializer().serializeToString(doc);
+}
+
+function readoutText(inst) {
+  const items = [...inst.readout.querySelectorAll(".lv-ro-item")]
+    .map((item) => `${item.firstChild.textContent} = ${item.lastChild.textContent}`);
+  const badge = inst.readout.querySelector(".lv-ro-badge")?.textContent ?? "";
+  return [...items, badge].filter(Boolean).join("   ");
+}
+
+async function download(inst, format) {
+  const svg = planeSvg(inst);
+  const name = `${inst.data.download_name}.${format}`;
+  let blob = new Blob([svg], { type: "image/svg+xml" });
+  if (format === "png") blob = await rasterize(blob, 2);
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  inst.root.dataset.downloads = Number(inst.root.dataset.downloads ?? 0) + 1;
+}
+
+// An SVG blob drawn on a canvas at `scale` times its size: a PNG blob for slides.
+async function rasterize(svgBlob, scale) {
+  const url = URL.createObjectURL(svgBlob);
+  try {
+    const image = new Image();
+    image.src = url;
+    await image.decode();
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.round(image.width * scale);
+    canvas.height = Math.round(image.height * scale);
+    const ctx = canvas.getContext("2d");
+    ctx.scale(scale, scale);
+    ctx.drawImage(image, 0, 0);
+    return await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+  } finally {
+    URL.revokeObjectURL(url);
+  }
 }

@@ -40,7 +40,8 @@ import streamlit as st
 
 from lossviz.figures import COLORS, KIND_COLORS
 from lossviz.grid import UNDEFINED_CELL
-from lossviz.ui.component import inline_component
+from lossviz.outlines import Ball
+from lossviz.ui.component import MIRROR_JS, inline_component
 from lossviz.ui.wire import json_payload
 
 Point = tuple[float, float]
@@ -50,7 +51,7 @@ Points = dict[str, Point]
 COMPONENT_NAME = "lossviz_plane"
 STATE_NAME = "points"  # the component's state value; on_points_change fires on a send
 
-_mount = inline_component(COMPONENT_NAME, Path(__file__).with_suffix(""))
+_mount = inline_component(COMPONENT_NAME, Path(__file__).with_suffix(""), (MIRROR_JS,))
 
 DEFAULT_COLORS: dict[str, str] = {
     "A": COLORS["anchor"],
@@ -129,6 +130,76 @@ class Regions:
             raise ValueError(f"Regions.cells uses characters not in the palette: {sorted(unknown)}")
         if not _finite(self.opacity) or not 0.0 <= self.opacity <= 1.0:
             raise ValueError(f"Regions.opacity must be in [0, 1]; got {self.opacity!r}")
+
+
+@dataclass(frozen=True)
+class ShapeLayer:
+    """Balls (``lossviz.outlines``) filled with one colour: their union.
+
+    ``role`` says which of the mirror's regions (``regionBalls`` in ``mirror.js``) the
+    browser draws instead while the points differ from Python's (a drag, an animation):
+    "semi" / "hard" (a triplet's) or "margin" (a pair's); "" keeps these balls.
+    """
+
+    color: str
+    balls: tuple[Ball, ...]
+    role: Literal["semi", "hard", "margin", ""] = ""
+
+    def __post_init__(self) -> None:
+        _check_color(self.color, "ShapeLayer.color")
+        if self.role not in ("semi", "hard", "margin", ""):
+            raise ValueError(f"ShapeLayer.role must be semi, hard, margin or ''; got {self.role!r}")
+        for ball in self.balls:
+            if not (_finite(ball.radius) and all(_finite(v) for v in ball.center)):
+                raise ValueError(f"a ball needs a finite centre and radius; got {ball!r}")
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """Regions as exact vector outlines: the plot filled with ``base`` (None: left clear),
+    then each layer over the previous ones, all at ``opacity``."""
+
+    layers: tuple[ShapeLayer, ...]
+    base: str | None = None
+    opacity: float = 0.35
+
+    def __post_init__(self) -> None:
+        if self.base is not None:
+            _check_color(self.base, "Shapes.base")
+        if not _finite(self.opacity) or not 0.0 <= self.opacity <= 1.0:
+            raise ValueError(f"Shapes.opacity must be in [0, 1]; got {self.opacity!r}")
+
+
+@dataclass(frozen=True)
+class LiveLoss:
+    """The loss the browser computes itself while a point moves (``mirror.js``, checked
+    against the core): a triplet's (points A, P, N) or a pair's (X1, X2), with the
+    badge ``(text, colour)`` for each kind or term the read-out can show."""
+
+    kind: Literal["triplet", "pair"]
+    margin: float
+    badges: Mapping[str, tuple[str, str]]
+    swap: bool = False  # triplet
+    similar: bool = True  # pair
+    inverted: bool = False  # pair: the inverted snippet's loss
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("triplet", "pair"):
+            raise ValueError(f"LiveLoss.kind must be triplet or pair; got {self.kind!r}")
+        if not _finite(self.margin) or self.margin < 0:
+            raise ValueError(f"LiveLoss.margin must be finite and >= 0; got {self.margin!r}")
+        for name, (_text, color) in self.badges.items():
+            _check_color(color, f"LiveLoss.badges[{name!r}]")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "margin": float(self.margin),
+            "swap": bool(self.swap),
+            "similar": bool(self.similar),
+            "inverted": bool(self.inverted),
+            "badges": {name: [str(text), color] for name, (text, color) in self.badges.items()},
+        }
 
 
 @dataclass(frozen=True)
@@ -248,9 +319,12 @@ def plane_data(
     points: Mapping[str, Point],
     bounds: tuple[float, float],
     regions: Regions | None = None,
+    shapes: Shapes | None = None,
     arrows: Mapping[str, Point] | None = None,
     trajectory: Trajectory | None = None,
     metric: Metric | None = None,
+    live: LiveLoss | None = None,
+    reading: Mapping[str, object] | None = None,
     labels: Mapping[str, str] | None = None,
     colors: Mapping[str, str] | None = None,
     lines: Sequence[tuple[str, str]] | None = None,
@@ -258,13 +332,18 @@ def plane_data(
     height_px: int = 520,
     ack: int = 0,
     static: bool = False,
+    download_name: str = "lossviz-plane",
 ) -> dict[str, Any]:
     """The JSON-safe ``data`` the browser receives (validated; raises ValueError).
 
     ``ack`` is the ``seq`` of the last value Python has received: the browser keeps
     its own (just sent) positions until the data acknowledges them, so a stale
     rerun's data cannot snap a dropped point back. ``static`` points cannot be dragged
-    or moved with the keyboard (a picture, e.g. a quiz question).
+    or moved with the keyboard (a picture, e.g. a quiz question). ``shapes`` are drawn
+    over ``regions`` (give one or the other). ``live`` turns on the read-out above the
+    plot: ``reading`` (the server's numbers, e.g. ``{"d_ap": ..., "loss": ..., "kind":
+    "easy"}``) at rest, the mirror's while a point moves. ``download_name`` names the
+    SVG and PNG files the plane's download buttons save.
     """
     lo, hi = _check_bounds(bounds)
     if not points or len(points) > MAX_POINTS:
@@ -335,12 +414,46 @@ def plane_data(
             "p": "inf" if math.isinf(metric.p) else float(metric.p),
             "eps": float(metric.eps),
         },
+        "shapes": None if shapes is None else _shapes_json(shapes),
+        "live": None if live is None else live.to_json(),
+        "reading": None if reading is None else _reading_json(reading),
+        "download_name": _download_name(download_name),
         "lines": [list(pair) for pair in pairs] if metric is not None else [],
         "caption": str(caption),
         "height_px": height_px,
         "ack": int(ack),
         "static": bool(static),
     }
+
+
+def _shapes_json(shapes: Shapes) -> dict[str, Any]:
+    return {
+        "base": shapes.base,
+        "opacity": float(shapes.opacity),
+        "layers": [
+            {"color": layer.color, "role": layer.role, "balls": [b.to_json() for b in layer.balls]}
+            for layer in shapes.layers
+        ],
+    }
+
+
+def _reading_json(reading: Mapping[str, object]) -> dict[str, object]:
+    """Numbers (non-finite ones as None: JSON has no NaN), booleans and short strings."""
+    out: dict[str, object] = {}
+    for name, value in reading.items():
+        if isinstance(value, bool) or value is None:
+            out[str(name)] = value
+        elif isinstance(value, (int, float)):
+            out[str(name)] = float(value) if math.isfinite(value) else None
+        else:
+            out[str(name)] = str(value)[:40]
+    return out
+
+
+def _download_name(name: str) -> str:
+    """A safe file stem: letters, digits, '-', '_' and '.', at most 60 characters."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip("-.")[:60]
+    return stem or "lossviz-plane"
 
 
 def _component_value(key: str) -> object:
@@ -383,15 +496,19 @@ def plane(
     bounds: tuple[float, float],
     on_change: Callable[[dict[str, tuple[float, float]]], None],
     regions: Regions | None = None,
+    shapes: Shapes | None = None,
     arrows: dict[str, tuple[float, float]] | None = None,
     trajectory: Trajectory | None = None,
     metric: Metric | None = None,
+    live: LiveLoss | None = None,
+    reading: Mapping[str, object] | None = None,
     labels: dict[str, str] | None = None,
     colors: dict[str, str] | None = None,
     lines: list[tuple[str, str]] | None = None,
     caption: str = "",
     height_px: int = 520,
     static: bool = False,
+    download_name: str = "lossviz-plane",
 ) -> None:
     """Show the draggable plane; ``on_change(points)`` runs (as a callback) after a move.
 
@@ -401,7 +518,7 @@ def plane(
     malformed value from the browser is ignored. Store the points in your own
     session state there: it, not the component's value, is the truth. ``static=True``
     shows the points without letting them move (no drag, no arrow keys, not focusable),
-    so ``on_change`` never runs.
+    so ``on_change`` never runs. ``shapes``, ``live``, ``reading``: see :func:`plane_data`.
     """
     lo_hi = _check_bounds(bounds)
     data = plane_data(
@@ -409,9 +526,12 @@ def plane(
         points=points,
         bounds=lo_hi,
         regions=regions,
+        shapes=shapes,
         arrows=arrows,
         trajectory=trajectory,
         metric=metric,
+        live=live,
+        reading=reading,
         labels=labels,
         colors=colors,
         lines=lines,
@@ -419,14 +539,18 @@ def plane(
         height_px=height_px,
         ack=_ack(_component_value(key)),
         static=static,
+        download_name=download_name,
     )
     callback = points_callback(key, list(points), lo_hi, on_change)
     _mount(key=key, data=json_payload(data), on_points_change=callback)
 
 
 __all__ = [
+    "LiveLoss",
     "Metric",
     "Regions",
+    "ShapeLayer",
+    "Shapes",
     "Trajectory",
     "clamp_point",
     "default_lines",

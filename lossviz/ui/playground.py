@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import streamlit as st
+import torch
 
 from lossviz.descent import arrow_scale
 from lossviz.grid import kind_cells
+from lossviz.outlines import triplet_outlines
 from lossviz.playground import (
     POINT_NAMES,
     TripletReading,
@@ -17,10 +18,11 @@ from lossviz.playground import (
     read_triplet,
 )
 from lossviz.scene import PlaygroundScene
-from lossviz.settings import LossSettings
+from lossviz.settings import LossSettings, make_distance
 from lossviz.ui.controls import LOSS_FIELDS
 from lossviz.ui.heatmap import heatmap_payload
-from lossviz.ui.plane import KIND_REGION_PALETTE, Regions
+from lossviz.ui.plane import KIND_REGION_PALETTE, Regions, Shapes
+from lossviz.ui.plane_layers import kind_shapes
 from lossviz.ui.points import ScenePoints
 from lossviz.ui.state import SceneBinding
 
@@ -56,22 +58,23 @@ def heatmap_is_stale(scene: PlaygroundScene) -> bool:
     return st.session_state.get(_HEATMAP_KEY) != (points["A"], points["P"])
 
 
-@dataclass(frozen=True)
-class Landscape:
-    """What the page draws for every position N could take (NumPy grids, first row at top)."""
+@st.cache_data(max_entries=64, show_spinner=False)
+def region_grid(
+    anchor: tuple[float, float], positive: tuple[float, float], settings: LossSettings
+) -> Regions:
+    """The kinds as 200 x 200 cells, for a typed distance (no known geometry); cached."""
+    _, kind = negative_landscape(anchor, positive, settings, BOUNDS, REGION_RESOLUTION)
+    return Regions(size=REGION_RESOLUTION, cells=kind_cells(kind), palette=KIND_REGION_PALETTE)
 
-    regions: Regions  # kinds, 200 x 200, for the plane's background
-    loss_grid: object  # 100 x 100 loss heatmap
 
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def landscape(anchor: tuple[float, float], positive: tuple[float, float], settings: LossSettings):
-    """The landscape for A and P where they are; cached, so dragging N costs nothing here."""
-    loss, kind = negative_landscape(anchor, positive, settings, BOUNDS, REGION_RESOLUTION)
-    regions = Regions(size=REGION_RESOLUTION, cells=kind_cells(kind), palette=KIND_REGION_PALETTE)
-    # Its own grid (not every 2nd cell of the fine one): each value is at its cell's centre.
-    heatmap, _ = negative_landscape(anchor, positive, settings, BOUNDS, HEATMAP_RESOLUTION)
-    return Landscape(regions=regions, loss_grid=heatmap.numpy())
+def plane_regions(
+    points: dict[str, tuple[float, float]], d_ap: float, settings: LossSettings
+) -> tuple[Regions | None, Shapes | None]:
+    """The plane's background: exact outlines for a built-in distance, else the cell grid."""
+    outlines = triplet_outlines(points["A"], points["P"], d_ap, settings)
+    if outlines is None:
+        return region_grid(points["A"], points["P"], settings), None
+    return None, kind_shapes(outlines)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -79,9 +82,19 @@ def landscape_heatmap(
     anchor: tuple[float, float], positive: tuple[float, float], settings: LossSettings
 ) -> bytes:
     """The loss heatmap's data for A and P where they are (N is not drawn, so dragging N
-    reuses it); built once per A, P and settings, shared read-only by every session."""
-    view = landscape(anchor, positive, settings)
-    return heatmap_payload(view.loss_grid, BOUNDS, {"A": anchor, "P": positive})
+    reuses it); built once per A, P and settings, shared read-only by every session.
+    Its own grid (100 x 100: plenty for the eye), each value at its cell's centre; the
+    zero line exact for a built-in distance."""
+    loss, _ = negative_landscape(anchor, positive, settings, BOUNDS, HEATMAP_RESOLUTION)
+    distance = make_distance(settings.distance, settings.p, settings.eps, settings.expr)
+    pair = torch.tensor([anchor, positive], dtype=torch.float64)
+    outlines = triplet_outlines(anchor, positive, distance(pair[:1], pair[1:]).item(), settings)
+    return heatmap_payload(
+        loss.numpy(),
+        BOUNDS,
+        {"A": anchor, "P": positive},
+        zero_balls=None if outlines is None else outlines.semi,
+    )
 
 
 @functools.lru_cache(maxsize=4096)

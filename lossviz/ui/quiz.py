@@ -11,8 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from lossviz.figures import COLORS
-from lossviz.grid import kind_cells
-from lossviz.playground import negative_landscape
+from lossviz.outlines import triplet_outlines
 from lossviz.quiz import (
     BOUNDS,
     Question,
@@ -24,13 +23,13 @@ from lossviz.quiz import (
 )
 from lossviz.scene import QuizScene
 from lossviz.triplets import Kind
-from lossviz.ui.plane import KIND_REGION_PALETTE, Metric, Regions, plane
+from lossviz.ui.plane import Metric, Shapes, plane
+from lossviz.ui.plane_layers import kind_shapes
 from lossviz.ui.state import SceneBinding
 
 FIELDS = ("seed", "difficulty", "distance", "swap", "margin")
 BINDING = SceneBinding(QuizScene, "quiz", FIELDS)
 KINDS = (Kind.EASY, Kind.SEMI_HARD, Kind.HARD)
-REGION_RESOLUTION = 200
 PLANE_KEY = "quiz.plane"
 ANSWERS_KEY = "quiz.answers"  # answered kinds (ints), in question order
 POSITION_KEY = "quiz.position"  # the question on screen (== len(answers) until answered)
@@ -92,12 +91,10 @@ def summary(questions: list[Question]) -> RoundSummary:
     return summarize(question_pairs(questions, answers()))
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
-def _regions(question: Question) -> Regions:
-    settings = question.settings
+def _shapes(question: Question) -> Shapes:
+    """The kinds N would have, as exact outlines (a quiz uses built-in distances only)."""
     anchor, positive, _ = question.points
-    _, kind = negative_landscape(anchor, positive, settings, BOUNDS, REGION_RESOLUTION)
-    return Regions(size=REGION_RESOLUTION, cells=kind_cells(kind), palette=KIND_REGION_PALETTE)
+    return kind_shapes(triplet_outlines(anchor, positive, question.d_ap, question.settings))
 
 
 def show_plane(question: Question, revealed: bool) -> None:
@@ -133,7 +130,7 @@ def show_plane(question: Question, revealed: bool) -> None:
         points=points,
         bounds=BOUNDS,
         on_change=lambda points: None,  # static: the browser never sends
-        regions=_regions(question) if revealed else None,
+        shapes=_shapes(question) if revealed else None,
         metric=Metric(kind="none"),  # lines without numbers: the distances sit beside it
         labels=labels,
         colors=colors,

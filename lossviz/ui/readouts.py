@@ -9,7 +9,7 @@ import streamlit as st
 from lossviz.figures import KIND_COLORS
 from lossviz.triplets import Kind
 
-_SYMBOL = {Kind.EASY: "✓", Kind.SEMI_HARD: "◐", Kind.HARD: "✗"}
+KIND_SYMBOLS = {Kind.EASY: "✓", Kind.SEMI_HARD: "◐", Kind.HARD: "✗"}
 
 
 def kind_badge(kind: Kind) -> None:
@@ -22,7 +22,7 @@ def kind_badge(kind: Kind) -> None:
         f'<div data-testid="kind-badge" data-kind="{kind.label}" style="display:inline-block;'
         f"margin-top:0.4rem;padding:0.25rem 0.7rem;border-radius:1rem;font-size:1.25rem;"
         f'font-weight:600;white-space:nowrap;color:white;background:{KIND_COLORS[kind]}">'
-        f"{_SYMBOL[kind]} {kind.label}</div>",
+        f"{KIND_SYMBOLS[kind]} {kind.label}</div>",
         unsafe_allow_html=True,
     )
 
