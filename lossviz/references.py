@@ -32,6 +32,18 @@ REL_TOL = 1e-6
 ABS_TOL = 1e-9
 
 TUTORIAL = "NumPy tutorial triplet loss"
+# The reference as tutorials print it (tests/test_references.py runs this text and
+# compares it with tutorial_lp_distance and tutorial_triplet_loss).
+TUTORIAL_CODE = """import numpy as np
+
+def distance(x, y, p=2, eps=1e-6):
+    return np.power(np.sum(np.power(np.abs(x - y + eps), p)), 1 / p)
+
+def triplet_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6):
+    d_ap = distance(anchor, positive, p, eps)
+    d_an = distance(anchor, negative, p, eps)
+    return max(d_ap - d_an + margin, 0.0)
+"""
 INVERTED_SNIPPET = "Inverted contrastive snippet"
 
 # The p-norm each Lp distance of the registry uses; minkowski takes the page's p.

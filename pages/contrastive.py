@@ -7,12 +7,15 @@ from lossviz.formulas import contrastive_latex
 from lossviz.losses import NonFiniteError
 from lossviz.pairs import read_pair
 from lossviz.presets import CONTRASTIVE_PRESETS
+from lossviz.snippets import pair_snippet
 from lossviz.ui import contrastive as pg
 from lossviz.ui import widgets
 from lossviz.ui.controls import learning_rate_control, loss_controls, loss_settings
+from lossviz.ui.copy_code import copy_as_code
 from lossviz.ui.plane import plane, preview_metric
 from lossviz.ui.plane_layers import pair_live, pair_reading
 from lossviz.ui.points import descent_buttons, presets_bar
+from lossviz.ui.reference_panel import pair_reference_panel
 from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
@@ -96,6 +99,8 @@ def pair_view(settings):
         if inverted:
             st.latex(contrastive_latex(snippet.d, snippet.loss, scene.margin,
                                        scene.similar, inverted=True))  # fmt: skip
+        positions = pg.POINTS.positions(scene)
+        copy_as_code(lambda: pair_snippet(positions, scene.similar, settings), "This pair's loss")
     with right:
         marked = (snippet.d, snippet.loss) if inverted else None
         pair = (reading.d, reading.loss, scene.similar)
@@ -109,6 +114,7 @@ def pair_view(settings):
                 "says, and draw its arrows on the plane.",
             )  # fmt: skip
             st.caption("Its docstring says label 1 = similar; its formula treats 0 as similar.")
+            pair_reference_panel(positions, scene.similar, settings)
             if inverted:
                 st.metric("snippet's loss", f"{snippet.loss:.3f}")
                 st.markdown(

@@ -7,14 +7,17 @@ from lossviz.figures import COLORS
 from lossviz.formulas import triplet_latex
 from lossviz.losses import NonFiniteError
 from lossviz.presets import PLAYGROUND_PRESETS
+from lossviz.snippets import triplet_snippet
 from lossviz.ui import playground as pg
 from lossviz.ui import widgets
 from lossviz.ui.controls import learning_rate_control, loss_controls, loss_settings
+from lossviz.ui.copy_code import copy_as_code
 from lossviz.ui.heatmap import heatmap
 from lossviz.ui.plane import plane, preview_metric
 from lossviz.ui.plane_layers import triplet_live, triplet_reading
 from lossviz.ui.points import descent_buttons, presets_bar
 from lossviz.ui.readouts import kind_badge, playground_explainer
+from lossviz.ui.reference_panel import triplet_reference_panel
 from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
@@ -93,6 +96,9 @@ def triplet_view(settings):
         f"Arrows: −∇L × {scale:.3g} (each point's direction of steepest descent).",
     )
     st.latex(triplet_latex(reading, scene.margin, scene.swap))
+    positions = pg.POINTS.positions(scene)
+    copy_as_code(lambda: triplet_snippet(positions, settings), "This triplet and its loss")
+    triplet_reference_panel(positions, settings)
 
 
 left, right = st.columns([3, 2], gap="large")

@@ -3,9 +3,11 @@
 import streamlit as st
 
 from lossviz.quiz import ROUND_LENGTH, explain
+from lossviz.snippets import triplet_snippet
 from lossviz.triplets import Kind
 from lossviz.ui import quiz as qz
 from lossviz.ui import widgets
+from lossviz.ui.copy_code import copy_as_code
 from lossviz.ui.readouts import kind_badge
 from lossviz.ui.setup import ensure_navigation
 
@@ -92,6 +94,10 @@ else:
             if question.settings.swap:
                 numbers[2].metric("d(p, n)", f"{question.d_pn:.3f}")
             st.markdown(explain(question))
+            copy_as_code(
+                lambda: triplet_snippet(question.points, question.settings),
+                "This question's triplet and its loss",
+            )
             last = position + 1 == len(questions)
             st.button(
                 "See the summary" if last else "Next question", on_click=qz.next_question,

@@ -11,11 +11,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lossviz.formulas import contrastive_latex
+from lossviz.outlines import margin_outline
 from lossviz.pairs import Term, read_pair
 from lossviz.presets import CONTRASTIVE_PRESETS
 from lossviz.scene import ContrastiveScene
 from lossviz.settings import LossSettings
+from lossviz.snippets import pair_snippet
 from lossviz.ui.contrastive import INVERTED_KEY
+from lossviz.ui.plane_layers import pair_reading
 from lossviz.ui.points import DESCENT_STEPS, RESET
 from tests import apptest_helpers as helpers
 from tests.apptest_helpers import choose_preset, component_data, metric_values, ok, widget
@@ -77,6 +80,24 @@ def assert_shows_core_numbers(at: AppTest, expr: str | None = None) -> None:
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
     pair = [trace for trace in chart["data"] if trace.get("name") == "this pair"][0]
     assert pair["x"] == [reading.d] and pair["y"] == [reading.loss]
+    # The plane's read-out is the core's; the margin is exact outlines (cells: typed).
+    assert data["reading"] == json.loads(json.dumps(pair_reading(reading)))
+    settings = LossSettings(scene.margin, scene.p, scene.eps, False, scene.distance,
+                            expr or scene.expr)  # fmt: skip
+    balls = margin_outline(points(scene)[0], settings)
+    if balls is None:
+        assert data["shapes"] is None and len(data["regions"]["cells"]) == 200 * 200
+    else:
+        (layer,) = data["shapes"]["layers"]
+        assert layer["role"] == "margin" and layer["balls"] == [b.to_json() for b in balls]
+    script = pair_snippet(points(scene), scene.similar, settings).strip()
+    assert script in [code.value.strip() for code in at.code]
+    # The reference check beside the snippet: d agrees, the loss only where d = m / 2.
+    rows = [line for m in at.markdown for line in m.value.splitlines() if line.startswith("| ")]
+    assert rows[1].startswith("| d |") and "agrees" in rows[1]
+    assert rows[2].startswith("| loss |") and ("agrees" in rows[2]) == math.isclose(
+        reading.loss, snippet.loss, rel_tol=1e-6, abs_tol=1e-9
+    )
 
 
 def button(at: AppTest, label: str):

@@ -9,10 +9,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lossviz.formulas import triplet_latex
+from lossviz.outlines import triplet_outlines
 from lossviz.playground import read_triplet
 from lossviz.presets import PLAYGROUND_PRESETS
 from lossviz.scene import PlaygroundScene
 from lossviz.settings import LossSettings
+from lossviz.snippets import triplet_snippet
+from lossviz.ui.plane_layers import triplet_reading
 from lossviz.ui.points import RESET
 from tests import apptest_helpers as helpers
 from tests.apptest_helpers import choose_preset, component_data, metric_values, ok, widget
@@ -29,12 +32,18 @@ def scene_of(at: AppTest) -> PlaygroundScene:
     return at.session_state[SCENE_KEY]
 
 
-def expected_reading(scene: PlaygroundScene, expr: str | None = None):
-    settings = LossSettings(
+def settings_of(scene: PlaygroundScene, expr: str | None = None) -> LossSettings:
+    return LossSettings(
         scene.margin, scene.p, scene.eps, scene.swap, scene.distance, expr or scene.expr
     )
-    points = [[scene.ax, scene.ay], [scene.px, scene.py], [scene.nx, scene.ny]]
-    return read_triplet(points, settings)
+
+
+def points_of(scene: PlaygroundScene) -> list[list[float]]:
+    return [[scene.ax, scene.ay], [scene.px, scene.py], [scene.nx, scene.ny]]
+
+
+def expected_reading(scene: PlaygroundScene, expr: str | None = None):
+    return read_triplet(points_of(scene), settings_of(scene, expr))
 
 
 def assert_shows_core_numbers(at: AppTest, expr: str | None = None) -> None:
@@ -52,6 +61,20 @@ def assert_shows_core_numbers(at: AppTest, expr: str | None = None) -> None:
     shown = json.dumps(data)
     for x in (scene.ax, scene.px, scene.nx):
         assert json.dumps(x) in shown
+    # The plane's own read-out (shown at rest) is the core's reading, to the last digit.
+    assert data["reading"] == json.loads(json.dumps(triplet_reading(reading)))
+    settings = settings_of(scene, expr)
+    points = points_of(scene)
+    outlines = triplet_outlines(points[0], points[1], reading.d_ap, settings)
+    if outlines is None:  # a typed distance: the cell grid
+        assert data["shapes"] is None and len(data["regions"]["cells"]) == 200 * 200
+    else:
+        assert data["regions"] is None
+        layers = {layer["role"]: layer["balls"] for layer in data["shapes"]["layers"]}
+        assert layers["semi"] == [b.to_json() for b in outlines.semi]
+        assert layers["hard"] == [b.to_json() for b in outlines.hard]
+    # "Copy as code" holds this scene's script.
+    assert triplet_snippet(points, settings).strip() in [code.value.strip() for code in at.code]
 
 
 def test_defaults_show_the_cores_numbers():
@@ -124,3 +147,42 @@ def test_descend_animates_and_ends_where_the_frames_end():
     assert frames[-1]["N"] == pytest.approx([scene.nx, scene.ny])
     assert expected_reading(scene).loss < expected_reading(PLAYGROUND_PRESETS["hard"].scene).loss
     assert_shows_core_numbers(at)
+
+
+def _reference_rows(at: AppTest) -> list[str]:
+    """The rows of the reference panel's tables (markdown lines starting with '| ')."""
+    rows = []
+    for block in at.markdown:
+        rows += [
+            line
+            for line in block.value.splitlines()
+            if line.startswith("| ") and "core" not in line
+        ]
+    return rows
+
+
+def test_reference_panel_shows_the_tutorial_and_the_snippet_beside_the_core():
+    at = open_page()
+    scene = scene_of(at)
+    reading = expected_reading(scene)
+    rows = _reference_rows(at)
+    # Euclidean: the tutorial agrees on every number; the snippet differs on each pair's loss.
+    tutorial = rows[:3]  # the tutorial's table comes first
+    assert [r.split(" |")[0] for r in tutorial] == ["| d(a, p)", "| d(a, n)", "| loss"], rows
+    assert all("agrees" in r for r in tutorial), rows
+    assert f"| {reading.loss:.6g} | {reading.loss:.6g} |" in tutorial[2]
+    assert sum("differs" in r for r in rows) == 2  # A-P's and A-N's loss in the snippet
+    assert any("label 1 = similar" in m.value for m in at.markdown)
+
+
+def test_reference_panel_catches_the_tutorial_at_infinity():
+    at = open_page({"distance": "chebyshev"})
+    rows = _reference_rows(at)
+    d_ap = next(r for r in rows if r.startswith("| d(a, p)"))
+    assert "| 1 |" in d_ap and "differs" in d_ap  # every tutorial distance is 1.0
+    assert any("NumPy evaluates to 1" in m.value for m in at.markdown)
+
+
+def test_reference_panel_says_what_it_cannot_compare():
+    at = open_page({"distance": "cosine"})
+    assert any("only p-norms" in c.value for c in at.caption)

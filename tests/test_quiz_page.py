@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from lossviz.outlines import triplet_outlines
 from lossviz.quiz import explain, make_round
 from lossviz.scene import QuizScene
+from lossviz.snippets import triplet_snippet
 from lossviz.triplets import Kind
 from tests import apptest_helpers as helpers
 from tests.apptest_helpers import component_data, ok
@@ -81,6 +82,8 @@ def test_a_full_round_scores_and_summarises():
             "semi": [b.to_json() for b in outlines.semi],
             "hard": [b.to_json() for b in outlines.hard],
         }
+        script = triplet_snippet(question.points, question.settings).strip()
+        assert [code.value.strip() for code in at.code] == [script]  # only once answered
         assert data["metric"]["kind"] == "none"  # the distances are in the metrics beside
         if right:
             assert any(question.kind.label in s.value for s in at.success)

@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from lossviz import references
 from lossviz.playground import read_triplet
 from lossviz.references import (
     DISSIMILAR_REASON,
@@ -194,3 +195,18 @@ def test_contrastive_check_works_for_every_distance():
     for distance in ("manhattan", "cosine", "squared_euclidean", "custom"):
         check = contrastive_reference_check([[0.2, 0.1], [0.3, 0.4]], True, settings(distance))
         assert check.rows[0].agree and not check.rows[1].agree
+
+
+def test_the_printed_tutorial_is_the_one_compared():
+    """TUTORIAL_CODE (what the page shows) computes what tutorial_* compute, p = inf too."""
+    namespace: dict = {}
+    exec(compile(references.TUTORIAL_CODE, "<tutorial>", "exec"), namespace)  # our own text
+    rng = np.random.default_rng(3)
+    for p in (0.5, 1.0, 2.0, 3.0, math.inf):
+        a, pos, neg = rng.normal(size=(3, 2))
+        with np.errstate(all="ignore"):
+            shown = namespace["triplet_loss"](a, pos, neg, 0.7, p, 1e-6)
+            distance = namespace["distance"](a, pos, p, 1e-6)
+        assert shown == references.tutorial_triplet_loss(a, pos, neg, 0.7, p, 1e-6)
+        assert distance == references.tutorial_lp_distance(a, pos, p, 1e-6)
+    assert namespace["distance"](np.zeros(2), np.array([3.0, -4.0]), math.inf) == 1.0
