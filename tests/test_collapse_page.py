@@ -3,10 +3,14 @@ links, autostart, the guard, a busy server; what the page sends is the core's ru
 
 from __future__ import annotations
 
+import io
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from lossviz.collapse import PRESETS, train
@@ -15,6 +19,7 @@ from lossviz.frame_codec import encode_frame
 from lossviz.run_registry import RegistryBusyError, run_id
 from lossviz.scene import CollapseScene
 from lossviz.ui import collapse as cl
+from lossviz.ui import collapse_gif
 from tests.apptest_helpers import component_data, ok, widget
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "collapse.py")
@@ -260,3 +265,41 @@ def test_presets_collapse_or_not_as_they_say(preset, feeds):
     flags = [run["collapsed"] for run in last["runs"]]
     assert flags == ([True, False] if preset == "collapse" else [False])
     assert received(at, feeds) == core_frames(scene_of(at))
+
+
+def test_a_finished_run_makes_a_gif_once_for_everyone(feeds, monkeypatch):
+    at = click_train(open_page({**QUICK, "seed": "23"}))
+    run = cl.registry().get(cl.configs(scene_of(at)))
+    assert not at.get("download_button")  # built only on request
+    (make,) = [b for b in at.button if b.label == "Make a GIF for slides"]
+    built = []
+    original = collapse_gif._make
+    monkeypatch.setattr(collapse_gif, "_make", lambda *a: built.append(1) or original(*a))
+    at = ok(make.click().run())
+    (download,) = at.get("download_button")
+    data = collapse_gif.shelf().get(run.id)
+    assert data.startswith(b"GIF89a") and built == [1]
+    with Image.open(io.BytesIO(data)) as gif:
+        assert gif.n_frames == len(run.frames())
+    assert f"({len(data) / 2**20:.1f} MB)" in download.proto.label
+    # A second student with the same settings gets the built GIF, no button, no new build.
+    other = click_train(open_page({**QUICK, "seed": "23"}))
+    assert other.get("download_button") and built == [1]
+    assert not [b for b in other.button if b.label == "Make a GIF for slides"]
+
+
+def test_the_gif_shelf_builds_once_under_a_crowd_and_stays_bounded():
+    shelf = collapse_gif.GifShelf(capacity=2)
+    calls = []
+
+    def make():
+        calls.append(1)
+        time.sleep(0.05)
+        return b"GIF89a-1"
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: shelf.build("run-1", make), range(30)))
+    assert results == [b"GIF89a-1"] * 30 and calls == [1]
+    shelf.build("run-2", lambda: b"2")
+    shelf.build("run-3", lambda: b"3")
+    assert shelf.get("run-1") is None and shelf.get("run-3") == b"3"

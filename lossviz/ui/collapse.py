@@ -32,6 +32,7 @@ from lossviz.run_registry import (
     run_id,
 )
 from lossviz.scene import CollapseScene
+from lossviz.ui.collapse_gif import gif_download
 from lossviz.ui.player import feed, player
 from lossviz.ui.state import SceneBinding
 
@@ -173,6 +174,8 @@ def show(scene: CollapseScene) -> None:
         alerts.error(f"The training could not be computed ({progress.error}). Try other settings.")
     for message in stopped_messages(run):
         alerts.error(message, icon=":material/warning:")
+    if progress.finished and not progress.error:
+        gif_download(run)
 
 
 PREVIEW_NOTE = "Step 0: the encoder before training. Press Train to watch it learn."

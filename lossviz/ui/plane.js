@@ -20,7 +20,7 @@ const ROLES = { A: "anchor", P: "positive", N: "negative" };
 const KEY_SEND_DELAY_MS = 400;
 const KEYS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
 const POINT_RADIUS = 10; // the dot (8) and its white rim: what a label must not cover
-const LABEL_HEIGHT = 16;
+const LABEL_HEIGHT = 20; // the text (about 17 px high) and a little air
 const LABEL_FONT = "600 13px";
 // The read-out's numbers: [field, name] for a triplet and a pair.
 const READOUT_FIELDS = {
@@ -403,7 +403,7 @@ function placeLabels(inst, pts) {
   }
   const placed = [];
   for (const item of items) {
-    const w = textWidth(inst, item.text) + 4;
+    const w = textWidth(inst, item.text) + 6;
     const candidates = item.point
       ? pointCandidates(item.point, centroid, w, LABEL_HEIGHT)
       : lineCandidates(item.segment, centroid, w, LABEL_HEIGHT);

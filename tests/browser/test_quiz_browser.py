@@ -59,9 +59,12 @@ def test_answer_a_question_and_see_the_feedback(page, quiz_server):
     )
     expect(page.get_by_text(explain(question))).to_be_visible()
     expect(page.get_by_text(f"{question.d_ap:.3f}", exact=True)).to_be_visible()
-    # The regions are revealed: the canvas now holds the kinds' colours.
-    expect(canvas).to_be_visible()
-    expect(canvas).to_have_attribute("width", "200")
+    # The regions are revealed: exact outlines of the semi-hard and hard balls.
+    expect(canvas).to_be_hidden()
+    expect(page.locator('.lv-plane .lv-shape[data-role="semi"]')).to_have_count(
+        2 if question.settings.swap else 1
+    )
+    expect(page.locator('.lv-plane .lv-shape[data-role="base"]')).to_have_count(1)
     expect(page.get_by_text("Score")).to_be_visible()
     expect(page.get_by_role("button", name="Next question")).to_be_visible()
     screenshot(page, "quiz-feedback")
