@@ -11,8 +11,10 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
  && pip install --no-cache-dir -r requirements.txt
 
-COPY app.py ./
+COPY app.py pyproject.toml README.md LICENSE ./
 COPY lossviz ./lossviz
+# Editable, as `make run` does: Streamlit serves the components' JS from lossviz/ui/assets.
+RUN pip install --no-cache-dir --no-deps -e .
 COPY pages ./pages
 COPY deploy ./deploy
 COPY examples ./examples

@@ -39,13 +39,17 @@ bench: $(VENV)/.dev
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# torch==2.13.0 is pinned in requirements.txt: pip takes the local CPU wheel.
-$(VENV)/.runtime: requirements.txt | $(BIN)/python
+# torch==2.13.0 is pinned in requirements.txt: pip takes the local CPU wheel. lossviz itself
+# is installed editable (nothing copied): Streamlit then finds pyproject.toml's component
+# manifest and serves the elements' JS files instead of resending them on every rerun.
+$(VENV)/.runtime: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.dev: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(VENV)/.runtime $@
 
 # Debian's chromium drives the browser tests (Playwright never downloads one).

@@ -1,26 +1,26 @@
-"""Browser latency of a drop on the playground: pointer-up -> new numbers and plane shown.
+"""Browser latency on the playground: the read-out while dragging, and a drop end to end,
+against a bare Streamlit button page measured in the same run.
 
-Usage: ``python -m bench.playground_latency [--drags 30]`` (needs Debian chromium and the
-``playwright`` package; never ``playwright install``).
+Usage: ``python -m bench.playground_latency [--drags 30] [--moves 120]`` (needs Debian
+chromium and the ``playwright`` package; never ``playwright install``).
 
-Starts ``streamlit run app.py`` with the browser tests' helper
-(``tests.browser.conftest.start_streamlit``), opens ``/playground`` in headless chromium and
-drags the negative N with the mouse to spots around the plane, cycling hard / semi-hard /
-easy spots (so the kind badge changes on every drop). Each drop is timed in the page's
-own clock (``performance.now()``), from the plane's ``data-last-sent-ms`` (set on
-pointer-up, when the value is sent) to:
+Three measurements, each in the page's own clock (``performance.now()``), each mark the
+``requestAnimationFrame`` callback of the first frame that shows the new state (the frame
+that paints it), sampled by a page-side loop (a Python poll would add round trips):
 
-- text: the ``d(a, n)`` metric shows the value the core computes for the dropped spot;
-- plane: the plane has applied the data of the rerun that saw the drop. plane.js removes
-  the ``lv-stale`` class in ``receive()`` once the data acknowledges the send
-  (``ack >= seq``), in the same call that redraws regions and arrows; that is the signal;
-- both: the first frame in which both hold (the end mark).
-
-Every mark is the ``requestAnimationFrame`` callback of the first frame that sees the new
-state in the DOM, i.e. the frame that paints it. A page-side rAF loop samples the state
-(a Python poll would add round trips). Note that an N drag leaves the region grid's
-cells unchanged (they depend on A and P only): plane.js then skips the canvas repaint.
-One warm-up drop is not counted.
+1. **Pointer move -> read-out.** N is held and moved ``--moves`` times, 25 ms apart
+   (a hand moves the mouse at 40-60 Hz). For each ``pointermove`` the plane has handled,
+   a listener records the event's time stamp, the positions and the read-out the plane
+   shows for them; the latency is the next frame after it. Each recorded read-out is
+   then checked against the torch core on the recorded positions (the read-out that
+   matches the move), so a stale or wrong read-out cannot pass as fast.
+2. **Drop -> the server's read-out.** N is dragged to ``--drags`` spots (hard, semi-hard,
+   easy in turn); from pointer-up (``data-last-sent-ms``) to the frame in which the plane's
+   read-out is the server's (``data-readout-source="server"``, the data acknowledging the
+   send) and to the frame in which the ``d(a, n)`` metric shows the core's value.
+3. **A bare page's round trip.** ``bench/apps/bare.py`` (one button, one metric) served
+   the same way: from the button's pointer-up to the frame that shows the new count.
+   The target for 2 is 1.5x this, measured in the same run.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from bench.common import markdown_table
 from lossviz.playground import read_triplet
 from lossviz.scene import PlaygroundScene
 from lossviz.settings import LossSettings
-from lossviz.ui.playground import REGION_RESOLUTION
 from tests.browser.conftest import (
     APP_TIMEOUT_MS,
     CHROMIUM_ARGS,
@@ -52,11 +51,12 @@ BOUNDS = (-4.0, 4.0)
 # Distance from A as a fraction of the kinds' borders d(a,p) and d(a,p) + m.
 SPOTS = (("hard", 0.5), ("semi-hard", 0.5), ("easy", 1.4))
 GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))
+MOVE_GAP_MS = 25
 
-# Samples, once per frame, (time, d(a, n) text, stale) whenever one of them changes.
-_RECORD_JS = """(plane) => {
-    const log = (window.__lvLatencyLog = []);
-    window.__lvLatencyStop = false;
+# Every frame: (time, d(a, n) text, read-out source, stale), logged when one changes.
+_RECORD_DROP_JS = """(plane) => {
+    const log = (window.__lvLog = []);
+    window.__lvStop = false;
     const dan = () => {
         for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
             const label = m.querySelector('[data-testid="stMetricLabel"]');
@@ -67,20 +67,46 @@ _RECORD_JS = """(plane) => {
         return null;
     };
     const sample = () => {
-        const entry = [performance.now(), dan(), plane.classList.contains("lv-stale")];
+        const entry = [performance.now(), dan(), plane.dataset.readoutSource,
+                       plane.classList.contains("lv-stale")];
         const last = log.at(-1);
-        if (!last || last[1] !== entry[1] || last[2] !== entry[2]) log.push(entry);
-        if (!window.__lvLatencyStop) requestAnimationFrame(sample);
+        if (!last || entry.slice(1).some((v, i) => v !== last[i + 1])) log.push(entry);
+        if (!window.__lvStop) requestAnimationFrame(sample);
     };
     requestAnimationFrame(sample);
 }"""
 
-_DONE_JS = """([plane, expected]) => {
-    const value = [...document.querySelectorAll('[data-testid="stMetric"]')]
-        .find((m) => m.querySelector('[data-testid="stMetricLabel"]')
-            ?.textContent.trim() === "d(a, n)")
-        ?.querySelector('[data-testid="stMetricValue"]')?.textContent.trim();
-    return value === expected && !plane.classList.contains("lv-stale");
+# After the plane's own pointermove handler: what it shows now, stamped by the next frame.
+_RECORD_MOVES_JS = """(plane) => {
+    const moves = (window.__lvMoves = []);
+    const svg = plane.querySelector(".lv-svg");
+    svg.addEventListener("pointermove", (e) => {
+        if (!plane.classList.contains("lv-dragging")) return;  // only moves of a drag
+        moves.push({t: e.timeStamp, points: JSON.parse(plane.dataset.points),
+                    readout: JSON.parse(plane.dataset.readout),
+                    source: plane.dataset.readoutSource, painted: null});
+    });
+    const frame = () => {
+        const now = performance.now();
+        for (let i = moves.length - 1; i >= 0 && moves[i].painted === null; i--) {
+            moves[i].painted = now;
+        }
+        if (!window.__lvStopMoves) requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+}"""
+
+# The bare page: pointer-up on the button, then every frame's metric text.
+_RECORD_BARE_JS = """() => {
+    const log = (window.__lvBare = {ups: [], texts: []});
+    document.addEventListener("pointerup", () => log.ups.push(performance.now()), true);
+    const value = () => document.querySelector('[data-testid="stMetricValue"]')?.textContent.trim();
+    const sample = () => {
+        const text = value();
+        if (log.texts.at(-1)?.[1] !== text) log.texts.push([performance.now(), text]);
+        requestAnimationFrame(sample);
+    };
+    requestAnimationFrame(sample);
 }"""
 
 
@@ -108,129 +134,200 @@ def spot(i: int, scene: PlaygroundScene) -> tuple[str, tuple[float, float]]:
     return kind, (x, y)
 
 
-def drag_n(page, target: tuple[float, float]) -> None:
-    dot = page.locator('.lv-plane .lv-point[data-name="N"] .lv-dot').bounding_box()
+def to_screen(page, xy: tuple[float, float]) -> tuple[float, float]:
     box = page.locator(".lv-plot-rect").bounding_box()
     lo, hi = BOUNDS
-    x1 = box["x"] + (target[0] - lo) / (hi - lo) * box["width"]
-    y1 = box["y"] + (hi - target[1]) / (hi - lo) * box["height"]
+    return (
+        box["x"] + (xy[0] - lo) / (hi - lo) * box["width"],
+        box["y"] + (hi - xy[1]) / (hi - lo) * box["height"],
+    )
+
+
+def press_n(page) -> None:
+    dot = page.locator('.lv-plane .lv-point[data-name="N"] .lv-dot').bounding_box()
     page.mouse.move(dot["x"] + dot["width"] / 2, dot["y"] + dot["height"] / 2)
     page.mouse.down()
-    page.mouse.move(x1, y1, steps=8)
-    page.mouse.up()
 
 
 def one_drop(page, plane, target: tuple[float, float]) -> dict:
-    """Drag N to ``target``; returns the three latencies (ms), the kind and the spot."""
+    """Drag N to ``target``; the latencies (ms) of the metric and the plane's read-out."""
     scene = url_scene(page.url)
     sent_before = int(plane.get_attribute("data-sent-count") or 0)
-    plane.evaluate(_RECORD_JS)
-    drag_n(page, target)
+    plane.evaluate(_RECORD_DROP_JS)
+    press_n(page)
+    page.mouse.move(*to_screen(page, target), steps=8)
+    page.mouse.up()
     sent = int(plane.get_attribute("data-sent-count") or 0)
     assert sent == sent_before + 1, f"the drop was not sent ({sent_before} -> {sent})"
     sent_ms = float(plane.get_attribute("data-last-sent-ms"))
-    # What plane.js sent (rounded to 1e-6) and the value the core gives for it.
     landed = json.loads(plane.get_attribute("data-points"))
     triplet = [[round(v, 6) for v in landed[name]] for name in ("A", "P", "N")]
     reading = read_triplet(triplet, settings_of(scene))
     expected = f"{reading.d_an:.3f}"
     page.wait_for_function(
-        _DONE_JS, arg=[plane.element_handle(), expected], polling="raf", timeout=APP_TIMEOUT_MS
+        """([plane, expected]) => {
+            const text = (m, id) => m.querySelector(`[data-testid="${id}"]`)?.textContent.trim();
+            return plane.dataset.readoutSource === "server"
+                && !plane.classList.contains("lv-stale")
+                && [...document.querySelectorAll('[data-testid="stMetric"]')].some((m) =>
+                    text(m, "stMetricLabel") === "d(a, n)"
+                    && text(m, "stMetricValue") === expected);
+        }""",
+        arg=[plane.element_handle(), expected],
+        polling="raf",
+        timeout=APP_TIMEOUT_MS,
     )
-    page.wait_for_timeout(50)  # a few more frames: the sampler logs the final state too
-    page.evaluate("window.__lvLatencyStop = true")
-    log = [entry for entry in page.evaluate("window.__lvLatencyLog") if entry[0] >= sent_ms]
+    page.wait_for_timeout(50)
+    page.evaluate("window.__lvStop = true")
+    log = [entry for entry in page.evaluate("window.__lvLog") if entry[0] >= sent_ms]
+    server = json.loads(plane.get_attribute("data-readout"))
+    assert math.isclose(server["d_an"], reading.d_an, rel_tol=1e-9), (server, reading)
 
     def first(condition) -> float:
-        return next(t for t, text, stale in log if condition(text, stale)) - sent_ms
+        return next(t for t, text, source, stale in log if condition(text, source, stale)) - sent_ms
 
     wait_for_app(page)
-    kind = page.get_by_test_id("kind-badge").get_attribute("data-kind")
     return {
-        "text": first(lambda text, stale: text == expected),
-        "plane": first(lambda text, stale: not stale),
-        "both": first(lambda text, stale: text == expected and not stale),
-        "kind": kind,
+        "metric": first(lambda text, source, stale: text == expected),
+        "readout": first(lambda text, source, stale: source == "server" and not stale),
+        "kind": server["kind"],
         "expected_kind": reading.kind.label,
         "landed": tuple(triplet[2]),
     }
 
 
-def region_grid(page) -> tuple[int, int]:
-    return tuple(page.locator(".lv-plane .lv-regions").evaluate("c => [c.width, c.height]"))
+def moves(page, plane, count: int) -> list[dict]:
+    """Hold N and move it ``count`` times; every recorded move, checked against the core."""
+    scene = url_scene(page.url)
+    settings = settings_of(scene)
+    plane.evaluate(_RECORD_MOVES_JS)
+    press_n(page)
+    for i in range(count):
+        angle = i * 2 * math.pi / 40
+        radius = 1.0 + 1.5 * (i % 40) / 40
+        target = (scene.ax + radius * math.cos(angle), scene.ay + radius * math.sin(angle))
+        page.mouse.move(*to_screen(page, target))
+        page.wait_for_timeout(MOVE_GAP_MS)
+    page.wait_for_timeout(100)
+    page.evaluate("window.__lvStopMoves = true")
+    recorded = page.evaluate("window.__lvMoves")
+    page.mouse.up()
+    for move in recorded:
+        assert move["source"] == "live", move
+        points = [list(move["points"][n]) for n in ("A", "P", "N")]
+        core = read_triplet(points, settings)
+        for field in ("d_ap", "d_an", "loss"):
+            assert math.isclose(move["readout"][field], getattr(core, field), rel_tol=1e-6,
+                                abs_tol=1e-12), (move, core)  # fmt: skip
+    return recorded
+
+
+def bare_round_trips(browser, clicks: int) -> list[float]:
+    """Pointer-up on the bare page's button -> the frame that shows the new count (ms)."""
+    with start_streamlit("bench/apps/bare.py", "streamlit-bench-bare") as base_url:
+        page = browser.new_context(viewport=VIEWPORT).new_page()
+        page.set_default_timeout(APP_TIMEOUT_MS)
+        page.goto(base_url)
+        wait_for_app(page)
+        page.evaluate(_RECORD_BARE_JS)
+        button = page.get_by_role("button", name="Click")
+        for i in range(clicks + 1):  # the first is a warm-up
+            button.click()
+            page.wait_for_function(
+                f"() => window.__lvBare.texts.at(-1)?.[1] === '{i + 1}'", polling="raf"
+            )
+            wait_for_app(page)
+        page.wait_for_timeout(50)
+        log = page.evaluate("window.__lvBare")
+        page.context.close()
+    latencies = []
+    for i, up in enumerate(log["ups"][1:], start=2):
+        shown = next(t for t, text in log["texts"] if text == str(i))
+        latencies.append(shown - up)
+    return latencies
 
 
 def summary(values: list[float]) -> list[str]:
     ordered = sorted(values)
     p95 = ordered[int(0.95 * (len(ordered) - 1))]
-    return [f"{v:.0f}" for v in (statistics.median(ordered), p95, ordered[0], ordered[-1])]
+    return [f"{v:.1f}" for v in (statistics.median(ordered), p95, ordered[0], ordered[-1])]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--drags", type=int, default=30)
+    parser.add_argument("--moves", type=int, default=120)
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     chromium = os.environ.get(CHROMIUM_ENV_VAR, "").strip() or DEFAULT_CHROMIUM
-    with (
-        start_streamlit("app.py", "streamlit-bench-latency") as base_url,
-        sync_playwright() as playwright,
-    ):
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_context(viewport=VIEWPORT).new_page()
-            page.set_default_timeout(APP_TIMEOUT_MS)
-            page.goto(f"{base_url}/playground")
-            wait_for_app(page)
-            page.locator(".lv-plane .lv-point").nth(2).wait_for()
-            page.get_by_test_id("stMetric").nth(3).wait_for()
-            page.locator(".lv-heatmap canvas").wait_for()
-            plane = page.locator(".lv-plane")
-            grid = region_grid(page)
-            assert grid == (REGION_RESOLUTION, REGION_RESOLUTION) == (200, 200), grid
-
-            scene = url_scene(page.url)
-            one_drop(page, plane, spot(len(SPOTS) - 1, scene)[1])  # warm-up, not counted
-            drops = []
-            for i in range(args.drags):
-                wanted, target = spot(i, scene)
-                drop = one_drop(page, plane, target)
-                drop["wanted"] = wanted
-                drops.append(drop)
-            assert region_grid(page) == grid, region_grid(page)
-            final = url_scene(page.url)
-            assert math.isclose(final.nx, drops[-1]["landed"][0], abs_tol=1e-9), page.url
+            with start_streamlit("app.py", "streamlit-bench-latency") as base_url:
+                page = browser.new_context(viewport=VIEWPORT).new_page()
+                page.set_default_timeout(APP_TIMEOUT_MS)
+                page.goto(f"{base_url}/playground")
+                wait_for_app(page)
+                plane = page.locator(".lv-plane")
+                plane.locator(".lv-point").nth(2).wait_for()
+                page.locator(".lv-heatmap canvas").wait_for()
+                recorded = moves(page, plane, args.moves)
+                wait_for_app(page)
+                scene = url_scene(page.url)
+                one_drop(page, plane, spot(len(SPOTS) - 1, scene)[1])  # warm-up
+                drops = []
+                for i in range(args.drags):
+                    wanted, target = spot(i, scene)
+                    drops.append({**one_drop(page, plane, target), "wanted": wanted})
+                final = url_scene(page.url)
+                assert math.isclose(final.nx, drops[-1]["landed"][0], abs_tol=1e-9), page.url
+            bare = bare_round_trips(browser, args.drags)
         finally:
             browser.close()
 
     mismatched = [d for d in drops if d["kind"] != d["expected_kind"]]
-    assert not mismatched, f"kind badge differs from the core: {mismatched}"
+    assert not mismatched, f"the read-out's kind differs from the core: {mismatched}"
+    move_latency = [m["painted"] - m["t"] for m in recorded]
+    readout = [d["readout"] for d in drops]
+    ratio = statistics.median(readout) / statistics.median(bare)
     kinds = Counter(d["kind"] for d in drops)
-    switches = sum(a["kind"] != b["kind"] for a, b in zip(drops, drops[1:], strict=False))
-    rows = [
-        ["`d(a, n)` metric shows the new value", *summary([d["text"] for d in drops])],
-        ["plane applied the acknowledging data", *summary([d["plane"] for d in drops])],
-        ["**both** (end mark)", *summary([d["both"] for d in drops])],
-    ]
     print(
-        f"Playground drop latency, pointer-up -> shown (headless chromium, page clock, "
-        f"{len(drops)} drags of N), ms"
+        "Playground latency (headless chromium, page clock; end mark: the first frame that "
+        "shows it), ms"
     )
-    print(markdown_table(["pointer-up to", "median", "p95", "min", "max"], rows))
+    print(
+        markdown_table(
+            ["from", "to", "median", "p95", "min", "max"],
+            [
+                ["pointer move (N held)", "the plane's read-out for it", *summary(move_latency)],
+                [
+                    "pointer-up (drop of N)",
+                    "the plane's read-out is the server's",
+                    *summary(readout),
+                ],
+                [
+                    "pointer-up (drop of N)",
+                    "the `d(a, n)` metric shows the core's value",
+                    *summary([d["metric"] for d in drops]),
+                ],
+                [
+                    "pointer-up (bare page's button)",
+                    "its metric shows the new count",
+                    *summary(bare),
+                ],
+            ],  # fmt: skip
+        )
+    )
     print()
     print(
-        f"drags: {len(drops)} (+1 warm-up); kinds after the drop: "
+        f"moves: {len(recorded)} recorded of {args.moves} sent, {MOVE_GAP_MS} ms apart, each "
+        "read-out equal to the core's on the positions shown; drops: "
+        f"{len(drops)} (+1 warm-up), kinds after the drop "
         + ", ".join(f"{k} {kinds[k]}" for k in ("easy", "semi-hard", "hard"))
-        + f"; the badge changed on {switches} of {len(drops) - 1} drops; "
-        f"region grid {grid[0]}x{grid[1]} (canvas)"
+        + f"; bare clicks: {len(bare)} (+1 warm-up)."
     )
-    print(
-        "End marks: the first requestAnimationFrame after the change (the frame that paints "
-        "it). 'plane' = plane.js dropped `lv-stale` (data with ack >= the sent seq received; "
-        "regions and arrows redrawn in the same call; an N drag leaves the region cells "
-        "unchanged, so the canvas is not repainted)."
-    )
+    print(f"Drop / bare page (medians): {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -100,7 +100,8 @@ def pair_view(settings):
             st.latex(contrastive_latex(snippet.d, snippet.loss, scene.margin,
                                        scene.similar, inverted=True))  # fmt: skip
         positions = pg.POINTS.positions(scene)
-        copy_as_code(lambda: pair_snippet(positions, scene.similar, settings), "This pair's loss")
+        copy_as_code(lambda: pair_snippet(positions, scene.similar, settings), "This pair's loss",
+                     key="contrastive.show_code")  # fmt: skip
     with right:
         marked = (snippet.d, snippet.loss) if inverted else None
         pair = (reading.d, reading.loss, scene.similar)

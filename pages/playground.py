@@ -97,8 +97,11 @@ def triplet_view(settings):
     )
     st.latex(triplet_latex(reading, scene.margin, scene.swap))
     positions = pg.POINTS.positions(scene)
-    copy_as_code(lambda: triplet_snippet(positions, settings), "This triplet and its loss")
-    triplet_reference_panel(positions, settings)
+    toggles = st.columns(2)
+    copy_as_code(lambda: triplet_snippet(positions, settings), "This triplet and its loss",
+                 key="playground.show_code", toggle_in=toggles[0])  # fmt: skip
+    triplet_reference_panel(positions, settings, key="playground.check_reference",
+                            toggle_in=toggles[1])  # fmt: skip
 
 
 left, right = st.columns([3, 2], gap="large")

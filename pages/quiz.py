@@ -97,6 +97,7 @@ else:
             copy_as_code(
                 lambda: triplet_snippet(question.points, question.settings),
                 "This question's triplet and its loss",
+                key="quiz.show_code",
             )
             last = position + 1 == len(questions)
             st.button(

@@ -16,11 +16,16 @@ def ok(at: AppTest) -> AppTest:
     return at
 
 
-def open_page(path: str, query: dict[str, str] | None = None) -> AppTest:
-    """Run a page file on its own, optionally opened with a link's query."""
+def open_page(
+    path: str, query: dict[str, str] | None = None, state: dict[str, object] | None = None
+) -> AppTest:
+    """Run a page file on its own, optionally opened with a link's query and with session
+    ``state`` set first (e.g. a toggle's key: on)."""
     at = AppTest.from_file(path, default_timeout=30)
     for key, value in (query or {}).items():
         at.query_params[key] = value
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
     return ok(at.run())
 
 

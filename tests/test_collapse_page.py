@@ -60,7 +60,7 @@ def click_train(at: AppTest) -> AppTest:
 
 
 def player_data(at: AppTest) -> dict:
-    (data,) = [d for d in component_data(at, "lossviz_player") if d["role"] == "player"]
+    (data,) = [d for d in component_data(at, "lossviz.player") if d["role"] == "player"]
     return data
 
 

@@ -30,7 +30,8 @@ INVERTED = "Use the inverted snippet"
 
 
 def open_page(query: dict[str, str] | None = None) -> AppTest:
-    return helpers.open_page(PAGE, query)
+    """With "Copy as code" on: every test also checks the script."""
+    return helpers.open_page(PAGE, query, {"contrastive.show_code": True})
 
 
 def scene_of(at: AppTest) -> ContrastiveScene:
@@ -48,7 +49,7 @@ def expected(scene: ContrastiveScene, expr: str | None = None, inverted: bool = 
 
 
 def plane_data(at: AppTest) -> dict:
-    return component_data(at, "lossviz_plane")[0]
+    return component_data(at, "lossviz.plane")[0]
 
 
 def assert_shows_core_numbers(at: AppTest, expr: str | None = None) -> None:

@@ -22,7 +22,7 @@ from lossviz.frame_codec import (
     finite_or_none,
 )
 
-PLAYER_JS = Path(__file__).resolve().parents[1] / "lossviz" / "ui" / "player.js"
+PLAYER_JS = Path(__file__).resolve().parents[1] / "lossviz" / "ui" / "assets" / "player.js"
 
 
 def point_sets() -> list[torch.Tensor]:

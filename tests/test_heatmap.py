@@ -7,15 +7,15 @@ import base64
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lossviz.figures import COLORS
+from lossviz.ui.component import ASSETS, inline_js
 from lossviz.ui.heatmap import encode_levels, heatmap_payload
 
-HEATMAP_JS = Path(__file__).resolve().parents[1] / "lossviz" / "ui" / "heatmap.js"
+HEATMAP_JS = ASSETS / "heatmap.js"
 
 
 def decode(levels: str, zmax: float) -> np.ndarray:
@@ -24,7 +24,7 @@ def decode(levels: str, zmax: float) -> np.ndarray:
 
 def run_js(expression: str) -> object:
     script = (
-        f"const src = {json.dumps(HEATMAP_JS.read_text(encoding='utf-8'))};"
+        f"const src = {json.dumps(inline_js(HEATMAP_JS))};"
         "const m = await import('data:text/javascript,' + encodeURIComponent(src));"
         f"console.log(JSON.stringify({expression}));"
     )

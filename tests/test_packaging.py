@@ -32,7 +32,9 @@ def test_a_wheel_holds_the_package_its_assets_and_its_dependencies(tmp_path):
         names = set(archive.namelist())
         metadata = next(archive.read(n) for n in names if n.endswith("METADATA")).decode()
     for asset in ("plane", "player", "heatmap"):
-        assert f"lossviz/ui/{asset}.js" in names and f"lossviz/ui/{asset}.css" in names
+        assert f"lossviz/ui/assets/{asset}.js" in names
+        assert f"lossviz/ui/assets/{asset}.css" in names
+    assert "lossviz/ui/assets/mirror.js" in names
     assert {"lossviz/losses.py", "lossviz/figures/curves.py", "lossviz/ui/widgets.py"} <= names
     assert not [n for n in names if n.startswith(("tests/", "bench/", "pages/"))]
     required = [line for line in (REPO / "requirements.txt").read_text().splitlines()

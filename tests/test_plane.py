@@ -10,12 +10,15 @@ import math
 import shutil
 import subprocess
 from pathlib import Path
+from unittest import mock
 
 import pytest
+import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
 from lossviz.ui import plane as plane_module
+from lossviz.ui.component import ASSETS, MIRROR_JS, asset_component, inline_js
 from lossviz.ui.plane import (
     Metric,
     Regions,
@@ -29,7 +32,7 @@ from tests.apptest_helpers import component_data
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "tests" / "browser" / "apps" / "plane_app.py"
-JS = ROOT / "lossviz" / "ui" / "mirror.js"  # the distances plane.js draws with
+JS = MIRROR_JS  # the distances plane.js draws with
 BOUNDS = (-4.0, 4.0)
 NAMES = ["A", "P", "N"]
 TRIPLET = {"A": (0.0, 0.0), "P": (1.0, 1.0), "N": (-1.5, 0.5)}
@@ -218,7 +221,7 @@ def test_js_distances_match_torch():
 
 
 def _data(at: AppTest) -> dict:
-    (data,) = component_data(at, "lossviz_plane")
+    (data,) = component_data(at, "lossviz.plane")
     return data
 
 
@@ -226,7 +229,7 @@ def test_app_mounts_the_plane_with_its_key_and_data():
     at = AppTest.from_file(str(APP)).run()
     assert not at.exception
     (element,) = at.get("bidi_component")
-    assert element.proto.component_name == "lossviz_plane"
+    assert element.proto.component_name == "lossviz.plane"
     assert "plane" in element.proto.id  # the user key is the element's identity
     data = _data(at)
     assert data["instance"] == "plane"
@@ -236,6 +239,37 @@ def test_app_mounts_the_plane_with_its_key_and_data():
     assert data["arrows"]["N"] == [0.375, -0.125]
     assert data["lines"] == [["A", "P"], ["A", "N"]] and data["trajectory"] is None
     assert "points: A=(0.00, 0.00) P=(1.00, 1.00) N=(-1.50, 0.50)" in at.text[0].value
+    # lossviz is installed (editable): the element names its served module instead of
+    # carrying ~45 KB of JS in every rerun's delta.
+    assert element.proto.js_source_path == "plane.js" and not element.proto.js_content
+    assert element.proto.css_source_path == "plane.css"
+
+
+def test_without_the_manifest_the_sources_go_inline_with_their_imports_resolved():
+    source = inline_js(ASSETS / "plane.js")
+    assert "./mirror.js" not in source  # the import line is gone...
+    assert source.index("export function readTriplet") < source.index("function redraw")
+    assert source.count("export function distance(") == 1  # ...mirror.js is in front, once
+    mount = asset_component("plane")
+    registered = []
+
+    class NoManifest:  # a component manager that has not found lossviz's pyproject.toml
+        def get_component_asset_root(self, name):
+            return None
+
+    manager = NoManifest()
+    with (
+        mock.patch("lossviz.ui.component.get_bidi_component_manager", return_value=manager),
+        mock.patch.object(
+            st.components.v2, "component",
+            side_effect=lambda name, **kw: registered.append((name, kw)) or (lambda **k: None),
+        ),
+    ):  # fmt: skip
+        mount(key="x")
+        mount(key="y")  # registered once per manager
+    ((name, kwargs),) = registered
+    assert name == "lossviz.plane" and kwargs["js"] == source
+    assert kwargs["css"] == (ASSETS / "plane.css").read_text(encoding="utf-8")
 
 
 def test_the_apps_own_state_drives_the_data():

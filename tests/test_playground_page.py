@@ -24,8 +24,12 @@ PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "playground.py")
 SCENE_KEY = "playground.scene"
 
 
-def open_page(query: dict[str, str] | None = None) -> AppTest:
-    return helpers.open_page(PAGE, query)
+# "Copy as code" and "Check a reference" on: every test also checks the script and tables.
+TOOLS_ON = {"playground.show_code": True, "playground.check_reference": True}
+
+
+def open_page(query: dict[str, str] | None = None, tools: bool = True) -> AppTest:
+    return helpers.open_page(PAGE, query, TOOLS_ON if tools else None)
 
 
 def scene_of(at: AppTest) -> PlaygroundScene:
@@ -57,7 +61,7 @@ def assert_shows_core_numbers(at: AppTest, expr: str | None = None) -> None:
     }
     assert any(f'data-kind="{reading.kind.label}"' in m.value for m in at.markdown)
     assert at.latex[0].value.strip("$\n") == triplet_latex(reading, scene.margin, scene.swap)
-    data = component_data(at, "lossviz_plane")[0]
+    data = component_data(at, "lossviz.plane")[0]
     shown = json.dumps(data)
     for x in (scene.ax, scene.px, scene.nx):
         assert json.dumps(x) in shown
@@ -140,7 +144,7 @@ def test_descend_animates_and_ends_where_the_frames_end():
     at = open_page(dict(PLAYGROUND_PRESETS["hard"].scene.to_query()))
     [descend] = [b for b in at.button if b.label.startswith("Descend")]
     ok(descend.click().run())
-    data = component_data(at, "lossviz_plane")[0]
+    data = component_data(at, "lossviz.plane")[0]
     frames = data["trajectory"]["frames"]
     assert len(frames) == 51
     scene = scene_of(at)
@@ -186,3 +190,13 @@ def test_reference_panel_catches_the_tutorial_at_infinity():
 def test_reference_panel_says_what_it_cannot_compare():
     at = open_page({"distance": "cosine"})
     assert any("only p-norms" in c.value for c in at.caption)
+
+
+def test_code_and_reference_are_off_until_asked_for():
+    """Off by default: a drop then sends neither the script nor the tables."""
+    at = open_page(tools=False)
+    assert not at.code and not _reference_rows(at)
+    at = ok(at.toggle(key="playground.show_code").set_value(True).run())
+    assert len(at.code) == 1 and not _reference_rows(at)
+    at = ok(at.toggle(key="playground.check_reference").set_value(True).run())
+    assert len(_reference_rows(at)) == 3 + 2 * 2  # the tutorial's rows, two pairs' rows

@@ -21,7 +21,8 @@ KINDS = (Kind.EASY, Kind.SEMI_HARD, Kind.HARD)
 
 
 def open_page(query: dict[str, str] | None = None) -> AppTest:
-    return helpers.open_page(PAGE, query)
+    """With "Copy as code" on (shown only once a question is answered)."""
+    return helpers.open_page(PAGE, query, {"quiz.show_code": True})
 
 
 def scene_of(at: AppTest) -> QuizScene:
@@ -33,7 +34,7 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 
 def plane_data(at: AppTest) -> dict:
-    return component_data(at, "lossviz_plane")[0]
+    return component_data(at, "lossviz.plane")[0]
 
 
 def shown_points(at: AppTest) -> dict[str, list[float]]:

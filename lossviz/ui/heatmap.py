@@ -9,16 +9,15 @@ the grid's uint16 levels, encoded once per grid and cached with it.
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
 import numpy as np
 
 from lossviz.figures import COLORS
 from lossviz.outlines import Ball
-from lossviz.ui.component import MIRROR_JS, inline_component
+from lossviz.ui.component import asset_component
 from lossviz.ui.wire import json_payload
 
-_mount = inline_component("lossviz_heatmap", Path(__file__).with_suffix(""), (MIRROR_JS,))
+_mount = asset_component("heatmap")
 
 # Viridis (matplotlib's), 11 stops: perceptually uniform and colour-blind safe.
 VIRIDIS = ("#440154", "#482475", "#414487", "#355f8d", "#2a788e", "#21918c", "#22a884",

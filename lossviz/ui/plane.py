@@ -33,7 +33,6 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import streamlit as st
@@ -41,17 +40,16 @@ import streamlit as st
 from lossviz.figures import COLORS, KIND_COLORS
 from lossviz.grid import UNDEFINED_CELL
 from lossviz.outlines import Ball
-from lossviz.ui.component import MIRROR_JS, inline_component
+from lossviz.ui.component import asset_component
 from lossviz.ui.wire import json_payload
 
 Point = tuple[float, float]
 Points = dict[str, Point]
 
 
-COMPONENT_NAME = "lossviz_plane"
 STATE_NAME = "points"  # the component's state value; on_points_change fires on a send
 
-_mount = inline_component(COMPONENT_NAME, Path(__file__).with_suffix(""), (MIRROR_JS,))
+_mount = asset_component("plane")  # Streamlit's element "lossviz.plane"
 
 DEFAULT_COLORS: dict[str, str] = {
     "A": COLORS["anchor"],

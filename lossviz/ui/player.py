@@ -24,14 +24,12 @@ the browser: nothing a viewer does there reaches the server.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from lossviz.figures import CLASS_COLORS, COLORS, KIND_COLORS, RUN_COLORS
 from lossviz.triplets import Kind
-from lossviz.ui.component import inline_component
+from lossviz.ui.component import asset_component
 from lossviz.ui.wire import json_list, json_payload
 
-_mount = inline_component("lossviz_player", Path(__file__).with_suffix(""))
+_mount = asset_component("player")
 
 STYLE = {
     "colors": list(CLASS_COLORS),

@@ -8,6 +8,7 @@ test a reference before trusting it. The numbers come from :mod:`lossviz.referen
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import streamlit as st
 
@@ -68,9 +69,16 @@ def _snippet(points: Sequence[Point], settings: LossSettings) -> None:
         check_table(contrastive_reference_check(pair, similar, settings), "snippet")
 
 
-def triplet_reference_panel(points: Sequence[Point], settings: LossSettings) -> None:
-    """The playground's panel: the NumPy tutorial on the triplet, the snippet on its pairs."""
-    with st.expander("Check a reference", icon=":material/fact_check:"):
+def triplet_reference_panel(
+    points: Sequence[Point], settings: LossSettings, key: str, toggle_in: Any = None
+) -> None:
+    """The playground's panel behind a toggle (in ``toggle_in``; the panel here), following
+    every drop once on: the NumPy tutorial on the triplet, the snippet on its pairs."""
+    toggle = (toggle_in or st).toggle
+    if not toggle("Check a reference", key=key, help="Run two widely copied "
+                  "implementations on this scene, beside the PyTorch core."):  # fmt: skip
+        return
+    with st.container(border=True):
         st.caption(
             "Code copied from a tutorial is not a reference until it is tested. Here two "
             "widely copied implementations run on this scene, beside the PyTorch core."

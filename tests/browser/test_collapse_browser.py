@@ -144,6 +144,17 @@ def test_train_plays_the_shared_run_live_and_ends_collapsed_beside_the_fix(page,
     )
     no_exception(page)
     shot(page, "collapse")
+    # The run for slides: built on request, then downloaded as an animated GIF.
+    click_button(page, "Make a GIF for slides")
+    download_button = page.get_by_test_id("stDownloadButton").get_by_role("button")
+    expect(download_button).to_contain_text("Download the GIF", timeout=TRAIN_TIMEOUT_MS)
+    with page.expect_download() as download:
+        download_button.click()
+    gif = download.value
+    assert gif.suggested_filename.startswith("collapse-batch_hard-vs-batch_hard_fix-seed101")
+    data = gif.path().read_bytes()
+    assert data.startswith(b"GIF89a") and len(data) <= 5 * 2**20
+    no_exception(page)
 
 
 def test_pause_step_restart_and_scrub_show_the_recorded_steps(page, app_server):

@@ -10,9 +10,11 @@
 //
 // While the points differ from Python's (a drag, arrow keys, a send not yet answered,
 // an animation), the read-out above the plot and the regions' outlines come from
-// mirror.js (the core's definitions, prepended to this file); at rest they are
+// mirror.js (the core's definitions); at rest they are
 // Python's. Labels are placed so that none overlaps another, a point or the plot's
 // edge. The plane downloads as SVG or PNG, exactly as drawn.
+
+import { ballOutline, distance, outlinePath, readPair, readTriplet, regionBalls } from "./mirror.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const MARGIN = { left: 40, right: 12, top: 12, bottom: 30 }; // left+right = top+bottom: square plot

@@ -4,8 +4,8 @@
 // contrastive_loss, lossviz.triplets.classify and lossviz.outlines, in float64 (JS
 // numbers), computed in the same order as torch so that the numbers agree to
 // rounding (tests/browser/test_mirror_browser.py checks thousands of random scenes
-// against the torch core). Prepended to plane.js and heatmap.js by
-// lossviz/ui/component.py; everything here is a pure function.
+// against the torch core). Imported by plane.js and heatmap.js; everything here is a
+// pure function.
 //
 // metric: {kind: "lp" | "cosine" | "squared" | "none", p: number | "inf", eps}
 // loss:   {kind: "triplet", margin, swap} or {kind: "pair", margin, similar, inverted}

@@ -5,10 +5,12 @@
 // the white line where the value leaves 0, labelled points, and the value under the
 // pointer. Nothing is sent back to Python. The zero line is exact when the data bring
 // its geometry (`zero_balls`: the border of their union, drawn with mirror.js's
-// ballOutline, prepended to this file); else it is traced on the grid (marching squares).
+// ballOutline); else it is traced on the grid (marching squares).
 //
 // Streamlit calls the default export again on every data change: the DOM is built once
 // per parentElement and only redrawn.
+
+import { ballOutline, outlinePath } from "./mirror.js";
 
 const MARGIN = { left: 40, right: 64, top: 28, bottom: 30 };
 const views = new WeakMap();
