@@ -15,6 +15,7 @@ BENCHMARKS = (
     "bench.collapse_speed",
     "bench.collapse_sweep",  # about 3 minutes
     "bench.collapse_motion",  # needs Debian chromium
+    "bench.collapse_gif",
     "bench.loadtest",  # several minutes: starts its own servers
     "bench.classroom",  # about 20 minutes: a class on one server, two workers, bad input
 )

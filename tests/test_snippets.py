@@ -282,3 +282,17 @@ def test_constants_python_cannot_compute_are_written_as_tensors():
 def test_what_cannot_be_written_raises(points, settings):
     with pytest.raises(ValueError):
         triplet_snippet(points, settings)
+
+
+def test_the_readme_shows_the_default_scenes_script():
+    """The README's "Copy as code" example is what the page generates for its defaults."""
+    from pathlib import Path
+
+    from lossviz.scene import PlaygroundScene
+
+    scene = PlaygroundScene()
+    settings = LossSettings(scene.margin, scene.p, scene.eps, scene.swap, scene.distance, "")
+    script = triplet_snippet([[scene.ax, scene.ay], [scene.px, scene.py], [scene.nx, scene.ny]],
+                             settings)  # fmt: skip
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert f"```python\n{script.strip()}\n```" in readme
