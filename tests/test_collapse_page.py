@@ -236,7 +236,7 @@ def test_a_busy_server_says_so_and_shows_step_zero(monkeypatch):
         "The server is busy: 16 trainings are computing or waiting."
     ]
     assert player_data(at)["preview"]
-    assert cl.WATCH_KEY not in at.session_state  # Train again later tries again
+    assert cl.COLLAPSE_VIEW.watch_key not in at.session_state  # Train again later tries again
 
 
 def test_a_failed_computation_says_so(monkeypatch, feeds):

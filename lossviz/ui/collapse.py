@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import time
+from dataclasses import dataclass
 
 import streamlit as st
 
@@ -39,9 +40,6 @@ from lossviz.ui.state import SceneBinding
 FIELDS = ("dataset", "loss", "compare", "margin", "lr", "optimizer", "steps", "batch_size",
           "l2_normalize", "clip_grad", "seed", "autostart")  # fmt: skip
 BINDING = SceneBinding(CollapseScene, "collapse", FIELDS)
-WATCH_KEY = "collapse.watching"  # the run id this session asked to train
-PLAY_KEY = "collapse.play"  # grows with every Train press: the browser starts playing
-REQUEST_KEY = "collapse.train_requested"
 STARTED_KEY = "collapse.autostarted"
 PRESET_KEY = "collapse.preset"
 PLAYER = "collapse"
@@ -54,6 +52,33 @@ PRESET_LABELS = {
     "semihard": "Semi-hard mining",
     "blobs": "Toy: 2-D blobs",
 }
+
+
+@dataclass(frozen=True)
+class RunView:
+    """One place in the app that shows a shared run: its player and its session keys.
+
+    ``player``: the player's name (one mounted per script run). ``watch_key``: the run id
+    this session asked to train; ``play_key``: grows with every Train press (the browser
+    starts playing); ``request_key``: set by the Train button's callback.
+    """
+
+    player: str
+
+    @property
+    def watch_key(self) -> str:
+        return f"{self.player}.watching"
+
+    @property
+    def play_key(self) -> str:
+        return f"{self.player}.play"
+
+    @property
+    def request_key(self) -> str:
+        return f"{self.player}.train_requested"
+
+
+COLLAPSE_VIEW = RunView(PLAYER)
 
 
 # --------------------------------------------------------------------------- configuration
@@ -118,9 +143,9 @@ def preview(key: RunKey) -> tuple[dict, bytes]:
     return encode_meta(key, first, names), frame_json(first, first)
 
 
-def request_training() -> None:
+def request_training(view: RunView = COLLAPSE_VIEW) -> None:
     """The Train button's callback: the script starts (or joins) the run after the widgets."""
-    st.session_state[REQUEST_KEY] = True
+    st.session_state[view.request_key] = True
 
 
 def autostart(scene: CollapseScene) -> None:
@@ -133,55 +158,60 @@ def autostart(scene: CollapseScene) -> None:
         request_training()
 
 
-def watching(key: RunKey) -> bool:
+def watching(key: RunKey, view: RunView = COLLAPSE_VIEW) -> bool:
     """Whether this session asked for the run of ``key`` (and has not changed settings since)."""
-    if st.session_state.pop(REQUEST_KEY, False):
-        st.session_state[WATCH_KEY] = run_id(key)
-        st.session_state[PLAY_KEY] = st.session_state.get(PLAY_KEY, 0) + 1
-    return st.session_state.get(WATCH_KEY) == run_id(key)
+    if st.session_state.pop(view.request_key, False):
+        st.session_state[view.watch_key] = run_id(key)
+        st.session_state[view.play_key] = st.session_state.get(view.play_key, 0) + 1
+    return st.session_state.get(view.watch_key) == run_id(key)
 
 
 # --------------------------------------------------------------------------- the view
 
 
-def show(scene: CollapseScene) -> None:
+def show(scene: CollapseScene, view: RunView = COLLAPSE_VIEW, gif: bool = True) -> SharedRun | None:
     """Status, the player and the feeds: the run if this session asked for it, else step 0.
 
     While the run computes, this script run waits on it and forwards new frames
-    at most every ``PUSH_SECONDS``; it returns once the run is done.
+    at most every ``PUSH_SECONDS``; it returns once the run is done. Returns the run
+    this session watched to its end (None while it shows the preview); ``gif``: offer
+    the finished run as a GIF.
     """
     key = tuple(configs(scene))
     meta, first = preview(key)
     status = st.empty()
     alerts = st.container()  # above the player: a stopped run's message is seen first
     run = None
-    if watching(key):
+    if watching(key, view):
         try:
             run = registry().start(key)
         except RegistryBusyError as busy:
-            st.session_state.pop(WATCH_KEY, None)
+            st.session_state.pop(view.watch_key, None)
             status.warning(str(busy), icon=":material/hourglass_top:")
     if run is None:
-        player(PLAYER, f"preview-{run_id(key)}", meta, [first], True, note=PREVIEW_NOTE,
+        player(view.player, f"preview-{run_id(key)}", meta, [first], True, note=PREVIEW_NOTE,
                preview=True)  # fmt: skip
-        return
+        return None
     progress = run.progress()
-    play = st.session_state.get(PLAY_KEY, 0)
-    player(PLAYER, run.id, meta, run.encoded(0, progress.frames), progress.finished, play)
-    progress = forward_frames(run, progress, status)
+    play = st.session_state.get(view.play_key, 0)
+    player(view.player, run.id, meta, run.encoded(0, progress.frames), progress.finished, play)
+    progress = forward_frames(run, progress, status, view.player)
     status.caption(done_text(run, progress))
     if progress.error:
         alerts.error(f"The training could not be computed ({progress.error}). Try other settings.")
     for message in stopped_messages(run):
         alerts.error(message, icon=":material/warning:")
-    if progress.finished and not progress.error:
+    if progress.finished and not progress.error and gif:
         gif_download(run)
+    return run
 
 
 PREVIEW_NOTE = "Step 0: the encoder before training. Press Train to watch it learn."
 
 
-def forward_frames(run: SharedRun, progress: Progress, status) -> Progress:
+def forward_frames(
+    run: SharedRun, progress: Progress, status, player_name: str = PLAYER
+) -> Progress:
     """Feed the browser every frame published after ``progress``, until the run is done.
 
     Each feed is a new element in a 1-pixel box: feeds replacing each other in one slot
@@ -202,7 +232,8 @@ def forward_frames(run: SharedRun, progress: Progress, status) -> Progress:
             progress = run.progress()  # frames that came during the pause go in this feed
         if progress.frames > sent or progress.finished:
             with box:
-                feed(PLAYER, run.id, sent, run.encoded(sent, progress.frames), progress.finished)
+                feed(player_name, run.id, sent, run.encoded(sent, progress.frames),
+                     progress.finished)  # fmt: skip
             sent = progress.frames
     return progress
 
