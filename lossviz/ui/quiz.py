@@ -7,6 +7,8 @@ session's ``st.session_state`` (``quiz.answers``, ``quiz.position``), never in t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 import streamlit as st
 
@@ -143,8 +145,13 @@ def show_plane(question: Question, revealed: bool) -> None:
 
 def confusion_frame(result: RoundSummary) -> pd.DataFrame:
     """Rows: the true kind; columns: the kind answered; cells: how many questions."""
+    return confusion_table(result.confusion)
+
+
+def confusion_table(confusion: Sequence[Sequence[int]]) -> pd.DataFrame:
+    """``confusion[true kind][answered kind]`` (``Kind`` values) as the quiz shows it."""
     labels = [k.label for k in KINDS]
-    rows = [[result.count(true, given) for given in KINDS] for true in KINDS]
+    rows = [[int(confusion[int(true)][int(given)]) for given in KINDS] for true in KINDS]
     frame = pd.DataFrame(rows, index=[f"was {x}" for x in labels], columns=labels)
     frame.columns.name = "answered →"
     return frame

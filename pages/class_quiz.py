@@ -1,0 +1,31 @@
+"""Class quiz: a teacher opens a room, students join by code and answer, results live."""
+
+import streamlit as st
+
+from lossviz.ui import class_quiz as cq
+from lossviz.ui import quiz as qz
+from lossviz.ui.setup import ensure_navigation
+
+ensure_navigation()
+
+st.title("Class quiz: easy, semi-hard or hard?")
+link = cq.read_link()
+if link.view == "start":
+    st.caption(
+        "A teacher opens a room; students join with its code and a nickname and answer the "
+        "same ten questions; the teacher's page shows the class's results as they come in."
+    )
+    cq.check_config()
+    cq.show_flash()
+    cq.start_view()
+elif link.view == "bad":
+    cq.show_flash()
+    cq.bad_link_view()
+elif (rooms := cq.store_or_notice()) is None:
+    pass  # the notice says why
+elif link.view == "student":
+    cq.student_view(rooms, link.code)
+else:
+    cq.teacher_view(rooms, link.code, link.key)
+
+qz.definitions_note()
