@@ -17,6 +17,7 @@ BENCHMARKS = (
     "bench.collapse_motion",  # needs Debian chromium
     "bench.collapse_gif",
     "bench.loadtest",  # several minutes: starts its own servers
+    "bench.quiz_rooms",  # about a minute: 60 students answer a round in one room
     "bench.classroom",  # about 20 minutes: a class on one server, two workers, bad input
 )
 
