@@ -3,10 +3,15 @@
 import streamlit as st
 
 from lossviz.ui.navigation import HOME, PAGES
-from lossviz.ui.setup import configure_process, device_badge
+from lossviz.ui.presenter import presenter_setup, sidebar_state
+from lossviz.ui.setup import configure_process, device_badge, layout_style
 
-st.set_page_config(page_title="lossviz", page_icon=":material/scatter_plot:", layout="wide")
+# The sidebar starts collapsed on a projector (`?present=1`): read from the link first.
+st.set_page_config(page_title="lossviz", page_icon=":material/scatter_plot:", layout="wide",
+                   initial_sidebar_state=sidebar_state())  # fmt: skip
 configure_process()
+layout_style()
+presenter_setup()
 
 navigation = st.navigation(
     [st.Page(HOME.path, title=HOME.title, icon=HOME.icon, default=True)]

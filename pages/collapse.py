@@ -5,6 +5,7 @@ import streamlit as st
 from lossviz.collapse import PRESETS
 from lossviz.ui import collapse as cl
 from lossviz.ui import widgets
+from lossviz.ui.presenter import class_link
 from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
@@ -41,6 +42,8 @@ with st.sidebar:
         help="For a class: share the address; every page that opens it trains.",
     )  # fmt: skip
 scene = binding.commit()
+with st.sidebar:
+    class_link("pages/collapse.py", scene.to_query(), autostart=True)
 
 cl.autostart(scene)
 st.button("Train", icon=":material/play_arrow:", on_click=cl.request_training, type="primary",

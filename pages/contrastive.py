@@ -15,6 +15,7 @@ from lossviz.ui.copy_code import copy_as_code
 from lossviz.ui.plane import plane, preview_metric
 from lossviz.ui.plane_layers import pair_live, pair_reading
 from lossviz.ui.points import descent_buttons, presets_bar
+from lossviz.ui.presenter import class_link
 from lossviz.ui.reference_panel import pair_reference_panel
 from lossviz.ui.setup import ensure_navigation
 
@@ -44,6 +45,8 @@ with st.sidebar:
     st.subheader("Gradient descent")
     learning_rate_control(binding)
 scene = binding.commit()
+with st.sidebar:
+    class_link("pages/contrastive.py", scene.to_query())
 settings = loss_settings(binding, scene)
 
 presets_bar(pg.POINTS, CONTRASTIVE_PRESETS, on_reset=pg.reset)

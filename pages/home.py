@@ -5,7 +5,8 @@ import streamlit as st
 from lossviz.figures.curves import kinds_along_delta
 from lossviz.triplets import loss_along_delta
 from lossviz.ui import home, widgets
-from lossviz.ui.navigation import PAGES, page_link
+from lossviz.ui.navigation import HOME, PAGES, page_link
+from lossviz.ui.presenter import class_link
 from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
@@ -13,30 +14,43 @@ ensure_navigation()
 home.BINDING.load()
 st.title("lossviz: see what metric-learning losses do")
 home.BINDING.warn_about_link()
-st.markdown(
-    """
+st.caption("Pick a page to begin: each has something to drag, press or answer.")
+
+# The pages first (beside the introduction on a wide screen, above it on a phone): what a
+# first-time student does first is choose one.
+pages, intro = st.columns([1, 1], gap="large")
+with pages:
+    if PAGES:
+        st.subheader("Pages")
+        for page in PAGES:
+            page_link(page)
+with intro:
+    st.markdown(
+        """
 Metric learning trains an encoder so that things of the same class land close
 together and things of different classes land far apart. The **triplet loss**
 looks at three points at a time: an **anchor** *a*, a **positive** *p* (same
 class) and a **negative** *n* (another class), and asks that the negative be
 farther from the anchor than the positive by at least a **margin** *m*:
 """
-)
-st.latex(r"L(a, p, n) = \max\bigl(d(a, p) - d(a, n) + m,\; 0\bigr)")
-st.markdown(
-    """
+    )
+    st.latex(r"L(a, p, n) = \max\bigl(d(a, p) - d(a, n) + m,\; 0\bigr)")
+    st.markdown(
+        """
 Everything on these pages is computed live by a small PyTorch core, the
 same numbers `torch.nn.functional.triplet_margin_loss` and
 pytorch-metric-learning give.
 """
-)
+    )
 
 st.subheader("Easy, semi-hard and hard")
 margin = widgets.slider(
     home.BINDING, "margin", "margin m", format="%.1f",
     help="How much farther the negative must be than the positive before the loss is zero.",
 )  # fmt: skip
-home.BINDING.commit()
+scene = home.BINDING.commit()
+with st.sidebar:
+    class_link(HOME.path, scene.to_query())
 deltas, losses, kinds = loss_along_delta(margin)
 figure = kinds_along_delta(deltas.tolist(), losses.tolist(), kinds.tolist(), margin)
 st.plotly_chart(figure, width="stretch")
@@ -52,8 +66,3 @@ These are pytorch-metric-learning's boundaries (a tie is hard). Other libraries 
 semi-hard line differently; the pages say which definition they use.
 """
 )
-
-if PAGES:
-    st.subheader("Pages")
-    for page in PAGES:
-        page_link(page)

@@ -4,6 +4,7 @@ import streamlit as st
 
 from lossviz.ui import mining as mn
 from lossviz.ui import widgets
+from lossviz.ui.presenter import class_link
 from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
@@ -12,9 +13,9 @@ binding = mn.BINDING
 scene = binding.load()
 st.title("Batch mining")
 st.caption(
-    "Training code never sees one triplet; it sees a batch. Here is every valid triplet of one "
-    "batch, counted exactly: how many are easy, semi-hard and hard at your margin, and which "
-    "ones batch-all, batch-hard and batch-semi-hard actually use."
+    "Training code sees a batch, never one triplet. **Drag a point or pick an anchor row**: "
+    "every valid triplet of the batch is counted (easy, semi-hard, hard at your margin), and "
+    "below, which ones batch-all, batch-hard and batch-semi-hard use."
 )
 binding.warn_about_link()
 
@@ -38,6 +39,7 @@ with st.sidebar:
     widgets.choice(binding, "distance", "Distance")
     widgets.slider(binding, "margin", "Margin m")
 scene = binding.commit()
+link_place = st.sidebar.empty()  # filled once the anchor row is known (below)
 
 batch = mn.current_batch(scene)
 if isinstance(batch, str):
@@ -56,6 +58,8 @@ with left:
     widgets.number(binding, "anchor", "Anchor (row)", spec=rows)
     scene = binding.commit()
     view = analysis.anchor_view(scene.anchor, scene.margin)
+    with link_place.container():
+        class_link("pages/mining.py", scene.to_query())
     mn.picture(batch, scene, view)
     if mn.blobs_moved(scene):
         st.button("Put the points back", on_click=mn.reset_blobs,

@@ -16,6 +16,7 @@ from lossviz.ui.heatmap import heatmap
 from lossviz.ui.plane import plane, preview_metric
 from lossviz.ui.plane_layers import triplet_live, triplet_reading
 from lossviz.ui.points import descent_buttons, presets_bar
+from lossviz.ui.presenter import class_link
 from lossviz.ui.readouts import kind_badge, playground_explainer
 from lossviz.ui.reference_panel import triplet_reference_panel
 from lossviz.ui.setup import ensure_navigation
@@ -42,6 +43,8 @@ with st.sidebar:
     st.subheader("Gradient descent")
     learning_rate_control(binding)
 scene = binding.commit()
+with st.sidebar:
+    class_link("pages/playground.py", scene.to_query())
 settings = loss_settings(binding, scene, swap=scene.swap)
 
 presets_bar(pg.POINTS, PLAYGROUND_PRESETS, on_reset=pg.reset)
@@ -94,6 +97,7 @@ def triplet_view(settings):
         pg.step,
         settings,
         f"Arrows: −∇L × {scale:.3g} (each point's direction of steepest descent).",
+        widths=(2, 3, 4),
     )
     st.latex(triplet_latex(reading, scene.margin, scene.swap))
     positions = pg.POINTS.positions(scene)

@@ -8,6 +8,7 @@ from lossviz.triplets import Kind
 from lossviz.ui import quiz as qz
 from lossviz.ui import widgets
 from lossviz.ui.copy_code import copy_as_code
+from lossviz.ui.presenter import class_link
 from lossviz.ui.readouts import kind_badge
 from lossviz.ui.setup import ensure_navigation
 
@@ -40,6 +41,8 @@ with st.sidebar:
     )  # fmt: skip
     st.button("New round", on_click=qz.new_round, icon=":material/refresh:", key="quiz.new_side")
 scene = binding.commit()
+with st.sidebar:
+    class_link("pages/quiz.py", scene.to_query())
 qz.follow(scene)
 
 questions = qz.round_for(scene)

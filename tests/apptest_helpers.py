@@ -56,6 +56,12 @@ def component_data(at: AppTest, name: str) -> list[dict]:
     return found
 
 
+def scripts(at: AppTest) -> list:
+    """The page's code blocks, less the address in its "Link for the class" popover
+    (``lossviz.ui.presenter.class_link``)."""
+    return [code for code in at.code if not code.value.startswith(("/", "http"))]
+
+
 def choose_preset(at: AppTest, name: str) -> AppTest:
     """Click the preset pill ``name`` (a key of the page's presets, or ``"reset"``) and rerun."""
     (pills,) = [p for p in at.pills if p.key and p.key.endswith(".preset")]

@@ -21,6 +21,7 @@ from lossviz.frame_codec import (
     encode_points,
     finite_or_none,
 )
+from lossviz.ui.component import inline_js
 
 PLAYER_JS = Path(__file__).resolve().parents[1] / "lossviz" / "ui" / "assets" / "player.js"
 
@@ -62,7 +63,7 @@ def test_bad_points_are_refused():
 def test_the_browser_decoder_equals_the_python_one():
     encoded = [encode_points(points) for points in point_sets()]
     script = (
-        f"const src = {json.dumps(PLAYER_JS.read_text(encoding='utf-8'))};"
+        f"const src = {json.dumps(inline_js(PLAYER_JS))};"  # its imports resolved
         "const m = await import('data:text/javascript,' + encodeURIComponent(src));"
         f"const cases = {json.dumps(encoded)};"
         "const spreads = [[1e-4, 1], [0.98314, 1], [38.74, 1], [1.3e12, 1], [null, 1], [1, 0]];"

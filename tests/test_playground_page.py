@@ -195,8 +195,8 @@ def test_reference_panel_says_what_it_cannot_compare():
 def test_code_and_reference_are_off_until_asked_for():
     """Off by default: a drop then sends neither the script nor the tables."""
     at = open_page(tools=False)
-    assert not at.code and not _reference_rows(at)
+    assert not helpers.scripts(at) and not _reference_rows(at)
     at = ok(at.toggle(key="playground.show_code").set_value(True).run())
-    assert len(at.code) == 1 and not _reference_rows(at)
+    assert len(helpers.scripts(at)) == 1 and not _reference_rows(at)
     at = ok(at.toggle(key="playground.check_reference").set_value(True).run())
     assert len(_reference_rows(at)) == 3 + 2 * 2  # the tutorial's rows, two pairs' rows

@@ -27,6 +27,26 @@ COLORS: dict[str, str] = {
     "margin": "#666666",
 }
 
+# Plotly figures are drawn by Streamlit in the viewer's theme, light or dark: where a figure
+# needs the text's colour or the background's, it names these placeholders, which
+# Streamlit's Plotly theme (``st.plotly_chart``'s default ``theme="streamlit"``, checked
+# against Streamlit 1.67: ``streamlit.elements.lib.streamlit_plotly_theme``) replaces in
+# the browser with the theme's body-text grey, axis-text grey and background. Never black
+# or white: a black loss line vanishes on the dark theme.
+INK = "#000037"  # Streamlit's GRAY_90: dark grey on light, light grey on dark
+MUTED_INK = "#000036"  # Streamlit's GRAY_70: the axes' text colour
+BACKGROUND = "#000038"  # Streamlit's BG_COLOR: the page's background
+
+
+def ink_on(color: str) -> str:
+    """Text that reads on a badge filled with ``color`` (``#rrggbb``): near-black on light
+    fills (semi-hard's orange), white on dark ones. The same rule as ``theme.js``'s ``inkOn``.
+    """
+    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return "#1b1c22" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.4 else "#ffffff"
+
+
 # Classes (mining page): Paul Tol's "muted" scheme, colour-blind safe, 10 colours; cycled.
 # Ordered so the first classes are far from the anchor / positive blues.
 CLASS_COLORS: tuple[str, ...] = ("#117733", "#CC6677", "#DDCC77", "#882255", "#44AA99",

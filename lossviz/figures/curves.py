@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from lossviz.figures import COLORS, KIND_COLORS
+from lossviz.figures import COLORS, INK, KIND_COLORS
 from lossviz.triplets import Kind
 
 
@@ -42,7 +42,7 @@ def kinds_along_delta(
             x=deltas,
             y=list(losses),
             mode="lines",
-            line={"color": COLORS["loss"], "width": 3},
+            line={"color": INK, "width": 3},
             name="loss",
             hovertemplate="δ = %{x:.3f}<br>loss = %{y:.3f}<extra></extra>",
         )
@@ -98,7 +98,7 @@ def contrastive_curves(
             marker={
                 "color": COLORS["positive"] if similar else COLORS["negative"],
                 "size": 14,
-                "line": {"width": 2, "color": COLORS["loss"]},
+                "line": {"width": 2, "color": INK},
             },
             hovertemplate="this pair<br>d = %{x:.3f}<br>loss = %{y:.3f}<extra></extra>",
         )

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from lossviz.figures import COLORS, KIND_COLORS, class_color
+from lossviz.figures import BACKGROUND, COLORS, INK, KIND_COLORS, class_color
 from lossviz.triplets import Kind
 
 _LEGEND_CLASSES = 12  # above this many classes: one trace, no legend (speed)
@@ -47,7 +47,7 @@ def embedding_scatter(
                 name=safe[label] if label is not None else "points",
                 customdata=rows[mask],
                 text=[safe[v] for v in labels[mask]],
-                marker={"color": colors, "size": 7, "line": {"width": 0.5, "color": "white"}},
+                marker={"color": colors, "size": 7, "line": {"width": 0.5, "color": BACKGROUND}},
                 hovertemplate="row %{customdata}<br>class %{text}<extra></extra>",
             )
         )
@@ -106,14 +106,14 @@ def _anchor_overlay(fig, xy, anchor, hardest_positive, hardest_negative, semihar
                 showlegend=False,
                 text=["", text],
                 textposition="top center",
-                textfont={"color": "black", "size": 13},
+                textfont={"color": INK, "size": 13},
                 customdata=[anchor, index],
                 line={"color": COLORS[role], "width": 3},
                 marker={
                     "size": [0, 14],
                     "symbol": symbol,
                     "color": COLORS[role],
-                    "line": {"width": 2, "color": "black"},
+                    "line": {"width": 2, "color": INK},
                 },
                 hovertemplate=f"row %{{customdata}}: hardest {role}<extra></extra>",
             )
@@ -130,7 +130,7 @@ def _anchor_overlay(fig, xy, anchor, hardest_positive, hardest_negative, semihar
                 "symbol": "star",
                 "size": 20,
                 "color": COLORS["anchor"],
-                "line": {"width": 1.5, "color": "black"},
+                "line": {"width": 1.5, "color": INK},
             },
             hovertemplate="row %{customdata}: anchor<extra></extra>",
         )
@@ -166,7 +166,7 @@ def delta_histogram(
             "<br>%{y:,} triplets<extra></extra>",
         )
     )
-    fig.add_vline(x=0, line_color=COLORS["loss"], line_width=1.5)
+    fig.add_vline(x=0, line_color=INK, line_width=1.5)
     fig.add_vline(x=margin, line_dash="dash", line_color=COLORS["margin"])
     fig.update_layout(
         **_small_chart("δ of every valid triplet"),
@@ -197,7 +197,7 @@ def margin_sweep(margins: np.ndarray, shares: np.ndarray, margin: float) -> go.F
                 hovertemplate="margin %{x:.3f}: %{y:.1%} " + kind.label + "<extra></extra>",
             )
         )
-    fig.add_vline(x=margin, line_dash="dash", line_color=COLORS["loss"])
+    fig.add_vline(x=margin, line_dash="dash", line_color=INK)
     fig.update_layout(
         **_small_chart("Shares as the margin grows"),
         xaxis={"title": "margin m", "range": [float(margins[0]), float(margins[-1])]},

@@ -82,7 +82,6 @@ def heatmap_payload(
             "title": title,
             "value_label": value_label,
             "hover_name": hover_name,
-            "text_color": "#6b6f7b",
             "max_px": max_px,
             "zero_balls": None if zero_balls is None else [b.to_json() for b in zero_balls],
         }

@@ -6,7 +6,7 @@ import re
 
 import streamlit as st
 
-from lossviz.figures import KIND_COLORS
+from lossviz.figures import KIND_COLORS, ink_on
 from lossviz.triplets import Kind
 
 KIND_SYMBOLS = {Kind.EASY: "✓", Kind.SEMI_HARD: "◐", Kind.HARD: "✗"}
@@ -16,12 +16,15 @@ def kind_badge(kind: Kind) -> None:
     """The triplet's kind as a large pill in the kind's colour, with a symbol (not colour alone).
 
     Only constants reach the HTML: the label and colour come from ``Kind`` and ``KIND_COLORS``.
+    The fill reads on light and dark pages alike; its text is the ink that reads on the fill
+    (``ink_on``: near-black on semi-hard's orange, white on the others).
     """
     st.markdown(
         f'<div style="font-size:0.875rem">kind</div>'
         f'<div data-testid="kind-badge" data-kind="{kind.label}" style="display:inline-block;'
         f"margin-top:0.4rem;padding:0.25rem 0.7rem;border-radius:1rem;font-size:1.25rem;"
-        f'font-weight:600;white-space:nowrap;color:white;background:{KIND_COLORS[kind]}">'
+        f"font-weight:600;white-space:nowrap;color:{ink_on(KIND_COLORS[kind])};"
+        f'background:{KIND_COLORS[kind]}">'
         f"{KIND_SYMBOLS[kind]} {kind.label}</div>",
         unsafe_allow_html=True,
     )

@@ -61,3 +61,40 @@ def ensure_navigation() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+# Page links wrap their summaries. Small screens (Streamlit stacks columns below 640 px):
+# a smaller title, rows of numbers stay rows, and the presets stay one row that scrolls
+# sideways, so that a page's instrument starts on a phone's first screen. Desktop
+# layouts are untouched.
+_LAYOUT_CSS = """
+/* A page link's summary wraps instead of ending in "…" (home's list of pages). */
+[data-testid="stPageLink"] a > span:last-child,
+[data-testid="stPageLink"] a > span:last-child * { white-space: normal; }
+[data-testid="stPageLink"] a { height: auto; }
+[data-testid="stPageLink"] a > span:last-child { height: auto; overflow: visible; }
+[data-testid="stPageLink"] a > span:last-child p { line-height: 1.4; }
+@media (max-width: 640px) {
+  [data-testid="stMainBlockContainer"] { padding-top: 3.75rem; }
+  [data-testid="stMainBlockContainer"] h1 { font-size: 1.85rem; padding-bottom: 0.25rem; }
+  /* A row of metrics (and no nested row): four to a line instead of one. */
+  [data-testid="stHorizontalBlock"]:has([data-testid="stMetric"]):not(
+      :has([data-testid="stHorizontalBlock"])) { gap: 0.5rem; }
+  [data-testid="stHorizontalBlock"]:has([data-testid="stMetric"]):not(
+      :has([data-testid="stHorizontalBlock"])) > [data-testid="stColumn"] {
+    min-width: calc(25% - 0.5rem); flex: 1 1 calc(25% - 0.5rem); width: auto;
+  }
+  [data-testid="stMetricValue"] { font-size: 1.5rem; }
+  [data-testid="stMetricLabel"] p { font-size: 0.8rem; }
+  /* The presets: one row of pills that scrolls sideways. */
+  .stElementContainer[class*="-preset"] [data-testid="stButtonGroup"] div:has(> button) {
+    flex-wrap: nowrap; overflow-x: auto; scrollbar-width: thin;
+  }
+  .stElementContainer[class*="-preset"] [data-testid="stButtonGroup"] button { flex: none; }
+}
+"""
+
+
+def layout_style() -> None:
+    """The app's own layout rules (see ``_LAYOUT_CSS``), once per run from app.py."""
+    st.html(f"<style>{_LAYOUT_CSS}</style>")

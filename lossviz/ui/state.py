@@ -3,7 +3,8 @@
 State flow on a rerun: the URL is read on a
 session's first run only; the scene lives in session state; each widget is
 keyed by its field name and seeded from the scene; after the widgets run,
-the scene is rebuilt from them and written back to the URL.
+the scene is rebuilt from them and written back to the URL, beside the presenter
+parameters (``hide``, ``present``: :mod:`lossviz.ui.presenter`), which it keeps.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Generic, TypeVar
 import streamlit as st
 
 from lossviz.scene import Scene
+from lossviz.ui.presenter import PRESENTER_PARAMS
 
 S = TypeVar("S", bound=Scene)
 
@@ -72,11 +74,44 @@ class SceneBinding(Generic[S]):
         st.session_state[self.scene_key] = st.session_state[self.scene_key].replace(**changes)
 
     def commit(self, **overrides: Any) -> S:
-        """Rebuild the scene from the widgets (plus ``overrides``), store it, write the URL."""
+        """Rebuild the scene from the widgets (plus ``overrides``), store it, write the URL.
+
+        The URL becomes the scene's fields and the presenter parameters it already had
+        (``PRESENTER_PARAMS``): a teacher's ``?hide=...&present=1`` outlives every change."""
         values = {field: st.session_state[self.widget_key(field)] for field in self.widget_fields}
         scene = st.session_state[self.scene_key].replace(**values, **overrides)
         st.session_state[self.scene_key] = scene
-        query = scene.to_query()
-        if st.query_params.to_dict() != query:
+        current = st.query_params.to_dict()
+        kept = {name: current[name] for name in PRESENTER_PARAMS if name in current}
+        query = {**scene.to_query(), **kept}
+        if current != query:
             st.query_params.from_dict(query)
+        return scene
+
+
+class SessionSceneBinding(SceneBinding[S]):
+    """A scene in session state only: it starts as ``preset`` and never touches the URL.
+
+    For an instrument inside a page whose link says something else (a lesson step's
+    scene: the lesson's link holds only the step). Widgets, ``set`` and ``update`` work
+    as for :class:`SceneBinding`.
+    """
+
+    def __init__(self, preset: S, page: str, widget_fields: Iterable[str]):
+        super().__init__(type(preset), page, widget_fields)
+        self.preset = preset
+
+    def load(self) -> S:
+        """The scene (the preset on the session's first run); widget keys re-seeded."""
+        st.session_state.setdefault(self.scene_key, self.preset)
+        return super().load()
+
+    def link_notes(self) -> list[str]:
+        return []
+
+    def commit(self, **overrides: Any) -> S:
+        """Rebuild the scene from the widgets (plus ``overrides``) and store it."""
+        values = {field: st.session_state[self.widget_key(field)] for field in self.widget_fields}
+        scene = st.session_state[self.scene_key].replace(**values, **overrides)
+        st.session_state[self.scene_key] = scene
         return scene

@@ -9,6 +9,10 @@ bounds, step and options of ``Scene.field_spec(field)`` and the option labels of
 A value the widget cannot show (a row beyond the data, an option the page no longer
 offers) is moved to the nearest one it can, and a notice beside the control says so:
 never a silent change.
+
+A control whose field the link hides (``?hide=margin,p``, ``?hide=all``:
+:mod:`lossviz.ui.presenter`) is not drawn: the function returns the field's value, which
+comes from the link or the scene as usual (its key is seeded by ``SceneBinding.load``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import streamlit as st
 
 from lossviz.scene import FieldSpec
 from lossviz.ui.labels import option_label
+from lossviz.ui.presenter import is_hidden
 from lossviz.ui.state import SceneBinding
 
 
@@ -44,6 +49,11 @@ def _fit(binding: SceneBinding, field: str, label: str, spec: FieldSpec) -> None
     st.warning(f"{label}: {option_label(field, value)} {problem} here, so it shows {shown}.")
 
 
+def _value(binding: SceneBinding, field: str, spec: FieldSpec) -> Any:
+    """A hidden control's value: the scene's (from the link), fitted by ``_fit`` already."""
+    return st.session_state.get(binding.widget_key(field), spec.default)
+
+
 def _number_args(spec: FieldSpec) -> dict[str, Any]:
     if spec.integer:
         return {"min_value": int(spec.lo), "max_value": int(spec.hi),
@@ -60,6 +70,8 @@ def _numeric(
 ) -> Any:  # fmt: skip
     spec = _spec(binding, field, spec)
     _fit(binding, field, label, spec)
+    if is_hidden(field):
+        return _value(binding, field, spec)
     return widget(label, key=binding.widget_key(field), help=help, format=format,
                   **_number_args(spec))  # fmt: skip
 
@@ -87,6 +99,8 @@ def marks(
     """A number field as a select slider over its marks (and the current value, if between)."""
     spec = _spec(binding, field, None)
     _fit(binding, field, label, spec)
+    if is_hidden(field):
+        return _value(binding, field, spec)
     current = st.session_state.get(binding.widget_key(field), spec.default)
     options = sorted({*spec.marks, current})
     return st.select_slider(label, options, key=binding.widget_key(field), help=help,
@@ -104,6 +118,8 @@ def choice(
     if options is not None:  # a page offering fewer options narrows the spec
         spec = FieldSpec("choice", spec.default, options=options)
     _fit(binding, field, label, spec)
+    if is_hidden(field):
+        return _value(binding, field, spec)
     key = binding.widget_key(field)
     shown: Callable[[object], str] = lambda value: option_label(field, value)  # noqa: E731
     if style == "radio":
@@ -116,7 +132,10 @@ def choice(
 
 def toggle(binding: SceneBinding, field: str, label: str, *, help: str | None = None) -> bool:
     """A flag field as a toggle."""
-    _fit(binding, field, label, _spec(binding, field, None))
+    spec = _spec(binding, field, None)
+    _fit(binding, field, label, spec)
+    if is_hidden(field):
+        return _value(binding, field, spec)
     return st.toggle(label, key=binding.widget_key(field), help=help)
 
 
@@ -124,6 +143,8 @@ def text(binding: SceneBinding, field: str, label: str, *, help: str | None = No
     """A text field as a text input, at most its ``max_len`` characters."""
     spec = _spec(binding, field, None)
     _fit(binding, field, label, spec)
+    if is_hidden(field):
+        return _value(binding, field, spec)
     return st.text_input(label, key=binding.widget_key(field), max_chars=spec.max_len, help=help)
 
 

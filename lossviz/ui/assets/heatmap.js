@@ -11,6 +11,7 @@
 // per parentElement and only redrawn.
 
 import { ballOutline, outlinePath } from "./mirror.js";
+import { themeColors } from "./theme.js";
 
 const MARGIN = { left: 40, right: 64, top: 28, bottom: 30 };
 const views = new WeakMap();
@@ -95,6 +96,9 @@ function color(stops, t) {
 
 function draw(view) {
   const { data, canvas } = view;
+  // Text and frame in the theme's colours (read on every draw: a theme change redraws).
+  view.theme = themeColors(view.root);
+  view.root.dataset.textColor = view.theme.muted;
   view.width = view.root.clientWidth;
   view.geom = geometry(view);
   const { width, height, side } = view.geom;
@@ -120,14 +124,14 @@ function draw(view) {
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = "high";
   ctx.drawImage(cells, MARGIN.left, MARGIN.top, side, side);
-  ctx.strokeStyle = "#b9bcc6";
+  ctx.strokeStyle = view.theme.frame;
   ctx.strokeRect(MARGIN.left + 0.5, MARGIN.top + 0.5, side, side);
   drawAxes(view, ctx);
   if (data.zero_balls) drawUnionBorder(view, ctx, data.zero_balls);
   else drawContour(view, ctx);
   drawPoints(view, ctx);
   drawColorbar(view, ctx);
-  ctx.fillStyle = data.text_color;
+  ctx.fillStyle = view.theme.muted;
   ctx.font = "14px sans-serif";
   ctx.textAlign = "center";
   ctx.fillText(data.title, MARGIN.left + side / 2, 18);
@@ -140,7 +144,8 @@ function niceStep(span, target) {
 }
 
 function drawAxes(view, ctx) {
-  const { lo, hi, text_color: textColor } = view.data;
+  const { lo, hi } = view.data;
+  const textColor = view.theme.muted;
   const { side } = view.geom;
   const step = niceStep(hi - lo, 4);
   ctx.fillStyle = textColor;
@@ -242,7 +247,8 @@ function drawPoints(view, ctx) {
 }
 
 function drawColorbar(view, ctx) {
-  const { zmax, colormap, text_color: textColor, value_label: label } = view.data;
+  const { zmax, colormap, value_label: label } = view.data;
+  const textColor = view.theme.muted;
   const { side } = view.geom;
   const x = MARGIN.left + side + 14;
   const w = 12;

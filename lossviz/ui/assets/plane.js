@@ -15,6 +15,7 @@
 // edge. The plane downloads as SVG or PNG, exactly as drawn.
 
 import { ballOutline, distance, outlinePath, readPair, readTriplet, regionBalls } from "./mirror.js";
+import { inkOn, themeColors } from "./theme.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const MARGIN = { left: 40, right: 12, top: 12, bottom: 30 }; // left+right = top+bottom: square plot
@@ -420,7 +421,9 @@ function placeLabels(inst, pts) {
     node.textContent = item.text; // text only: a label is never parsed as HTML
     const [x, y] = [best.box.x + best.box.w / 2, best.box.y + best.box.h / 2];
     set(node, { class: item.cls, x, y, "text-anchor": "middle", "dominant-baseline": "central" });
-    node.style.fill = item.color ? `color-mix(in srgb, ${item.color} 60%, black)` : "";
+    // A line's label in its line's colour, darkened on light themes and lightened on dark
+    // ones (mixed with the theme's text colour): it reads over its background halo.
+    node.style.fill = item.color ? `color-mix(in srgb, ${item.color} 60%, var(--st-text-color, black))` : "";
     node.dataset.box = [best.box.x, best.box.y, best.box.w, best.box.h].map((v) => v.toFixed(1)).join(",");
   }
 }
@@ -577,6 +580,7 @@ function drawReadout(inst, pts, atRest) {
   const [text, color] = live.badges[label] ?? [values ? "not finite" : "…", "#8a8d96"];
   els.badge.textContent = text;
   els.badge.style.background = color;
+  els.badge.style.color = inkOn(color);
   els.badge.dataset.label = label ?? "";
   els.note.textContent = source === "live" ? "preview" : source === "pending" ? "numbers at the drop" : "";
   inst.root.dataset.readoutSource = source;
@@ -779,9 +783,10 @@ export function planeSvg(inst) {
   for (const point of clone.querySelectorAll(".lv-point")) point.removeAttribute("tabindex");
   const doc = el("svg", { width: side, height: side + READOUT_BAND,
     viewBox: `0 0 ${side} ${side + READOUT_BAND}` });
-  el("rect", { x: 0, y: 0, width: side, height: side + READOUT_BAND, fill: "#ffffff" }, doc);
+  const theme = themeColors(inst.root); // the export looks as the screen does, light or dark
+  el("rect", { x: 0, y: 0, width: side, height: side + READOUT_BAND, fill: theme.background }, doc);
   const text = el("text", { x: MARGIN.left, y: 17, "font-size": 13,
-    "font-family": getComputedStyle(inst.root).fontFamily, fill: "#31333f" }, doc);
+    "font-family": getComputedStyle(inst.root).fontFamily, fill: theme.text }, doc);
   text.textContent = inst.readout.hidden ? "" : readoutText(inst);
   const body = el("g", { transform: `translate(0 ${READOUT_BAND})` }, doc);
   if (!inst.canvas.hidden && inst.canvas.width) {

@@ -16,6 +16,8 @@
 // runs on unmount. Player state lives in a module-level map keyed by the player's name
 // (it outlives a remount); the DOM is built once per parentElement.
 
+import { themeColors } from "./theme.js";
+
 const RECORDS_PER_SECOND = 12; // playback at 1x: 60 recorded frames take 5 s
 const SPEEDS = [0.5, 1, 2, 4];
 const PAINT_LOG = 4000; // paints kept for the browser tests' frame-rate measurement
@@ -81,7 +83,14 @@ function receive(player, data) {
     player.pos = 0;
     player.playing = false;
   }
-  player.meta = data.meta;
+  // Frame, cursor and text in the theme's colours (a theme change calls this again); on a
+  // dark page the dots get a light rim, so that the darkest classes (indigo) stand out.
+  const theme = player.view ? themeColors(player.view.root) : null;
+  player.meta = theme
+    ? { ...data.meta, text_color: theme.muted, frame_color: theme.frame, cursor_color: theme.muted,
+        rim_color: theme.dark ? theme.frame : data.meta.rim_color }
+    : data.meta;
+  if (player.view) player.view.root.dataset.textColor = player.meta.text_color;
   player.note = data.note || "";
   player.preview = Boolean(data.preview);
   player.finished = Boolean(data.finished);
