@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
@@ -26,6 +28,13 @@ HOME = PageInfo(
 
 # Teaching pages, linked from the home page in this order.
 PAGES: tuple[PageInfo, ...] = (
+    PageInfo(
+        "pages/lesson.py",
+        "Lesson",
+        ":material/school:",
+        "Start here: nine short steps, about ten minutes, each with something to do with "
+        "your hands.",
+    ),
     PageInfo(
         "pages/playground.py",
         "Triplet playground",
@@ -61,6 +70,13 @@ PAGES: tuple[PageInfo, ...] = (
         "Is this triplet easy, semi-hard or hard? Rounds of ten; the same seed gives a "
         "class the same questions.",
     ),
+    PageInfo(
+        "pages/class_quiz.py",
+        "Class quiz",
+        ":material/groups:",
+        "A teacher opens a room; students join by code with a nickname and answer the "
+        "same round; the teacher sees the class's results live.",
+    ),
 )
 
 
@@ -74,3 +90,12 @@ def page_link(page: PageInfo) -> None:
         st.page_link(page.path, label=label, icon=page.icon)
     except StreamlitPageNotFoundError:
         st.markdown(f"- [{label}](/{Path(page.path).stem})")
+
+
+def scene_link(path: str, label: str, query: Mapping[str, str], icon: str | None = None) -> None:
+    """A link opening the page at ``path`` with ``query`` (e.g. a scene): as :func:`page_link`,
+    Streamlit's page link under app.py's navigation, a plain Markdown link otherwise."""
+    try:
+        st.page_link(path, label=label, icon=icon, query_params=dict(query))
+    except StreamlitPageNotFoundError:
+        st.markdown(f"[{label}](/{Path(path).stem}?{urlencode(query)})")
