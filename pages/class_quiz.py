@@ -4,6 +4,7 @@ import streamlit as st
 
 from lossviz.ui import class_quiz as cq
 from lossviz.ui import quiz as qz
+from lossviz.ui.presenter import class_link
 from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
@@ -28,4 +29,6 @@ elif link.view == "student":
 else:
     cq.teacher_view(rooms, link.code, link.key)
 
+with st.sidebar:  # the students' link: the room's code, never the teacher's key
+    class_link("pages/class_quiz.py", {"room": link.code} if link.code else {})
 qz.definitions_note()

@@ -87,8 +87,10 @@ def test_open_a_room_with_the_chosen_settings(rooms_db):
     assert store().is_teacher(code, key)
     assert rooms_db.exists()
     assert any(f">{code}</div>" in m.value for m in at.markdown)  # the big code
-    assert [c.value for c in at.code] == [f"/class_quiz?room={code}",
-                                          f"/class_quiz?room={code}&key={key}"]  # fmt: skip
+    assert [c.value for c in at.main.code] == [f"/class_quiz?room={code}",
+                                               f"/class_quiz?room={code}&key={key}"]  # fmt: skip
+    # The sidebar's "Link for the class" is the students' link: never the teacher's key.
+    assert [c.value for c in at.sidebar.code] == [f"/class_quiz?room={code}"]
     assert metric_values(at) == {"Joined": "0", "Answers": "0 of 0", "Finished": "0 of 0",
                                  "Right": "–"}  # fmt: skip
 
@@ -140,7 +142,7 @@ def test_a_wrong_key_shows_nothing_of_the_room(key):
     store().join(room.code, "ada")
     at = open_page({"room": room.code, "key": key})
     assert any("not valid" in e.value for e in at.error)
-    assert not at.metric and not at.dataframe and not at.table and not at.code
+    assert not at.metric and not at.dataframe and not at.table and not at.main.code
     assert "ada" not in all_text(at) and secret not in all_text(at)
     assert not any("room-code" in m.value for m in at.markdown)
 
@@ -232,7 +234,7 @@ def test_a_malformed_code_shows_a_notice(code):
     for query in ({"room": code}, {"room": code, "key": "x"}):
         at = open_page(query)
         assert any("not a room code" in w.value for w in at.warning)
-        assert not at.metric and not at.code
+        assert not at.metric and not at.main.code
 
 
 def test_an_unknown_or_closed_room_shows_a_notice(monkeypatch):

@@ -204,7 +204,12 @@ def start_view() -> None:
     """Open a room with the quiz's settings, or go to one by its code."""
     BINDING.load()
     BINDING.warn_about_link()
-    teacher, student = st.columns([3, 2], gap="large")
+    # Students first: there are thirty of them, and on a phone the first column is on top.
+    student, teacher = st.columns([2, 3], gap="large")
+    with student, st.container(border=True):
+        st.subheader("Students: join a room")
+        st.caption("Open the link your teacher gives you, or type the room's code.")
+        code_form()
     with teacher, st.container(border=True):
         st.subheader("Teachers: open a room")
         st.caption("Every student in the room gets the same ten questions, from these settings.")
@@ -224,10 +229,6 @@ def start_view() -> None:
             key="class_quiz.create",
         )  # fmt: skip
     BINDING.commit()
-    with student, st.container(border=True):
-        st.subheader("Students: join a room")
-        st.caption("Open the link your teacher gives you, or type the room's code.")
-        code_form()
 
 
 def bad_link_view() -> None:
