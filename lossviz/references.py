@@ -50,7 +50,7 @@ INVERTED_SNIPPET = "Inverted contrastive snippet"
 _FIXED_ORDERS = {"euclidean": 2.0, "manhattan": 1.0, "chebyshev": math.inf}
 
 INF_DISTANCE_REASON = (
-    "At p = ∞ the tutorial's power(|x|, p) ** (1/p) is inf**0 or 0**0, which NumPy "
+    "At p = ∞ the tutorial's `power(|x|, p) ** (1/p)` is `inf**0` or `0**0`, which NumPy "
     "evaluates to 1: every distance is 1.0. torch takes the largest coordinate."
 )
 INF_LOSS_REASON = (

@@ -285,3 +285,27 @@ def test_presets_show_their_lesson(page, app_server, button, name, kind):
         assert scene.distance == "cosine"
     no_exception(page)
     shot(page, name)
+
+
+def test_check_a_reference_catches_the_tutorial_at_chebyshev(page, app_server):
+    """The reference toggle in a browser: at p = 2 the tutorial agrees; at Chebyshev it differs
+    on d(a, p), d(a, n) and the loss, each row marked, and the core's numbers are the page's."""
+    page.goto(f"{app_server}/playground")
+    wait_for_app(page)
+    page.get_by_test_id("stCheckbox").filter(has_text="Check a reference").locator("label").click()
+    wait_for_app(page)
+    panel = page.get_by_test_id("stMain")
+    expect(panel.get_by_text("Now choose Chebyshev")).to_be_visible()
+    page.goto(f"{app_server}/playground?distance=chebyshev")
+    wait_for_app(page)
+    page.get_by_test_id("stCheckbox").filter(has_text="Check a reference").locator("label").click()
+    wait_for_app(page)
+    expect(panel.get_by_text("The NumPy triplet loss of many tutorials")).to_be_visible()
+    expect(panel.get_by_text("✗ differs").first).to_be_visible()
+    reading = read_triplet(
+        [list(xy) for xy in DEFAULT_POINTS.values()],
+        LossSettings(DEFAULT.margin, DEFAULT.p, DEFAULT.eps, False, "chebyshev", ""),
+    )
+    expect(panel.locator("tr", has_text="loss").first).to_contain_text(f"{reading.loss:.6g}")
+    no_exception(page)
+    shot(page, "playground-reference")
