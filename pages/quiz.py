@@ -6,7 +6,6 @@ from lossviz.quiz import ROUND_LENGTH, explain
 from lossviz.snippets import triplet_snippet
 from lossviz.triplets import Kind
 from lossviz.ui import quiz as qz
-from lossviz.ui import widgets
 from lossviz.ui.copy_code import copy_as_code
 from lossviz.ui.presenter import class_link
 from lossviz.ui.readouts import kind_badge
@@ -25,20 +24,7 @@ binding.warn_about_link()
 
 with st.sidebar:
     st.subheader("Quiz")
-    widgets.choice(
-        binding, "difficulty", "Difficulty", style="radio", horizontal=True,
-        help="Near the boundary: every triplet lies within 10% of the margin of a border.",
-    )  # fmt: skip
-    widgets.choice(binding, "distance", "Distance")
-    widgets.toggle(
-        binding, "swap", "Swap",
-        help="The negative distance is min(d(a, n), d(p, n)), as the loss with swap uses it.",
-    )  # fmt: skip
-    widgets.slider(binding, "margin", "Margin m")
-    widgets.number(
-        binding, "seed", "Teacher's seed",
-        help="The same seed and settings give every student the same questions.",
-    )  # fmt: skip
+    qz.round_controls(binding)
     st.button("New round", on_click=qz.new_round, icon=":material/refresh:", key="quiz.new_side")
 scene = binding.commit()
 with st.sidebar:

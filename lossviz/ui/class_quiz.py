@@ -40,7 +40,6 @@ from lossviz.rooms import (
 from lossviz.scene import QuizScene
 from lossviz.triplets import Kind
 from lossviz.ui import quiz as qz
-from lossviz.ui import widgets
 from lossviz.ui.readouts import kind_badge
 from lossviz.ui.state import SceneBinding
 
@@ -213,17 +212,7 @@ def start_view() -> None:
     with teacher, st.container(border=True):
         st.subheader("Teachers: open a room")
         st.caption("Every student in the room gets the same ten questions, from these settings.")
-        widgets.choice(
-            BINDING, "difficulty", "Difficulty", style="radio", horizontal=True,
-            help="Near the boundary: every triplet lies within 10% of the margin of a border.",
-        )  # fmt: skip
-        widgets.choice(BINDING, "distance", "Distance")
-        widgets.toggle(
-            BINDING, "swap", "Swap",
-            help="The negative distance is min(d(a, n), d(p, n)), as the loss with swap uses it.",
-        )  # fmt: skip
-        widgets.slider(BINDING, "margin", "Margin m")
-        widgets.number(BINDING, "seed", "Teacher's seed")
+        qz.round_controls(BINDING)
         st.button(
             "Open a room", on_click=_create_room, type="primary", icon=":material/groups:",
             key="class_quiz.create",

@@ -25,6 +25,7 @@ from lossviz.quiz import (
 )
 from lossviz.scene import QuizScene
 from lossviz.triplets import Kind
+from lossviz.ui import widgets
 from lossviz.ui.plane import Metric, Shapes, plane
 from lossviz.ui.plane_layers import kind_shapes
 from lossviz.ui.state import SceneBinding
@@ -42,6 +43,24 @@ ROUND_KEY = "quiz.round_for"  # the scene the answers belong to
 def round_for(scene: QuizScene) -> list[Question]:
     """The round a scene (seed and settings) stands for: the same for every student."""
     return make_round(scene.seed, scene.difficulty, scene.distance, scene.swap, scene.margin)
+
+
+def round_controls(binding: SceneBinding) -> None:
+    """The settings a round is made from (the quiz's sidebar, the class quiz's room form)."""
+    widgets.choice(
+        binding, "difficulty", "Difficulty", style="radio", horizontal=True,
+        help="Near the boundary: every triplet lies within 10% of the margin of a border.",
+    )  # fmt: skip
+    widgets.choice(binding, "distance", "Distance")
+    widgets.toggle(
+        binding, "swap", "Swap",
+        help="The negative distance is min(d(a, n), d(p, n)), as the loss with swap uses it.",
+    )  # fmt: skip
+    widgets.slider(binding, "margin", "Margin m")
+    widgets.number(
+        binding, "seed", "Teacher's seed",
+        help="The same seed and settings give every student the same questions.",
+    )  # fmt: skip
 
 
 def answers() -> list[int]:
