@@ -2,13 +2,12 @@
 
 import streamlit as st
 
-from lossviz.quiz import ROUND_LENGTH, explain
+from lossviz.quiz import ROUND_LENGTH
 from lossviz.snippets import triplet_snippet
 from lossviz.triplets import Kind
 from lossviz.ui import quiz as qz
 from lossviz.ui.copy_code import copy_as_code
 from lossviz.ui.presenter import class_link
-from lossviz.ui.readouts import kind_badge
 from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
@@ -61,28 +60,9 @@ else:
         qz.show_plane(question, revealed=answered)
     with right:
         if not answered:
-            st.markdown("#### Is this triplet easy, semi-hard or hard?")
-            for kind in qz.KINDS:
-                st.button(
-                    kind.label, on_click=qz.answer, args=(int(kind),), width="stretch",
-                    key=f"quiz.answer.{kind.label}",
-                )  # fmt: skip
+            qz.answer_buttons(qz.answer, (), "quiz")
         else:
-            chosen = Kind(given[position])
-            if chosen == question.kind:
-                st.success(f"Right: it is **{question.kind.label}**.", icon=":material/check:")
-            else:
-                st.error(
-                    f"Not quite: you said {chosen.label}, the answer is "
-                    f"**{question.kind.label}**.", icon=":material/close:",
-                )  # fmt: skip
-            kind_badge(question.kind)
-            numbers = st.columns(3 if question.settings.swap else 2)
-            numbers[0].metric("d(a, p)", f"{question.d_ap:.3f}")
-            numbers[1].metric("d(a, n)", f"{question.d_an:.3f}")
-            if question.settings.swap:
-                numbers[2].metric("d(p, n)", f"{question.d_pn:.3f}")
-            st.markdown(explain(question))
+            qz.feedback(question, Kind(given[position]))
             copy_as_code(
                 lambda: triplet_snippet(question.points, question.settings),
                 "This question's triplet and its loss",

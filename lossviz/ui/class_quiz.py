@@ -23,7 +23,7 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 
-from lossviz.quiz import Question, QuizError, explain
+from lossviz.quiz import QuizError, explain
 from lossviz.rooms import (
     AccessDeniedError,
     ClassResults,
@@ -288,24 +288,6 @@ def join_form(code: str) -> None:
     )
 
 
-def feedback(question: Question, chosen: Kind, right: Kind) -> None:
-    """Right or wrong, the kind, the distances and why: as on the quiz page."""
-    if chosen == right:
-        st.success(f"Right: it is **{right.label}**.", icon=":material/check:")
-    else:
-        st.error(
-            f"Not quite: you said {chosen.label}, the answer is **{right.label}**.",
-            icon=":material/close:",
-        )
-    kind_badge(right)
-    numbers = st.columns(3 if question.settings.swap else 2)
-    numbers[0].metric("d(a, p)", f"{question.d_ap:.3f}")
-    numbers[1].metric("d(a, n)", f"{question.d_an:.3f}")
-    if question.settings.swap:
-        numbers[2].metric("d(p, n)", f"{question.d_pn:.3f}")
-    st.markdown(explain(question))
-
-
 @guarded
 def student_view(rooms: RoomStore, code: str) -> None:
     room = rooms.room(code)
@@ -346,14 +328,9 @@ def student_view(rooms: RoomStore, code: str) -> None:
         qz.show_plane(question, revealed=answered)
     with right:
         if not answered:
-            st.markdown("#### Is this triplet easy, semi-hard or hard?")
-            for kind in qz.KINDS:
-                st.button(
-                    kind.label, on_click=_answer, args=(room.code, position, int(kind)),
-                    width="stretch", key=f"class_quiz.answer.{kind.label}",
-                )  # fmt: skip
+            qz.answer_buttons(_answer, (room.code, position), "class_quiz")
         else:
-            feedback(question, Kind(given[position]), key[position])
+            qz.feedback(question, Kind(given[position]), Kind(key[position]))
             last = position + 1 == room.length
             st.button(
                 "See my score" if last else "Next question", on_click=_next,

@@ -7,7 +7,7 @@ session's ``st.session_state`` (``quiz.answers``, ``quiz.position``), never in t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -18,6 +18,7 @@ from lossviz.quiz import (
     BOUNDS,
     Question,
     RoundSummary,
+    explain,
     make_round,
     margin_ruler,
     question_pairs,
@@ -28,6 +29,7 @@ from lossviz.triplets import Kind
 from lossviz.ui import widgets
 from lossviz.ui.plane import Metric, Shapes, plane
 from lossviz.ui.plane_layers import kind_shapes
+from lossviz.ui.readouts import kind_badge
 from lossviz.ui.state import SceneBinding
 
 FIELDS = ("seed", "difficulty", "distance", "swap", "margin")
@@ -160,6 +162,35 @@ def show_plane(question: Question, revealed: bool) -> None:
         height_px=480,
         static=True,
     )
+
+
+def answer_buttons(on_answer: Callable[..., None], args: tuple, key_prefix: str) -> None:
+    """The question and one button per kind; a click calls ``on_answer(*args, kind)``."""
+    st.markdown("#### Is this triplet easy, semi-hard or hard?")
+    for kind in KINDS:
+        st.button(
+            kind.label, on_click=on_answer, args=(*args, int(kind)), width="stretch",
+            key=f"{key_prefix}.answer.{kind.label}",
+        )  # fmt: skip
+
+
+def feedback(question: Question, chosen: Kind, right: Kind | None = None) -> None:
+    """Right or wrong, the kind, the distances and why (``right``: the question's kind)."""
+    right = question.kind if right is None else right
+    if chosen == right:
+        st.success(f"Right: it is **{right.label}**.", icon=":material/check:")
+    else:
+        st.error(
+            f"Not quite: you said {chosen.label}, the answer is **{right.label}**.",
+            icon=":material/close:",
+        )
+    kind_badge(right)
+    numbers = st.columns(3 if question.settings.swap else 2)
+    numbers[0].metric("d(a, p)", f"{question.d_ap:.3f}")
+    numbers[1].metric("d(a, n)", f"{question.d_an:.3f}")
+    if question.settings.swap:
+        numbers[2].metric("d(p, n)", f"{question.d_pn:.3f}")
+    st.markdown(explain(question))
 
 
 def confusion_frame(result: RoundSummary) -> pd.DataFrame:
