@@ -20,8 +20,12 @@ COPY deploy ./deploy
 COPY examples ./examples
 COPY .streamlit ./.streamlit
 
-RUN useradd --create-home lossviz
+RUN useradd --create-home lossviz && mkdir /data && chown lossviz /data
 USER lossviz
+# Class-quiz rooms: one SQLite file; mount a volume at /data to keep rooms across restarts
+# (containers behind one load balancer must share it, or pin a class to one container).
+ENV LOSSVIZ_ROOMS_DB=/data/rooms.sqlite3
+VOLUME /data
 EXPOSE 8501
 # deploy/serve.py: the same start as `make run` (allocator setting, config.toml), on every
 # interface inside the container.
