@@ -50,10 +50,10 @@ _CONSTANTS = ("pi", "e")  # torch.pi and torch.e are the same floats as math's
 
 
 def _number(value: float, allow_inf: bool = False) -> str:
-    """A float as Python source that reads back exactly; with allow_inf, +inf as float('inf')."""
+    """A float as Python source that reads back exactly; with allow_inf, +inf as float("inf")."""
     value = float(value)
     if allow_inf and value == math.inf:
-        return "float('inf')"
+        return 'float("inf")'
     if not math.isfinite(value):
         raise ValueError(f"cannot write {value!r} in a snippet: use a finite number")
     return repr(value)
@@ -255,21 +255,39 @@ def _print_line(name: str, value: str) -> str:
     return f'print(f"{name} = {{{value}.item():.10g}}")'
 
 
+LINE_LENGTH = 100  # the project's ruff line length: a built-in distance's script is formatted
+
+
+def _assignment(target: str, function: str, arguments: Sequence[str]) -> str:
+    """``target = function(arguments)`` laid out as ruff formats it: on one line when it
+    fits, else the arguments on one indented line, else one per line."""
+    joined = ", ".join(arguments)
+    line = f"{target} = {function}({joined})"
+    if len(line) <= LINE_LENGTH:
+        return line
+    if len(joined) + 4 <= LINE_LENGTH:
+        return f"{target} = {function}(\n    {joined}\n)"
+    return f"{target} = {function}(\n" + "".join(f"    {a},\n" for a in arguments) + ")"
+
+
 def _triplet_loss_line(settings: LossSettings) -> str:
     margin = _number(settings.margin)
     swap = bool(settings.swap)
     p = lp_order(settings)
     if p is not None:
         order, eps = _number(p, allow_inf=True), _number(settings.eps)
-        arguments = f"margin={margin}, p={order}, eps={eps}, swap={swap}"
-        return f"loss = F.triplet_margin_loss(\n    anchor, positive, negative, {arguments}\n)"
+        arguments = [f"margin={margin}", f"p={order}", f"eps={eps}", f"swap={swap}"]
+        return _assignment(
+            "loss", "F.triplet_margin_loss", ("anchor", "positive", "negative", *arguments)
+        )
     if not settings.margin > 0:
         raise ValueError("torch's triplet_margin_with_distance_loss needs a margin > 0")
-    return (
-        "loss = F.triplet_margin_with_distance_loss(\n"
-        "    anchor, positive, negative, distance_function=distance, "
-        f"margin={margin}, swap={swap}\n)"
-    )
+    return _assignment(
+        "loss",
+        "F.triplet_margin_with_distance_loss",
+        ["anchor", "positive", "negative", "distance_function=distance", f"margin={margin}",
+         f"swap={swap}"],
+    )  # fmt: skip
 
 
 def triplet_snippet(points: Tensor | Sequence[Sequence[float]], settings: LossSettings) -> str:

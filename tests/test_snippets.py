@@ -183,7 +183,7 @@ def test_a_snippet_runs_on_its_own(tmp_path: Path):
 def test_snippet_uses_the_torch_loss_and_writes_the_settings():
     code = triplet_snippet(TRIPLET, LossSettings(0.25, math.inf, 0.0, True, "minkowski", ""))
     assert "F.triplet_margin_loss(" in code
-    assert "margin=0.25, p=float('inf'), eps=0.0, swap=True" in code
+    assert 'margin=0.25, p=float("inf"), eps=0.0, swap=True' in code
     assert "torch.tensor([[0.3, -0.2]], dtype=torch.float64)" in code
     cosine = triplet_snippet(TRIPLET, LossSettings(0.25, 2.0, 0.0, False, "cosine", ""))
     assert "F.triplet_margin_with_distance_loss(" in cosine
@@ -296,3 +296,21 @@ def test_the_readme_shows_the_default_scenes_script():
                              settings)  # fmt: skip
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert f"```python\n{script.strip()}\n```" in readme
+
+
+RUFF = Path(sys.executable).with_name("ruff")
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.settings.distance != "custom"], ids=lambda c: c.id
+)
+def test_a_built_in_distances_script_is_formatted_as_ruff_formats_it(case):
+    """What a student copies reads like the project's code (and the README's block passes
+    ``ruff format --check``). A typed distance's expression stays on one line: not checked."""
+    assert RUFF.exists(), f"ruff is a test requirement (requirements-dev.txt); not at {RUFF}"
+    code = case.snippet()
+    formatted = subprocess.run(
+        [str(RUFF), "format", "--stdin-filename", "snippet.py", "-"],
+        input=code, capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1],
+    ).stdout  # fmt: skip
+    assert formatted == code
