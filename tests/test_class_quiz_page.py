@@ -89,7 +89,10 @@ def test_open_a_room_with_the_chosen_settings(rooms_db):
     assert any(f">{code}</div>" in m.value for m in at.markdown)  # the big code
     assert [c.value for c in at.main.code] == [f"/class_quiz?room={code}",
                                                f"/class_quiz?room={code}&key={key}"]  # fmt: skip
-    # The sidebar's "Link for the class" is the students' link: never the teacher's key.
+    # The sidebar's "Link for the class" (opened) is the students' link: never the key.
+    assert not at.sidebar.code  # closed, it sends nothing
+    at.session_state["presenter.link.class_quiz"] = True
+    at = ok(at.run())
     assert [c.value for c in at.sidebar.code] == [f"/class_quiz?room={code}"]
     assert metric_values(at) == {"Joined": "0", "Answers": "0 of 0", "Finished": "0 of 0",
                                  "Right": "–"}  # fmt: skip

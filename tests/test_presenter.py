@@ -10,6 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from lossviz.scene import CollapseScene, PlaygroundScene
 from lossviz.ui import presenter
+from lossviz.ui.navigation import HOME
+from lossviz.ui.navigation import PAGES as NAV_PAGES
 from tests import apptest_helpers
 from tests.apptest_helpers import WIDGET_KINDS, ok, widget
 
@@ -30,7 +32,13 @@ def warnings(at: AppTest) -> str:
 
 
 def class_links(at: AppTest) -> list[str]:
-    """The addresses in the page's "Link for the class" popover (st.code blocks)."""
+    """The addresses in the page's "Link for the class" popover (st.code blocks), opened:
+    the popover draws its content only while open (as a click opens it in a browser)."""
+    closed = [c.value for c in at.code if c.value.startswith(("/", "http"))]
+    assert closed == [], "a closed popover sends nothing"
+    for page in (HOME, *NAV_PAGES):  # open the page's popover (keyed by its page)
+        at.session_state[f"presenter.link.{Path(page.path).stem}"] = True
+    ok(at.run())
     return [c.value for c in at.code if c.value.startswith(("/", "http"))]
 
 

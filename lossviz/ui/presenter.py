@@ -52,6 +52,7 @@ PRESENTER_PARAMS = (HIDE_PARAM, *PRESENT_PARAMS)  # kept by SceneBinding.commit
 HIDE_ALL = "all"
 HIDE_SIDEBAR = "sidebar"
 STATE_KEY = "presenter.params"  # the session's presenter parameters (outlive a page switch)
+RUN_KEY = "presenter.this_run"  # the parameters presenter_setup found for this run
 _ON = frozenset({"", "1", "true", "yes", "on"})  # "": a bare ?present
 _OFF = frozenset({"0", "false", "no", "off"})
 _MAX_SHOWN = 60  # characters of a bad value quoted in a notice
@@ -85,7 +86,11 @@ def _url_params() -> dict[str, str]:
 
 def params() -> dict[str, str]:
     """The presenter parameters in use: the address's, else the session's (after a page
-    switch, before :func:`presenter_setup` has put them back)."""
+    switch, before :func:`presenter_setup` has put them back). Read once per run by
+    :func:`presenter_setup` (each widget asks: reading the address costs ~60 µs a name)."""
+    found = st.session_state.get(RUN_KEY)
+    if found is not None:
+        return found
     return _url_params() or dict(st.session_state.get(STATE_KEY, {}))
 
 
@@ -155,6 +160,7 @@ def presenter_setup() -> None:
     else:
         for name, value in st.session_state.get(STATE_KEY, {}).items():
             st.query_params[name] = value
+    st.session_state[RUN_KEY] = dict(in_url or st.session_state.get(STATE_KEY, {}))
     for note in notices():
         st.warning(f"This link's presenter settings: {note}", icon=":material/co_present:")
     css = (_PROJECTOR_CSS if projector() else "") + (
@@ -186,7 +192,10 @@ def class_url(page_path: str, query: Mapping[str, str], autostart: bool = False)
 def class_link(page_path: str, query: Mapping[str, str], autostart: bool = False) -> None:
     """A "Link for the class" button: a popover with this scene's address, to copy."""
     key = f"presenter.link.{Path(page_path).stem}"
-    with st.popover("Link for the class", icon=":material/share:", key=key, on_change="rerun"):
+    box = st.popover("Link for the class", icon=":material/share:", key=key, on_change="rerun")
+    if not box.open:
+        return  # drawn only when opened: a closed popover costs every rerun nothing
+    with box:
         st.caption(
             "Everyone who opens this address sees this page as it is now"
             + (" and starts training at once" if autostart else "")
