@@ -16,13 +16,12 @@ preset and checks its last loss). Steps are numbered from 1 in links (``?step=5`
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from lossviz.collapse import Snapshot, collapsed
+from lossviz.collapse import Snapshot
 from lossviz.data import make_blobs
 from lossviz.mining import BatchAnalysis
 from lossviz.pairs import PairReading, read_pair
@@ -107,10 +106,16 @@ def pair_points(scene: ContrastiveScene) -> list[list[float]]:
     return [[scene.x1x, scene.x1y], [scene.x2x, scene.x2y]]
 
 
+def pair_settings(scene: ContrastiveScene) -> LossSettings:
+    """The core's loss settings of a lesson's pair scene (built-in distances, no swap)."""
+    return LossSettings(scene.margin, scene.p, scene.eps, False, scene.distance, "")
+
+
 def observe_pair(scene: ContrastiveScene) -> PairObservation:
     """Distance, contrastive loss and active term of a pair scene."""
-    settings = LossSettings(scene.margin, scene.p, scene.eps, False, scene.distance, "")
-    return PairObservation(scene, read_pair(pair_points(scene), scene.similar, settings))
+    return PairObservation(
+        scene, read_pair(pair_points(scene), scene.similar, pair_settings(scene))
+    )
 
 
 def lesson_batch(scene: MiningScene) -> BatchAnalysis:
@@ -359,10 +364,3 @@ def training_observation(
     finished: bool, first: Sequence[Snapshot] = (), last: Sequence[Snapshot] = ()
 ) -> TrainingObservation:
     return TrainingObservation(finished, tuple(first), tuple(last))
-
-
-def loss_at_margin(first: Snapshot, last: Snapshot, margin: float) -> bool:
-    """Whether a run collapsed with its loss stuck at the margin (step 7's claim)."""
-    return collapsed(first, last) and math.isclose(
-        last.loss, margin, abs_tol=LOSS_AT_MARGIN_TOLERANCE
-    )

@@ -23,6 +23,7 @@ from lossviz.lesson import (
     observe_batch,
     observe_pair,
     observe_triplet,
+    pair_settings,
     step_number,
     training_observation,
     triplet_settings,
@@ -33,7 +34,6 @@ from lossviz.outlines import triplet_outlines
 from lossviz.pairs import POINT_NAMES as PAIR_NAMES
 from lossviz.playground import POINT_NAMES as TRIPLET_NAMES
 from lossviz.scene import MiningScene
-from lossviz.settings import LossSettings
 from lossviz.triplets import Kind
 from lossviz.ui import collapse as cl
 from lossviz.ui import widgets
@@ -214,7 +214,7 @@ def pair_instrument(step: Step) -> bool:
     _metric_row([("d", f"{reading.d:.3f}"), ("loss", f"{reading.loss:.3f}"),
                  ("active term", reading.term.label)])  # fmt: skip
     named = points.of(scene)
-    settings = LossSettings(scene.margin, scene.p, scene.eps, False, scene.distance, "")
+    settings = pair_settings(scene)
     arrows, _ = pair_arrows(reading, named)
     plane(
         key=f"lesson.{step.slug}.plane",
