@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from lossviz.ui.navigation import HOME, PAGES
+from lossviz.ui.link_check import warn_unknown_params
+from lossviz.ui.navigation import HOME, PAGES, page_by_url_path
 from lossviz.ui.presenter import presenter_setup, sidebar_state
 from lossviz.ui.setup import configure_process, device_badge, layout_style
 
@@ -18,4 +19,6 @@ navigation = st.navigation(
     + [st.Page(page.path, title=page.title, icon=page.icon) for page in PAGES]
 )
 device_badge()
+if (page := page_by_url_path(navigation.url_path)) is not None:
+    warn_unknown_params(page)
 navigation.run()

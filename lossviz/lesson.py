@@ -353,7 +353,7 @@ def step_number(raw: object) -> tuple[int, str | None]:
     text = str(raw).strip()
     if re.fullmatch(r"[0-9]{1,3}", text) and 1 <= int(text) <= len(STEPS):
         return int(text), None
-    shown = text if len(text) <= 20 else text[:17] + "..."
+    shown = text if len(text) <= 40 else text[:37] + "..."
     return 1, (
         f"This link asked for step {shown!r}, which does not exist (steps 1 to {len(STEPS)}): "
         "starting at step 1."

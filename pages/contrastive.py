@@ -12,6 +12,7 @@ from lossviz.ui import contrastive as pg
 from lossviz.ui import widgets
 from lossviz.ui.controls import learning_rate_control, loss_controls, loss_settings
 from lossviz.ui.copy_code import copy_as_code
+from lossviz.ui.inert import inert
 from lossviz.ui.plane import plane, preview_metric
 from lossviz.ui.plane_layers import pair_live, pair_reading
 from lossviz.ui.points import descent_buttons, presets_bar
@@ -61,7 +62,7 @@ def pair_view(settings):
         reading = read_pair(pg.POINTS.positions(scene), scene.similar, settings)
         snippet = read_pair(pg.POINTS.positions(scene), scene.similar, settings, inverted=True)
     except NonFiniteError as problem:
-        st.error(str(problem))
+        st.error(inert(problem))
         return
     left, right = st.columns([5, 4], gap="large")
     with left:

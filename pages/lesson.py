@@ -4,6 +4,7 @@ import streamlit as st
 
 from lossviz.lesson import STEPS
 from lossviz.ui import lesson as ls
+from lossviz.ui.inert import inert
 from lossviz.ui.navigation import scene_link
 from lossviz.ui.presenter import class_link
 from lossviz.ui.setup import ensure_navigation
@@ -15,7 +16,7 @@ step = STEPS[number - 1]
 
 st.title("Lesson")
 if notice:
-    st.warning(notice, icon=":material/link_off:")
+    st.warning(inert(notice), icon=":material/link_off:")
 # Filled once this run's task is checked (they show whether it is done); placed first.
 top = ls.nav_row()
 progress, back, forward = top[0].empty(), top[1].container(), top[2].container()

@@ -13,6 +13,7 @@ from lossviz.ui import widgets
 from lossviz.ui.controls import learning_rate_control, loss_controls, loss_settings
 from lossviz.ui.copy_code import copy_as_code
 from lossviz.ui.heatmap import heatmap
+from lossviz.ui.inert import inert
 from lossviz.ui.plane import plane, preview_metric
 from lossviz.ui.plane_layers import triplet_live, triplet_reading
 from lossviz.ui.points import descent_buttons, presets_bar
@@ -59,7 +60,7 @@ def triplet_view(settings):
     try:
         reading = pg.reading_of(tuple(pg.POINTS.of(scene).values()), settings)
     except NonFiniteError as problem:
-        st.error(str(problem))
+        st.error(inert(problem))
         return
 
     metrics = st.columns(5)

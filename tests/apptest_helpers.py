@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from streamlit.testing.v1 import AppTest
 
@@ -66,3 +67,20 @@ def choose_preset(at: AppTest, name: str) -> AppTest:
     """Click the preset pill ``name`` (a key of the page's presets, or ``"reset"``) and rerun."""
     (pills,) = [p for p in at.pills if p.key and p.key.endswith(".preset")]
     return ok(pills.set_value(name).run())
+
+
+def literal(markdown: str) -> str:
+    """What ``lossviz.ui.inert`` Markdown reads as: escapes and word joiners removed."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
+
+
+def warnings(at: AppTest) -> list[str]:
+    """The page's warnings as a reader sees them (see :func:`literal`)."""
+    return [literal(w.value) for w in at.warning]
+
+
+def listed(at: AppTest) -> list[str]:
+    """Every item of the bullet lists in the page's warnings (one per bad link value)."""
+    return [
+        line[2:] for text in warnings(at) for line in text.splitlines() if line.startswith("- ")
+    ]

@@ -3,7 +3,6 @@ links; the numbers shown are the core's."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -16,17 +15,13 @@ from lossviz.mining import LOSS_NAMES, BatchAnalysis
 from lossviz.scene import MiningScene
 from lossviz.triplets import Kind
 from lossviz.ui import mining as mn
+from lossviz.ui.inert import inert
 from tests import apptest_helpers as helpers
-from tests.apptest_helpers import metric_values, ok, widget
+from tests.apptest_helpers import listed, literal, metric_values, ok, warnings, widget
 from tests.test_data import MALFORMED
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "mining.py")
 EXAMPLE = mn.EXAMPLE_CSV.read_bytes()
-
-
-def literal(markdown: str) -> str:
-    """Markdown as it reads on the page (the page backslash-escapes user text)."""
-    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def open_page(query: dict[str, str] | None = None) -> AppTest:
@@ -205,7 +200,7 @@ def test_the_anchor_follows_the_data_when_it_shrinks():
     widget(at, "Source").set_value("blobs")
     ok(at.run())
     assert scene_of(at).anchor == 23  # the last of the 24 blob points, and the page says so
-    (notice,) = [w.value for w in at.warning if w.value.startswith("Anchor (row): 140")]
+    (notice,) = [w for w in warnings(at) if w.startswith("Anchor (row): 140")]
     assert "so it shows 23" in notice
     assert_shows_core_numbers(at)
 
@@ -256,7 +251,7 @@ def test_a_link_restores_the_exact_scene():
 def test_a_bad_link_opens_defaults_with_a_warning_per_bad_value(query):
     at = open_page(query)
     assert scene_of(at) == MiningScene()
-    assert len(at.warning) == len(query)
+    assert len(listed(at)) == len(query)
     assert_shows_core_numbers(at)
 
 
@@ -266,6 +261,6 @@ def test_user_text_is_shown_literally_not_as_markdown():
     at.file_uploader[0].set_value(("$x^2$ *file*.csv", raw, "text/csv"))
     ok(at.run())
     caption = next(c.value for c in at.caption if "rows" in c.value)
-    assert caption.startswith(r"\$x^2\$ \*file\*\.csv: 4 rows")
+    assert caption.startswith(inert("$x^2$ *file*.csv") + ": 4 rows")
     anchor_note = next(c.value for c in at.caption if c.value.startswith("Anchor"))
-    assert r"(class \*\*bold\*\*)" in anchor_note
+    assert f"(class {inert('**bold**')})" in anchor_note

@@ -7,6 +7,7 @@ import pytest
 from lossviz.scene import ContrastiveScene, PlaygroundScene
 from tests import test_contrastive_page as contrastive
 from tests import test_playground_page as playground
+from tests.apptest_helpers import listed, warnings
 
 SCENES = [
     pytest.param(
@@ -56,8 +57,8 @@ def test_a_link_restores_the_exact_scene(page, scene):
 @pytest.mark.parametrize(("page", "query"), BAD_LINKS)
 def test_a_malformed_link_opens_defaults_with_a_notice(page, query):
     at = page.open_page(query)
-    assert len(at.warning) == len(query)
-    assert all("bad value" in warning.value for warning in at.warning)
+    (warning,) = warnings(at)
+    assert "bad value" in warning and len(listed(at)) == len(query)
     defaults = type(page.scene_of(at))()
     for key in query:
         assert getattr(page.scene_of(at), key) == getattr(defaults, key)

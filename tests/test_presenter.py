@@ -28,7 +28,7 @@ def labels(at: AppTest) -> set[str]:
 
 
 def warnings(at: AppTest) -> str:
-    return "\n".join(w.value for w in at.warning)
+    return "\n".join(apptest_helpers.warnings(at))
 
 
 def class_links(at: AppTest) -> list[str]:

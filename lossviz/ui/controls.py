@@ -8,6 +8,7 @@ from lossviz.expr import ALLOWED_FUNCTIONS, EXAMPLES, ExpressionError, parse_dis
 from lossviz.scene import LossScene
 from lossviz.settings import LossSettings
 from lossviz.ui import widgets
+from lossviz.ui.inert import inert
 from lossviz.ui.state import SceneBinding
 
 LOSS_FIELDS = ("distance", "expr", "p", "margin", "eps")
@@ -56,7 +57,7 @@ def usable_expression(binding: SceneBinding, typed: str) -> str:
         parse_distance(typed)
     except ExpressionError as problem:
         fallback = st.session_state.get(good_key, binding.scene_cls.field_spec("expr").default)
-        st.error(f"{problem}  \nStill using the last good distance: `{fallback}`")
+        st.error(f"{inert(problem)}  \nStill using the last good distance: {inert(fallback)}")
         return fallback
     st.session_state[good_key] = typed
     return typed

@@ -11,6 +11,8 @@ from typing import Any
 
 import streamlit as st
 
+from lossviz.ui.inert import inert
+
 
 def copy_as_code(
     make_snippet: Callable[[], str], what: str, key: str, toggle_in: Any = None
@@ -27,7 +29,7 @@ def copy_as_code(
     try:
         code = make_snippet()
     except ValueError as problem:  # e.g. a margin torch's loss refuses
-        st.info(f"No script for this scene: {problem}")
+        st.info(f"No script for this scene: {inert(problem)}")
         return
     st.caption(
         f"{what} in plain PyTorch: paste it into a notebook and it prints the numbers shown "

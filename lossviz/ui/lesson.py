@@ -39,6 +39,7 @@ from lossviz.ui import collapse as cl
 from lossviz.ui import widgets
 from lossviz.ui.contrastive import arrows as pair_arrows
 from lossviz.ui.contrastive import plane_regions as pair_regions
+from lossviz.ui.inert import inert
 from lossviz.ui.plane import plane, preview_metric
 from lossviz.ui.plane_layers import (
     kind_shapes,
@@ -160,7 +161,7 @@ def triplet_instrument(step: Step) -> bool:
     try:
         observation = observe_triplet(scene)
     except NonFiniteError as problem:
-        st.error(str(problem))
+        st.error(inert(problem))
         return False
     reading = observation.reading
     an = ("min(d(a,n), d(p,n))", f"{reading.d_an_used:.3f}") if scene.swap else None
@@ -208,7 +209,7 @@ def pair_instrument(step: Step) -> bool:
     try:
         observation = observe_pair(scene)
     except NonFiniteError as problem:
-        st.error(str(problem))
+        st.error(inert(problem))
         return False
     reading = observation.reading
     _metric_row([("d", f"{reading.d:.3f}"), ("loss", f"{reading.loss:.3f}"),

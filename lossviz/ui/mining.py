@@ -29,8 +29,8 @@ from lossviz.mining import (
 )
 from lossviz.scene import MiningScene
 from lossviz.triplets import Kind, kinds_of_deltas
+from lossviz.ui.inert import inert
 from lossviz.ui.plane import plane, preview_metric
-from lossviz.ui.readouts import plain
 from lossviz.ui.state import SceneBinding
 
 BINDING = SceneBinding(
@@ -132,7 +132,7 @@ def current_batch(scene: MiningScene) -> Batch | str:
     digest = hashlib.sha256(raw).hexdigest()
     parsed = _parsed_upload(digest, raw)
     if isinstance(parsed, str):
-        return f"{plain(name)}: {plain(parsed)}"
+        return f"{inert(name)}: {inert(parsed)}"
     if scene.space == "pca2":
         picture = data.project_2d(parsed.embeddings)
         parsed = parsed._replace(embeddings=picture)
@@ -141,7 +141,7 @@ def current_batch(scene: MiningScene) -> Batch | str:
         ("upload", digest, scene.space),
         parsed,
         data.project_2d(parsed.embeddings).numpy(),
-        f"{plain(name)}: {n:,} rows, {len(parsed.names)} classes; distances in {dims} dimensions",
+        f"{inert(name)}: {n:,} rows, {len(parsed.names)} classes; distances in {dims} dimensions",
         False,
     )
 
@@ -362,7 +362,7 @@ def anchor_table(view: AnchorView, labels: torch.Tensor, names: tuple[str, ...])
     st.table(rows)
     kinds = ", ".join(f"{view.counts[k]:,} {k.label}" for k in Kind)
     st.caption(
-        f"Anchor {a} (class {plain(names[int(labels[a])])}): {total:,} triplets, {kinds}. "
+        f"Anchor {a} (class {inert(names[int(labels[a])])}): {total:,} triplets, {kinds}. "
         f"{len(view.semihard_negatives)} negatives are semi-hard for at least one positive."
     )
 

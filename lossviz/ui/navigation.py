@@ -5,18 +5,42 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
+from lossviz.scene import (
+    CollapseScene,
+    ContrastiveScene,
+    HomeScene,
+    MiningScene,
+    PlaygroundScene,
+    QuizScene,
+    Scene,
+)
+
 
 @dataclass(frozen=True)
 class PageInfo:
+    """One page of the menu, and the link parameters it reads.
+
+    ``scene``: the page's scene, whose fields are link parameters; ``extra_params``: the
+    other names its link may hold (the lesson's ``step``, the class quiz's ``room``).
+    """
+
     path: str  # relative to the repository root
     title: str
     icon: str  # a Streamlit material icon
     summary: str  # one line for the home page
+    scene: type[Scene] | None = None
+    extra_params: tuple[str, ...] = ()
+
+    @property
+    def link_params(self) -> frozenset[str]:
+        """Every parameter name this page's link may hold (the presenter's are extra)."""
+        fields = self.scene.specs() if self.scene is not None else ()
+        return frozenset((*fields, *self.extra_params))
 
 
 HOME = PageInfo(
@@ -24,6 +48,7 @@ HOME = PageInfo(
     "Home",
     ":material/home:",
     "What lossviz teaches and where to start.",
+    HomeScene,
 )
 
 # Teaching pages, linked from the home page in this order.
@@ -34,6 +59,7 @@ PAGES: tuple[PageInfo, ...] = (
         ":material/school:",
         "Start here: nine short steps, about ten minutes, each with something to do with "
         "your hands.",
+        extra_params=("step",),
     ),
     PageInfo(
         "pages/playground.py",
@@ -41,6 +67,7 @@ PAGES: tuple[PageInfo, ...] = (
         ":material/open_with:",
         "Drag an anchor, a positive and a negative; watch the loss, its gradients and "
         "the easy / semi-hard / hard regions change.",
+        PlaygroundScene,
     ),
     PageInfo(
         "pages/contrastive.py",
@@ -48,6 +75,7 @@ PAGES: tuple[PageInfo, ...] = (
         ":material/compare_arrows:",
         "Two points, similar or not: pull together, push out to the margin, and the "
         "label convention that trips people up.",
+        ContrastiveScene,
     ),
     PageInfo(
         "pages/mining.py",
@@ -55,6 +83,7 @@ PAGES: tuple[PageInfo, ...] = (
         ":material/scatter_plot:",
         "Every triplet of a labelled batch counted, for generated, real or your own "
         "embeddings, and what each batch loss picks.",
+        MiningScene,
     ),
     PageInfo(
         "pages/collapse.py",
@@ -62,6 +91,7 @@ PAGES: tuple[PageInfo, ...] = (
         ":material/compress:",
         "Train an encoder live: batch-hard triplet loss pulls every embedding onto one "
         "point; the fix keeps them apart.",
+        CollapseScene,
     ),
     PageInfo(
         "pages/quiz.py",
@@ -69,6 +99,7 @@ PAGES: tuple[PageInfo, ...] = (
         ":material/quiz:",
         "Is this triplet easy, semi-hard or hard? Rounds of ten; the same seed gives a "
         "class the same questions.",
+        QuizScene,
     ),
     PageInfo(
         "pages/class_quiz.py",
@@ -76,8 +107,38 @@ PAGES: tuple[PageInfo, ...] = (
         ":material/groups:",
         "A teacher opens a room; students join by code with a nickname and answer the "
         "same round; the teacher sees the class's results live.",
+        QuizScene,
+        extra_params=("room", "key", "view"),
     ),
 )
+
+
+def page_by_url_path(url_path: str) -> PageInfo | None:
+    """The page that app.py's navigation serves at ``url_path`` ("" is home)."""
+    return next((p for p in (HOME, *PAGES) if page_path_of(p.path) == url_path), None)
+
+
+def page_path_of(page_path: str) -> str:
+    """The URL path of the page at ``page_path`` under app.py's navigation ("" for home)."""
+    return "" if page_path == HOME.path else Path(page_path).stem
+
+
+def page_address(page_path: str) -> str:
+    """The page's address as the browser reaches this server, else its path (``/name``).
+
+    From the websocket's ``Origin`` header (the scheme, host and port the browser used,
+    behind a proxy too) and the server's base path, never from ``st.context.url``: Streamlit
+    1.67 trims a page's name off that address by a suffix rule ("quiz" off
+    ".../class_quiz" leaves ".../class_"), so a link built on it opened a blank page.
+    """
+    path = "/" + page_path_of(page_path)
+    origin = urlsplit(st.context.headers.get("Origin", "").strip())
+    if origin.scheme not in ("http", "https") or not origin.netloc or origin.path.strip("/"):
+        return path
+    if origin.query or origin.fragment or any(c in origin.netloc for c in "@\\ "):
+        return path
+    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"{origin.scheme}://{origin.netloc}{'/' + base if base else ''}{path}"
 
 
 def page_link(page: PageInfo) -> None:

@@ -30,21 +30,22 @@ API (``pages/lesson.py`` and ``pages/class_quiz.py`` call it like the other page
   address always holds the scene as it is now (dragged points included).
 - :func:`class_url` is the same address as a string.
 
-The address is ``st.context.url`` (the server's address as the browser reached it, e.g.
-the LAN address a teacher opened) with the page's path; without it (a headless test) a
-relative one.
+The address is :func:`lossviz.ui.navigation.page_address`: the server's address as the
+browser reached it (e.g. the LAN address a teacher opened) with the page's path; without
+it (a headless test) a relative one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 import streamlit as st
 
 from lossviz.scene import Scene
-from lossviz.ui.navigation import HOME, PAGES
+from lossviz.ui.inert import inert_list
+from lossviz.ui.navigation import page_address
 
 HIDE_PARAM = "hide"
 PRESENT_PARAMS = ("present", "projector")
@@ -161,23 +162,14 @@ def presenter_setup() -> None:
         for name, value in st.session_state.get(STATE_KEY, {}).items():
             st.query_params[name] = value
     st.session_state[RUN_KEY] = dict(in_url or st.session_state.get(STATE_KEY, {}))
-    for note in notices():
-        st.warning(f"This link's presenter settings: {note}", icon=":material/co_present:")
+    if found := notices():
+        st.warning(f"This link's presenter settings:\n\n{inert_list(found)}",
+                   icon=":material/co_present:")  # fmt: skip
     css = (_PROJECTOR_CSS if projector() else "") + (
         _NO_SIDEBAR_CSS if HIDE_SIDEBAR in hidden() else ""
     )
     if css:
         st.html(f"<style>{css}</style>")
-
-
-def _page_url(page_path: str) -> str:
-    """The page's address on this server: ``st.context.url`` with its own page path."""
-    stems = {Path(page.path).stem for page in (HOME, *PAGES)}
-    here = urlsplit(st.context.url or "")
-    head, _, last = here.path.rstrip("/").rpartition("/")
-    path = head if last in stems else here.path.rstrip("/")
-    page = "" if page_path == HOME.path else Path(page_path).stem
-    return urlunsplit((here.scheme, here.netloc, f"{path}/{page}", "", ""))
 
 
 def class_url(page_path: str, query: Mapping[str, str], autostart: bool = False) -> str:
@@ -186,7 +178,7 @@ def class_url(page_path: str, query: Mapping[str, str], autostart: bool = False)
     full = {**dict(query), **params()}
     if autostart:
         full["autostart"] = "1"
-    return f"{_page_url(page_path)}?{urlencode(full)}" if full else _page_url(page_path)
+    return f"{page_address(page_path)}?{urlencode(full)}" if full else page_address(page_path)
 
 
 def class_link(page_path: str, query: Mapping[str, str], autostart: bool = False) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from lossviz.figures import KIND_COLORS, ink_on
@@ -57,16 +55,3 @@ animates them. An easy triplet has no arrows: its loss is flat zero.
 reaches zero (the easy border).
 """
         )
-
-
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:=])")
-
-
-def plain(text: str) -> str:
-    """User text (a file name, a class label) made literal inside Streamlit Markdown.
-
-    Backslash-escapes every Markdown, LaTeX (``$``) and Streamlit directive (``:red[``)
-    character, so ``**x**`` or ``[x](url)`` shows as typed. HTML is escaped by
-    Streamlit already (no ``unsafe_allow_html`` anywhere user text goes).
-    """
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))

@@ -21,6 +21,7 @@ from lossviz.references import (
 )
 from lossviz.settings import LossSettings
 from lossviz.ui.contrastive import inverted_snippet
+from lossviz.ui.inert import inert
 
 Point = Sequence[float]
 
@@ -87,7 +88,7 @@ def triplet_reference_panel(
             _tutorial(points, settings)
             _snippet(points, settings)
         except NonFiniteError as problem:
-            st.warning(str(problem))
+            st.warning(inert(problem))
 
 
 def pair_reference_panel(points: Sequence[Point], similar: bool, settings: LossSettings) -> None:
@@ -97,7 +98,7 @@ def pair_reference_panel(points: Sequence[Point], similar: bool, settings: LossS
     try:
         check_table(contrastive_reference_check(points, similar, settings), "snippet")
     except NonFiniteError as problem:
-        st.warning(str(problem))
+        st.warning(inert(problem))
 
 
 __all__ = ["check_table", "pair_reference_panel", "triplet_reference_panel"]

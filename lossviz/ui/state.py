@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 import streamlit as st
 
 from lossviz.scene import Scene
+from lossviz.ui.inert import inert_list
 from lossviz.ui.presenter import PRESENTER_PARAMS
 
 S = TypeVar("S", bound=Scene)
@@ -59,9 +60,14 @@ class SceneBinding(Generic[S]):
         return st.session_state.get(self.notes_key, [])
 
     def warn_about_link(self) -> None:
-        """One warning per bad value in the link this session opened (the default is used)."""
-        for note in self.link_notes():
-            st.warning(f"This link had a bad value, so a default is used: {note}")
+        """One warning listing the bad values of the link this session opened (defaults used)."""
+        notes = self.link_notes()
+        if notes:
+            values = "a bad value" if len(notes) == 1 else f"{len(notes)} bad values"
+            st.warning(
+                f"This link had {values}, so defaults are used:\n\n{inert_list(notes)}",
+                icon=":material/link_off:",
+            )
 
     def set(self, scene: S) -> None:
         """Replace the scene and the widgets' values (for callbacks: presets, reset, steps)."""

@@ -24,6 +24,7 @@ from typing import Any, Literal
 import streamlit as st
 
 from lossviz.scene import FieldSpec
+from lossviz.ui.inert import inert
 from lossviz.ui.labels import option_label
 from lossviz.ui.presenter import is_hidden
 from lossviz.ui.state import SceneBinding
@@ -46,7 +47,10 @@ def _fit(binding: SceneBinding, field: str, label: str, spec: FieldSpec) -> None
         fitted = int(fitted) if spec.integer else float(fitted)
     st.session_state[key] = fitted
     shown = option_label(field, fitted)
-    st.warning(f"{label}: {option_label(field, value)} {problem} here, so it shows {shown}.")
+    st.warning(
+        f"{label}: {inert(option_label(field, value), 60)} {inert(problem)} here, so it shows "
+        f"{inert(shown)}."
+    )
 
 
 def _value(binding: SceneBinding, field: str, spec: FieldSpec) -> Any:
