@@ -9,7 +9,7 @@ PORT ?= 8501
 WORKERS ?= 2
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run serve test lint format bench browser nginx clean
+.PHONY: run serve test lint format bench browser nginx postgresql clean
 
 # deploy/serve.py is the one place that says how the app is started (the tests and
 # benchmarks start it the same way); .streamlit/config.toml holds the server's settings.
@@ -20,7 +20,7 @@ run: $(VENV)/.runtime
 serve: $(VENV)/.runtime nginx
 	$(BIN)/python -m deploy.serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-test: $(VENV)/.dev browser nginx
+test: $(VENV)/.dev browser nginx postgresql
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -70,6 +70,19 @@ nginx:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
 	else \
 		echo "nginx not found and not root: make serve needs it (sudo apt-get install nginx); its tests will be skipped (an error under CI=true)"; \
+	fi
+
+# Debian's PostgreSQL server programs (initdb, pg_ctl) for the room store's tests, installed
+# like nginx. The tests start a throwaway server of their own (tests/postgres_server.py) on
+# 127.0.0.1; Debian's package may also create its own "main" cluster, which they never use.
+postgresql:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ command -v pg_config >/dev/null && [ -x "$$(pg_config --bindir)/initdb" ]; }; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian postgresql for the room store's tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "PostgreSQL's initdb not found and not root: the room store's PostgreSQL tests will be skipped (an error under CI=true)"; \
 	fi
 
 clean:

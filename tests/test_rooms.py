@@ -1,9 +1,8 @@
-"""Class-quiz rooms in SQLite: lifecycle, recount, expiry, restart, access, limits, hostility,
-concurrency."""
+"""Class-quiz rooms on SQLite and PostgreSQL (every ``db`` test runs on both): lifecycle,
+recount, expiry, restart, access, limits, hostility, concurrency."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from pathlib import Path
 
@@ -27,47 +26,34 @@ from lossviz.rooms import (
     clean_nickname,
     parse_code,
 )
-
-KEY = (0, 1, 2, 1, 0, 2, 1, 2, 0, 1)
-SETTINGS = {"seed": "7", "difficulty": "normal", "distance": "euclidean", "swap": "0",
-            "margin": "1.0"}  # fmt: skip
-FREE = RoomConfig(answer_interval_s=0.0)
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def tick(self, seconds: float) -> None:
-        self.now += seconds
+from tests.rooms_support import KEY, SETTINGS, Clock, dump, raw, store_at
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
+def db(rooms_db: Path | str) -> Path | str:
+    """A SQLite file path or a PostgreSQL URL: each test runs once on each."""
+    return rooms_db
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Path:
+    """For what only SQLite has (a file, WAL)."""
     return tmp_path / "deep" / "folder" / "rooms.sqlite3"
 
 
-def store_at(path: Path, config: RoomConfig = FREE, clock=None) -> RoomStore:
-    return RoomStore(path, config, clock or Clock())
-
-
-def recount(path: Path, code: str) -> dict:
-    """The results, recounted in plain Python from the rows read back with sqlite3."""
-    with sqlite3.connect(path) as raw:
-        (key_json,) = raw.execute("SELECT answer_key FROM rooms WHERE code = ?", (code,)).fetchone()
-        students = raw.execute(
-            "SELECT id, nickname FROM students WHERE room = ? ORDER BY id", (code,)
-        ).fetchall()
-        rows = raw.execute(
-            "SELECT student, question, kind FROM answers WHERE student IN "
-            "(SELECT id FROM students WHERE room = ?)",
-            (code,),
-        ).fetchall()
+def recount(db: Path | str, code: str) -> dict:
+    """The results, recounted in plain Python from the rows read back without the store."""
+    ((key_json,),) = raw(db, "SELECT answer_key FROM rooms WHERE code = ?", (code,))
+    students = raw(
+        db, "SELECT id, nickname FROM students WHERE room = ? AND removed IS NULL ORDER BY id",
+        (code,),
+    )  # fmt: skip
+    rows = raw(
+        db,
+        "SELECT student, question, kind FROM answers WHERE student IN "
+        "(SELECT id FROM students WHERE room = ? AND removed IS NULL)",
+        (code,),
+    )
     key = [int(x) for x in key_json.strip("[]").split(",")]
     answered = [sum(1 for _, q, _ in rows if q == i) for i in range(len(key))]
     wrong = [sum(1 for _, q, k in rows if q == i and k != key[i]) for i in range(len(key))]
@@ -98,7 +84,7 @@ def test_create_join_answer_and_results_equal_a_recount(db):
     assert not set(room.code) & set("0O1I")
     assert store.room(room.code) == room
     assert room.settings == SETTINGS and room.answer_key == KEY
-    tokens = {name: store.join(room.code, name) for name in ("ada", "bo", "cy", "idle")}
+    tokens = {name: store.join(room.code, name).token for name in ("ada", "bo", "cy", "idle")}
     pattern = {"ada": [k for k in KEY], "bo": [(k + 1) % 3 for k in KEY], "cy": [2, 2, 2]}
     for name, given in pattern.items():
         for question, kind in enumerate(given):
@@ -123,26 +109,25 @@ def test_create_join_answer_and_results_equal_a_recount(db):
 def test_no_wrong_answer_means_no_most_missed_question(db):
     store = store_at(db)
     room, secret = store.create_room(SETTINGS, KEY)
-    token = store.join(room.code, "ada")
+    token = store.join(room.code, "ada").token
     assert store.results(room.code, secret).most_missed is None
     store.answer(room.code, token, 3, KEY[3])
     results = store.results(room.code, secret)
     assert results.most_missed is None and results.histogram[1] == 1
 
 
-def test_the_file_is_wal_and_created_with_its_folders(db):
-    store_at(db)
-    assert db.exists()
-    with sqlite3.connect(db) as raw:
-        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+def test_the_file_is_wal_and_created_with_its_folders(sqlite_db):
+    store_at(sqlite_db)
+    assert sqlite_db.exists()
+    assert raw(sqlite_db, "PRAGMA journal_mode") == [("wal",)]
 
 
 def test_secrets_are_stored_only_as_hashes(db):
     store = store_at(db)
     room, secret = store.create_room(SETTINGS, KEY)
-    token = store.join(room.code, "ada")
-    dump = "\n".join(sqlite3.connect(db).iterdump())
-    assert secret not in dump and token not in dump
+    token = store.join(room.code, "ada").token
+    rows = dump(db)
+    assert secret not in rows and token not in rows
     assert len(secret) >= 32 and len(token) >= 32
 
 
@@ -153,7 +138,7 @@ def test_a_room_expires_after_its_ttl(db):
     clock = Clock()
     store = RoomStore(db, RoomConfig(ttl_minutes=10, answer_interval_s=0), clock)
     room, secret = store.create_room(SETTINGS, KEY)
-    token = store.join(room.code, "ada")
+    token = store.join(room.code, "ada").token
     clock.tick(10 * 60 - 1)
     assert store.room(room.code) is not None
     clock.tick(1)
@@ -165,14 +150,13 @@ def test_a_room_expires_after_its_ttl(db):
     with pytest.raises(RoomNotFoundError):
         store.results(room.code, secret)
     assert store.purge_expired() == 1
-    with sqlite3.connect(db) as raw:
-        assert raw.execute("SELECT COUNT(*) FROM students").fetchone() == (0,)
+    assert raw(db, "SELECT COUNT(*) FROM students") == [(0,)]
 
 
 def test_a_new_store_on_the_same_file_sees_the_room(db):
     first = store_at(db)
     room, secret = first.create_room(SETTINGS, KEY)
-    token = first.join(room.code, "ada")
+    token = first.join(room.code, "ada").token
     first.answer(room.code, token, 0, 1)
     del first
     again = store_at(db)  # as after a server restart
@@ -188,7 +172,7 @@ def test_results_need_the_teachers_key(db):
     store = store_at(db)
     room, secret = store.create_room(SETTINGS, KEY)
     other, other_secret = store.create_room(SETTINGS, KEY)
-    token = store.join(room.code, "ada")
+    token = store.join(room.code, "ada").token
     for bad in (None, "", "x", secret + "x", secret[:-1], token, other_secret, "a" * 10_000, 42):
         with pytest.raises(AccessDeniedError):
             store.results(room.code, bad)
@@ -211,7 +195,7 @@ def test_a_token_is_good_only_for_its_own_room(db):
     store = store_at(db)
     room, _ = store.create_room(SETTINGS, KEY)
     other, _ = store.create_room(SETTINGS, KEY)
-    token = store.join(room.code, "ada")
+    token = store.join(room.code, "ada").token
     for bad in (None, "", "nope", token + "x", "t" * 5000):
         with pytest.raises(UnknownStudentError):
             store.answer(room.code, bad, 0, 0)
@@ -238,7 +222,7 @@ def test_answers_are_rate_limited(db):
     clock = Clock()
     store = RoomStore(db, RoomConfig(answer_interval_s=0.5), clock)
     room, secret = store.create_room(SETTINGS, KEY)
-    token = store.join(room.code, "ada")
+    token = store.join(room.code, "ada").token
     assert store.answer(room.code, token, 0, 0)
     clock.tick(0.2)
     with pytest.raises(RateLimitedError, match="Too fast") as caught:
@@ -252,7 +236,7 @@ def test_answers_are_rate_limited(db):
 def test_every_answer_is_stored_once(db):
     store = store_at(db)
     room, secret = store.create_room(SETTINGS, KEY)
-    token = store.join(room.code, "ada")
+    token = store.join(room.code, "ada").token
     assert store.answer(room.code, token, 4, 0) is True
     assert store.answer(room.code, token, 4, 2) is False  # ignored, not changed
     assert store.my_answers(room.code, token).answers == {4: 0}
@@ -276,7 +260,7 @@ def test_every_answer_is_stored_once(db):
 def test_a_bad_answer_is_refused(db, question, kind):
     store = store_at(db)
     room, _ = store.create_room(SETTINGS, KEY)
-    token = store.join(room.code, "ada")
+    token = store.join(room.code, "ada").token
     with pytest.raises(BadAnswerError):
         store.answer(room.code, token, question, kind)
 
@@ -286,17 +270,16 @@ def test_a_bad_answer_is_refused(db, question, kind):
 
 @pytest.mark.parametrize(
     "nickname",
-    ["<script>alert(1)", "[x](javascript:alert(1))", "**bold** <b>hi</b>", "😀🎉",
-     "');DROP TABLE students--", "  spaced  ", "a" * NICKNAME_MAX, "$x$ :red[r]"],
+    ["<script>alert(1)", "[x](javascript:alert(1))", "**bold** <b>hi</b>",
+     "');DROP TABLE students--", "  spaced  ", "a" * NICKNAME_MAX, "$x$ :red[r]", "ada 😀🎉"],
 )  # fmt: skip
 def test_markup_and_emoji_nicknames_are_kept_as_data(db, nickname):
     store = store_at(db)
     room, secret = store.create_room(SETTINGS, KEY)
-    token = store.join(room.code, nickname)
+    token = store.join(room.code, nickname).token
     assert store.my_answers(room.code, token).nickname == nickname.strip()
     assert store.results(room.code, secret).students[0].nickname == nickname.strip()
-    with sqlite3.connect(db) as raw:
-        assert raw.execute("SELECT COUNT(*) FROM rooms").fetchone() == (1,)
+    assert raw(db, "SELECT COUNT(*) FROM rooms") == [(1,)]
 
 
 @pytest.mark.parametrize(
@@ -385,7 +368,7 @@ def test_sixty_students_at_once_every_answer_stored_once(db):
         try:
             mine = RoomStore(db, RoomConfig(answer_interval_s=0.0))  # as another process would
             start.wait()
-            token = mine.join(room.code, f"student {i}")
+            token = mine.join(room.code, f"student {i}").token
             for question in range(len(KEY)):
                 stored.append(mine.answer(room.code, token, question, (i + question) % 3))
                 mine.answer(room.code, token, question, 0)  # a double click: ignored
@@ -402,19 +385,17 @@ def test_sixty_students_at_once_every_answer_stored_once(db):
     results = store.results(room.code, secret)
     assert results.joined == 60 and results.total_answers == 600
     assert results.answered == (60,) * 10
-    with sqlite3.connect(db) as raw:
-        assert raw.execute("SELECT COUNT(*) FROM answers").fetchone() == (600,)
-        assert raw.execute(
-            "SELECT COUNT(*) FROM (SELECT DISTINCT student, question FROM answers)"
-        ).fetchone() == (600,)
+    assert raw(db, "SELECT COUNT(*) FROM answers") == [(600,)]
+    distinct = "SELECT COUNT(*) FROM (SELECT DISTINCT student, question FROM answers) AS d"
+    assert raw(db, distinct) == [(600,)]
     assert results == store.results(room.code, secret)
     assert [list(r) for r in results.confusion] == recount(db, room.code)["confusion"]
 
 
-def test_a_deleted_file_is_created_again(db):
-    store = store_at(db)
+def test_a_deleted_file_is_created_again(sqlite_db):
+    store = store_at(sqlite_db)
     store.create_room(SETTINGS, KEY)
     for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
+        Path(f"{sqlite_db}{suffix}").unlink(missing_ok=True)
     room, secret = store.create_room(SETTINGS, KEY)  # the same store object, as a server holds
     assert store.results(room.code, secret).joined == 0
