@@ -68,8 +68,11 @@ def test_a_teacher_sees_three_students_answer_live(browser, class_server, rooms_
         code_box = teacher.locator('[data-testid="room-code"]')
         expect(code_box).to_be_visible()
         code = code_box.inner_text().strip()
-        expect(teacher).to_have_url(re.compile(rf"/class_quiz\?room={code}&key=[\w-]+$"))
-        key = teacher.url.split("&key=")[-1]
+        # The address the teacher may project carries the room and the view, never the key.
+        expect(teacher).to_have_url(re.compile(rf"/class_quiz\?room={code}&view=teacher$"))
+        teacher.get_by_text("Your teacher's link: keep it private").click()
+        private = teacher.get_by_test_id("stCode").filter(has_text="&key=")
+        key = private.inner_text().strip().split("&key=")[-1]
         expect(metric(teacher, "Joined")).to_have_text("0")
         students_link = f"{class_server}/class_quiz?room={code}"
         expect(teacher.get_by_text(students_link, exact=True)).to_be_visible()
@@ -130,6 +133,41 @@ def test_a_teacher_sees_three_students_answer_live(browser, class_server, rooms_
         store = RoomStore(rooms_file)
         assert store.room(code).settings["seed"] == "5"
         assert [s.answered for s in store.results(code, key).students] == [2, 1, 1]
+
+        # A reload (a new session) puts ada back in her seat, on her first open question.
+        students[0].reload()
+        wait_for_app(students[0])
+        expect(students[0].get_by_text("You joined as: ada")).to_be_visible()
+        expect(metric(students[0], "Question")).to_have_text("3 of 10")
+        expect(metric(students[0], "Score")).to_have_text("2 / 2")
+
+        # The teacher removes the second seat; that student's browser cannot come back.
+        teacher.get_by_role("button", name="Refresh the list").click()  # joined since
+        teacher.get_by_role("combobox", name="Remove a student").click()
+        teacher.wait_for_timeout(4500)  # two polls of the results: the list stays open
+        teacher.get_by_role("option", name=NICKNAMES[1], exact=True).click()
+        teacher.get_by_role("button", name="Remove", exact=True).click()
+        expect(metric(teacher, "Joined")).to_have_text("2", timeout=LIVE_TIMEOUT_MS)
+        students[1].reload()
+        wait_for_app(students[1])
+        expect(students[1].get_by_text("Your teacher removed you from this room.")).to_be_visible()
+
+        # Locked: a newcomer gets no join form; ada still has her seat.
+        teacher.get_by_role("button", name="Lock the room").click()
+        expect(teacher.get_by_role("button", name="Unlock the room")).to_be_visible()
+        late = new_page()
+        late.goto(students_link)
+        wait_for_app(late)
+        expect(late.get_by_text("This room is locked")).to_be_visible()
+        expect(late.get_by_label("Nickname", exact=True)).to_have_count(0)
+
+        # The projector view: the code and results, no nicknames, no key in the address.
+        teacher.get_by_role("button", name="Show the projector view").click()
+        expect(teacher).to_have_url(re.compile(rf"/class_quiz\?room={code}&view=board$"))
+        expect(metric(teacher, "Joined")).to_have_text("2")
+        body = teacher.locator("body").inner_text()
+        assert key not in body and not [n for n in NICKNAMES if n in body], body
+        screenshot(teacher, "class-quiz-board")
     finally:
         for context in contexts:
             context.close()
