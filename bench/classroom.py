@@ -1,11 +1,13 @@
 """A class on one server: the teacher's collapse link, the playground beside a bare page, two
-workers against one, and bad input at class size. Every server is started as ``make run`` /
-``make serve`` start it (``deploy.serve``); the clients are ``bench.loadtest``'s.
+workers against one, a worker killed mid-class, and bad input at class size. Every server
+is started as ``make run`` / ``make serve`` start it (``deploy.serve``); the clients are
+``bench.loadtest``'s.
 
 Usage::
 
     python -m bench.classroom                       # everything, 3 repeats -> results file
     python -m bench.classroom --only collapse --repeats 1
+    python -m bench.classroom --only failover --repeats 1   # -> its own results file
 
 Parts (each repeat runs them in this order, each on fresh servers):
 
@@ -24,6 +26,19 @@ Parts (each repeat runs them in this order, each on fresh servers):
   (``make run``) and against two behind nginx (``make serve WORKERS=2``); every client
   reloads (a new websocket, the same cookie) after 3 reruns, and nginx's access log shows
   which process served each websocket.
+- ``failover``: two workers behind nginx (``make serve WORKERS=2``), 30 students on the
+  playground at a classroom pace (2 s ramp, a drop every 2 s, 20 each), each pinned to a
+  worker by its cookie (round robin: 15 on each). 10 s into the load worker 1 is killed
+  (``kill -9``); the supervisor restarts it. The students reconnect as the front end
+  does: a closed websocket is noticed at once (also while thinking), then the health
+  request with the browser's cookies (nginx sends it to a live worker, whose number the
+  cookie then carries) and a new websocket, a new session, whose first rerun is sent at
+  once. Reported: the errors of worker 2's students (target 0) and their latency before
+  and after the kill; for worker 1's students, the reruns cut by the kill, the time from
+  the kill until their page answered again, and where they ended; the time until the
+  killed worker answers its ``/_stcore/health`` again (target within 10 s) and until
+  nginx sends it its pinned requests again. A full run writes it with the rest; ``--only
+  failover`` writes ``bench/results/classroom-failover-cpu.md``.
 - ``abuse``: 60 students open the largest link (2,000 steps, batch 256, both runs); 30 a
   diverging run; 10 open a fresh link and close the tab after a second, then one more opens
   it; 40 open 40 different seeds at once; then the server must still answer.
@@ -41,32 +56,43 @@ import os
 import statistics
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import streamlit
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from bench.common import markdown_table
 from bench.loadtest import (
     LoadSpec,
+    Rerun,
+    TabState,
     await_recovery,
+    cookies_from,
     cpu_seconds,
     drive,
     hwm_mb,
+    open_tab,
     own_server,
+    percentile,
+    rerun,
     rss_mb,
     summarize,
     warm_up,
 )
-from deploy.serve import cluster, websocket_upstreams
+from deploy.serve import WORKER_COOKIE, Cluster, cluster, websocket_upstreams
 from lossviz.run_registry import MAX_ACTIVE, MAX_WAITING
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "classroom-cpu.md"
+FAILOVER_RESULTS = REPO / "bench" / "results" / "classroom-failover-cpu.md"
 ARTIFACTS = REPO / "test-artifacts"
-PARTS = ("collapse", "playground", "workers", "abuse")
+PARTS = ("collapse", "playground", "workers", "failover", "abuse")
 
 TEACHER = "autostart=1"  # the default scene: digits, batch-hard beside the fix, 300 steps
 LARGEST = "steps=2000&batch_size=256&autostart=1&seed=4"
@@ -75,6 +101,12 @@ TRAINED = "Trained once on this server"
 BUSY = "The server is busy"
 STOPPED = "Training stopped at step"
 LONG_TIMEOUT_S = 300.0
+
+FAILOVER_LOAD = LoadSpec("playground", clients=30, reruns=20, ramp_s=2.0, think_s=2.0)
+KILL_AFTER_S = 10.0  # into the failover load (all students connected, a few reruns each)
+KILLED = 0  # the worker killed: index 0, cookie number 1
+RECONNECT_EVERY_S = 0.5  # a reconnecting page's tries (the front end's are about as often)
+SERVES_AGAIN_TARGET_S = 10.0
 
 
 # --------------------------------------------------------------------------- measuring
@@ -204,6 +236,210 @@ async def abuse(url: str, pid: int) -> dict:
     return out
 
 
+# --------------------------------------------------------------------------- failover
+
+
+@dataclass
+class Student:
+    """One failover client: the worker its cookie pinned it to first, its reruns (start time
+    after the load began, rerun), the reruns cut by a closed websocket and its reconnects
+    (seconds from the kill until the new session's first answer, tries, the worker after)."""
+
+    pinned: str = ""
+    reruns: list[tuple[float, Rerun]] = field(default_factory=list)
+    cut: int = 0
+    reconnects: list[dict] = field(default_factory=list)
+    sessions: set[str] = field(default_factory=set)
+    stopped: str | None = None  # an error kind, as in bench.loadtest
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> int:
+        return sum(r.error is not None for _, r in self.reruns) + (self.stopped is not None)
+
+
+def health_with(url: str, cookies: dict[str, str], timeout_s: float) -> dict[str, str]:
+    """``GET /_stcore/health`` sending the browser's cookies; the cookies the answer sets."""
+    header = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    request = urllib.request.Request(f"{url}/_stcore/health", headers={"Cookie": header})
+    with urllib.request.urlopen(request, timeout=timeout_s) as reply:
+        return cookies_from(reply.headers.get_all("Set-Cookie") or [])
+
+
+async def reconnect(url: str, student: Student, timeout_s: float) -> tuple[ClientConnection, int]:
+    """What the front end does when its websocket closed: the health request with the
+    browser's cookies, then a new websocket, tried every ``RECONNECT_EVERY_S`` until one
+    opens (``timeout_s`` in all); returns it and the tries it took."""
+    deadline = time.monotonic() + timeout_s
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            student.cookies.update(await asyncio.to_thread(health_with, url, student.cookies, 5))
+            return await open_tab(url, 5, student.cookies), tries
+        except (OSError, urllib.error.URLError, InvalidHandshake, TimeoutError):
+            if time.monotonic() > deadline:
+                raise TimeoutError("no reconnect") from None
+            await asyncio.sleep(RECONNECT_EVERY_S)
+
+
+async def closed_within(ws: ClientConnection, seconds: float) -> bool:
+    """Think ``seconds``; True at once if the websocket closes meanwhile (as a page sees it)."""
+    try:
+        async with asyncio.timeout(seconds):
+            await ws.wait_closed()
+    except TimeoutError:
+        return False
+    return True
+
+
+async def failover_student(
+    index: int, url: str, spec: LoadSpec, t0: float, state: dict, student: Student
+) -> None:
+    """One student: connect after its ramp delay, then ``spec.reruns`` reruns ``think_s``
+    apart; a closed websocket (a cut rerun, or seen while thinking) is reconnected and the
+    page rerun at once on its new session."""
+    await asyncio.sleep(index * spec.ramp_s / spec.clients)
+    ws = None
+    try:
+        try:
+            student.cookies = await asyncio.to_thread(health_with, url, {}, spec.timeout_s)
+            ws = await open_tab(url, spec.timeout_s, student.cookies)
+        except (OSError, urllib.error.URLError, InvalidHandshake, TimeoutError):
+            student.stopped = "connect"
+            return
+        student.pinned = student.cookies.get(WORKER_COOKIE, "")
+        tab = TabState(url, spec.page, spec.query)
+        done = 0
+        while done < spec.reruns:
+            dropped = done and await closed_within(ws, spec.think_s)
+            start = time.perf_counter() - t0
+            if not dropped:
+                try:
+                    result = await rerun(ws, tab, spec.timeout_s)
+                except ConnectionClosed:
+                    student.cut += 1
+                    dropped = True
+            if dropped:
+                ws, tries = await reconnect(url, student, spec.timeout_s)
+                tab = TabState(url, spec.page, tab.query)
+                start = time.perf_counter() - t0
+                result = await rerun(ws, tab, spec.timeout_s)
+                killed = state.get("killed_at", time.perf_counter())
+                student.reconnects.append({
+                    "back_s": time.perf_counter() - killed,
+                    "tries": tries,
+                    "worker": student.cookies.get(WORKER_COOKIE, ""),
+                })  # fmt: skip
+            student.reruns.append((start, result))
+            student.sessions.add(tab.session_id)
+            done += 1
+    except TimeoutError:
+        student.stopped = "timeout"
+    except ConnectionClosed:
+        student.stopped = "disconnect"
+    except asyncio.CancelledError:
+        student.stopped = "cap"
+        raise
+    finally:
+        if ws is not None:
+            await ws.close()
+
+
+async def kill_mid_load(served: Cluster, t0: float, state: dict) -> None:
+    """``kill -9`` worker ``KILLED`` ``KILL_AFTER_S`` into the load, then time its return:
+    its own health check, and nginx sending it its pinned requests again."""
+    await asyncio.sleep(KILL_AFTER_S)
+    pid = served.kill_worker(KILLED)
+    state["killed_at"] = killed = time.perf_counter()
+    state["killed_s"] = killed - t0
+    await asyncio.to_thread(served.wait_serving, KILLED, pid, LONG_TIMEOUT_S)
+    state["health_s"] = time.perf_counter() - killed
+    number = str(KILLED + 1)
+    while time.perf_counter() - killed < LONG_TIMEOUT_S:
+        with contextlib.suppress(OSError, urllib.error.URLError):
+            answered = await asyncio.to_thread(health_with, served.url, {WORKER_COOKIE: number}, 5)
+            if answered.get(WORKER_COOKIE) == number:
+                state["pinned_back_s"] = time.perf_counter() - killed
+                return
+        await asyncio.sleep(0.1)
+
+
+async def failover_load(served: Cluster, spec: LoadSpec) -> tuple[list[Student], dict]:
+    students = [Student() for _ in range(spec.clients)]
+    state: dict = {}
+    t0 = time.perf_counter()
+    tasks = [
+        asyncio.create_task(failover_student(i, served.url, spec, t0, state, students[i]))
+        for i in range(spec.clients)
+    ]
+    killer = asyncio.create_task(kill_mid_load(served, t0, state))
+    try:
+        async with asyncio.timeout(spec.cap_s):
+            await asyncio.gather(*tasks, killer)
+    except TimeoutError:
+        for task in (*tasks, killer):
+            task.cancel()
+        await asyncio.gather(*tasks, killer, return_exceptions=True)
+    state["wall_s"] = time.perf_counter() - t0
+    return students, state
+
+
+def latency_ms(students: list[Student], keep: Callable[[float], bool]) -> dict[int, float]:
+    """p50 / p95 / max (ms) of the students' reruns whose start ``keep`` accepts."""
+    values = [r.latency_s * 1e3 for s in students for start, r in s.reruns if keep(start)]
+    return {q: percentile(values, q) for q in (50, 95, 100)}
+
+
+def failover_part() -> dict:
+    spec = FAILOVER_LOAD
+    number = str(KILLED + 1)
+    with cluster(2, log_dir=ARTIFACTS / "classroom-failover") as served:
+        for worker_url in served.worker_urls:  # each process imports torch & co. once
+            asyncio.run(warm_up(worker_url, spec))
+        other_pid = served.workers[1 - KILLED].pid
+        students, state = asyncio.run(failover_load(served, spec))
+        other_same = served.workers[1 - KILLED].pid == other_pid
+        restarts = len(served.supervised_workers[KILLED].exits)
+        other_restarts = len(served.supervised_workers[1 - KILLED].exits)
+    killed_at = state.get("killed_s", math.inf)
+    live = [s for s in students if s.pinned and s.pinned != number]
+    moved = [s for s in students if s.pinned == number]
+    back = [r["back_s"] for s in moved for r in s.reconnects]
+    return {
+        "clients": spec.clients,
+        "unpinned": sum(not s.pinned for s in students),
+        "killed_after_s": killed_at,
+        "health_s": state.get("health_s"),
+        "pinned_back_s": state.get("pinned_back_s"),
+        "restarts": restarts,
+        "other_pid_same": other_same and other_restarts == 0,
+        "live": {
+            "students": len(live),
+            "errors": sum(s.errors for s in live),
+            "cut": sum(s.cut for s in live),
+            "reconnects": sum(len(s.reconnects) for s in live),
+            "completed": sum(len(s.reruns) for s in live),
+            "before_ms": latency_ms(live, lambda t: t < killed_at),
+            "after_ms": latency_ms(live, lambda t: t >= killed_at),
+        },
+        "moved": {
+            "students": len(moved),
+            "reconnected": sum(bool(s.reconnects) for s in moved),
+            "reconnects": len(back),
+            "cut": sum(s.cut for s in moved),
+            "back_s": {q: percentile(back, q) for q in (50, 95, 100)},
+            "tries_max": max((r["tries"] for s in moved for r in s.reconnects), default=0),
+            "errors": sum(s.errors for s in moved),
+            "completed": sum(len(s.reruns) for s in moved),
+            "sessions": sum(len(s.sessions) for s in moved),
+            "ended_on": dict(collections.Counter(s.cookies.get(WORKER_COOKIE) for s in moved)),
+            "after_ms": latency_ms(moved, lambda t: t >= killed_at),
+        },
+        "wall_s": state["wall_s"],
+    }
+
+
 def on_own_server(part: Callable[[str, int], object]) -> dict:
     with own_server("app.py") as (url, pid):
         return asyncio.run(part(url, pid))
@@ -316,6 +552,65 @@ def workers_rows(parts: list[dict]) -> tuple[list[list[str]], list[list[str]]]:
     return rows, targets
 
 
+def failover_rows(parts: list[dict]) -> tuple[list[list[str]], list[str], list[list[str]]]:
+    """The failover table (one row per group of students), its notes and its targets."""
+
+    def ms(results: list[dict], key: str, qs: tuple[int, ...]) -> str:
+        return " / ".join(fmt(median([r[key][q] for r in results])) for q in qs)
+
+    live = [part["live"] for part in parts]
+    moved = [part["moved"] for part in parts]
+    rows = [
+        ["worker 2's (never killed)",
+         ", ".join(str(r["students"]) for r in live),
+         ", ".join(str(r["completed"]) for r in live),
+         ", ".join(str(r["errors"]) for r in live),
+         ", ".join(f"{r['cut']} / {r['reconnects']}" for r in live),
+         ms(live, "before_ms", (50, 95)), ms(live, "after_ms", (50, 95, 100)), "-", "-"],
+        ["worker 1's (killed)",
+         ", ".join(str(r["students"]) for r in moved),
+         ", ".join(str(r["completed"]) for r in moved),
+         ", ".join(str(r["errors"]) for r in moved),
+         ", ".join(f"{r['cut']} / {r['reconnects']}" for r in moved),
+         "-", ms(moved, "after_ms", (50, 95, 100)),
+         " / ".join(fmt(median([r["back_s"][q] for r in moved]), 1) for q in (50, 100)),
+         "; ".join(", ".join(f"{n} on {w}" for w, n in sorted(r["ended_on"].items()))
+                   for r in moved)],
+    ]  # fmt: skip
+    health = [part["health_s"] for part in parts]
+
+    def each(key: str, digits: int | None = None, unit: str = "") -> str:
+        """One figure of every run, comma-separated."""
+        values = [part[key] for part in parts]
+        return ", ".join(str(v) if digits is None else fmt(v, digits, unit) for v in values)
+
+    notes = [
+        f"Worker 1 was killed {each('killed_after_s', 1, ' s')} into the load and answered "
+        f"`/_stcore/health` again {each('health_s', 1, ' s')} after the kill (restarts by "
+        f"deploy.serve: {each('restarts')}); nginx sent it the requests pinned to it again "
+        f"{each('pinned_back_s', 1, ' s')} after the kill. Worker 2's process unchanged: "
+        + ", ".join("yes" if part["other_pid_same"] else "NO" for part in parts)
+        + ". Worker 1's students came back as new sessions ("
+        + ", ".join(f"{r['sessions']} sessions for {r['students']} students" for r in moved)
+        + "; reconnect tries at most "
+        + ", ".join(str(r["tries_max"]) for r in moved)
+        + ") and stay on the worker that took them; the restarted one serves new arrivals. "
+        "Reruns cut: in flight when the worker died (sent again on the new session).",
+    ]
+    live_errors = sum(r["errors"] + r["reconnects"] for r in live)
+    moved_back = all(r["reconnected"] == r["students"] and r["errors"] == 0 for r in moved)
+    targets = [
+        ["failover: 0 errors for the other worker's students", str(live_errors),
+         verdict(live_errors == 0)],
+        [f"failover: the killed worker answers again within {SERVES_AGAIN_TARGET_S:.0f} s",
+         fmt(median([h for h in health if h is not None]), 1, " s"),
+         verdict(all(h is not None and h <= SERVES_AGAIN_TARGET_S for h in health))],
+        ["failover: every student of the killed worker on a live one again, 0 errors",
+         ", ".join(f"{r['reconnected']}/{r['students']}" for r in moved), verdict(moved_back)],
+    ]  # fmt: skip
+    return rows, notes, targets
+
+
 def abuse_rows(parts: list[dict]) -> list[list[str]]:
     rows = []
     titles = (("largest60", "60 open the largest link (2,000 steps, batch 256, both)", TRAINED),
@@ -372,6 +667,18 @@ def report(results: dict[str, list], elapsed_s: float) -> str:
                   "a reload after 3):", "",
                   markdown_table(["served by", "reruns/s", "p50 / p95", "server CPU ms / rerun",
                                   "errors", "websockets (nginx log)"], rows), ""]  # fmt: skip
+    if results.get("failover"):
+        rows, notes, more = failover_rows(results["failover"])
+        targets += more
+        spec = FAILOVER_LOAD
+        lines += [f"A worker killed mid-class (2 workers behind nginx; {spec.clients} students "
+                  f"on the playground at a classroom pace, {spec.reruns} reruns each; "
+                  f"`kill -9` of worker 1 {KILL_AFTER_S:.0f} s in):", "",
+                  markdown_table(["students", "how many", "reruns done", "errors",
+                                  "reruns cut / reconnects", "before the kill p50 / p95",
+                                  "after the kill p50 / p95 / max",
+                                  "page back after the kill p50 / max (s)", "ended on worker"],
+                                 rows), "", *notes, ""]  # fmt: skip
     if results.get("abuse"):
         lines += [f"Bad input at class size (one process; at most {MAX_ACTIVE} trainings "
                   f"compute in turns and {MAX_WAITING} wait, more are refused with a message):",
@@ -396,6 +703,8 @@ def run(parts: list[str], repeats: int) -> dict[str, list]:
                 result = playground_part(repeats=1)
             elif part == "workers":
                 result = workers_part()
+            elif part == "failover":
+                result = failover_part()
             else:
                 result = on_own_server(abuse)
             print(json.dumps(result, default=str)[:4000], file=sys.stderr, flush=True)
@@ -418,6 +727,8 @@ def main(argv: list[str] | None = None) -> None:
     RESULTS.parent.mkdir(exist_ok=True)
     if set(parts) == set(PARTS):
         RESULTS.write_text(text + "\n", encoding="utf-8")
+    elif parts == ["failover"]:
+        FAILOVER_RESULTS.write_text(text + "\n", encoding="utf-8")
     print(text)
 
 
