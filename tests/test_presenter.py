@@ -131,6 +131,21 @@ def test_malformed_presenter_params_give_a_notice_and_nothing_raises(query):
         ok(open_page(path, query))
 
 
+def test_only_usable_presenter_params_stay_in_the_address_and_the_class_link():
+    """A link's junk is said once and dropped: it does not travel into the class's link."""
+    at = AppTest.from_file(APP, default_timeout=30)
+    for key, value in {"hide": "margin,![x](http://127.0.0.1:9/x.png),ALL", "present": "maybe",
+                       "projector": "1"}.items():  # fmt: skip
+        at.query_params[key] = value
+    ok(at.run())
+    assert "no control is called" in warnings(at) and "is not 1 or 0" in warnings(at)
+    assert dict(at.query_params) == {"hide": "margin,all", "projector": "1", "margin": "1.0"}
+    ok(at.run())
+    assert not at.warning  # said once: the address now holds only what is usable
+    (link,) = class_links(at)
+    assert link == "/?margin=1.0&hide=margin%2Call&projector=1"
+
+
 def test_a_known_name_gives_no_notice_even_if_this_page_has_no_such_control():
     at = AppTest.from_file(APP, default_timeout=30)
     at.query_params["hide"] = "swap,margin"  # home has no swap; the playground has

@@ -52,6 +52,7 @@ PRESENT_PARAMS = ("present", "projector")
 PRESENTER_PARAMS = (HIDE_PARAM, *PRESENT_PARAMS)  # kept by SceneBinding.commit
 HIDE_ALL = "all"
 HIDE_SIDEBAR = "sidebar"
+_SPECIAL_HIDES = frozenset({HIDE_ALL, HIDE_SIDEBAR})
 STATE_KEY = "presenter.params"  # the session's presenter parameters (outlive a page switch)
 RUN_KEY = "presenter.this_run"  # the parameters presenter_setup found for this run
 _ON = frozenset({"", "1", "true", "yes", "on"})  # "": a bare ?present
@@ -151,20 +152,41 @@ _NO_SIDEBAR_CSS = """
 """
 
 
+def usable(found: Mapping[str, str]) -> dict[str, str]:
+    """The presenter parameters with what means something: ``hide``'s known names, and
+    ``present`` / ``projector`` values that are 1 or 0. Only these are kept for the session
+    and passed on in "Link for the class", so a link's junk does not travel further."""
+    kept = {}
+    names = [n for n in _hide_names(found.get(HIDE_PARAM)) if n in _fields() | _SPECIAL_HIDES]
+    if names:
+        kept[HIDE_PARAM] = ",".join(dict.fromkeys(names))
+    for name in PRESENT_PARAMS:
+        if name in found and found[name].strip().lower() in _ON | _OFF:
+            kept[name] = found[name].strip().lower()
+    return kept
+
+
 def presenter_setup() -> None:
-    """Once per run, from app.py: remember the parameters for the session, put them back in
-    the address after a page switch, say what is wrong with them, apply the projector and
+    """Once per run, from app.py: say what is wrong with a link's parameters (once: the
+    address is then rewritten with only the usable ones), remember them for the session,
+    put them back in the address after a page switch, apply the projector and
     ``hide=sidebar`` styles."""
     in_url = _url_params()
     if in_url:
-        st.session_state[STATE_KEY] = in_url
-    else:
-        for name, value in st.session_state.get(STATE_KEY, {}).items():
+        st.session_state[RUN_KEY] = in_url
+        if found := notices():
+            st.warning(f"This link's presenter settings:\n\n{inert_list(found)}",
+                       icon=":material/co_present:")  # fmt: skip
+        kept = usable(in_url)
+        st.session_state[STATE_KEY] = kept
+        if kept != in_url:
+            for name in in_url:
+                del st.query_params[name]
+    kept = st.session_state.get(STATE_KEY, {})
+    for name, value in kept.items():
+        if st.query_params.get(name) != value:
             st.query_params[name] = value
-    st.session_state[RUN_KEY] = dict(in_url or st.session_state.get(STATE_KEY, {}))
-    if found := notices():
-        st.warning(f"This link's presenter settings:\n\n{inert_list(found)}",
-                   icon=":material/co_present:")  # fmt: skip
+    st.session_state[RUN_KEY] = dict(kept)
     css = (_PROJECTOR_CSS if projector() else "") + (
         _NO_SIDEBAR_CSS if HIDE_SIDEBAR in hidden() else ""
     )
