@@ -3,21 +3,39 @@
 A run is a pure function of its configuration: the one or two
 :class:`~lossviz.collapse.TrainConfig` s trained side by side (both losses,
 data, seed, every setting). :class:`RunRegistry` keys runs by that tuple. The
-first viewer that asks (:meth:`RunRegistry.start`) queues the run; one worker
-thread per registry computes it, one recorded frame at a time, taking turns
-between at most ``max_active`` runs (so a short run is never stuck behind a
-long one); everyone else with the same configuration gets the same
-:class:`SharedRun` and reads its published frames: live while it computes, as
-a replay once it is done. Nothing a viewer does (pausing, leaving) touches
-the computation.
+first caller that asks queues the run; one worker thread per registry computes
+it, one recorded frame at a time; everyone else with the same configuration
+gets the same :class:`SharedRun` and reads its published frames: live while it
+computes, as a replay once it is done. Pausing or scrubbing a view never
+touches the computation.
+
+Two lanes. *Priority* runs (``priority=True``: the configurations a whole class
+opens, such as the page's presets and the teacher's default link; callers keep
+that set small and fixed) are advanced before any other run, taking turns among
+themselves; they are never refused, never counted against the limits and never
+evicted. *Custom* runs take turns between at most ``max_active`` computing runs
+(so a short run is never stuck behind a long one) while at most ``max_waiting``
+more wait; beyond that :meth:`RunRegistry.start` and :meth:`RunRegistry.watch`
+raise :class:`RegistryBusyError`. While a priority run is unfinished the custom
+runs that already started are *paused* (state "paused").
+
+Viewers and leases. A browser session that watches a run holds a :class:`Lease`
+on it (:meth:`RunRegistry.watch`) and releases it when it stops watching. A
+queued custom run that nobody watches any more is dropped before it starts
+(state "dropped"; asked again, it is queued afresh and computes the same
+frames). A run once asked for without a viewer (:meth:`RunRegistry.start`:
+tests, the start-up prewarm) is never dropped, and a run that started computing
+is never dropped either. A viewer (a session id) holds at most one queued run:
+watching another configuration releases its leases on queued runs. A lease
+released with ``keep=True`` (the same tab runs its script again, e.g. Train
+pressed twice) keeps an unwatched queued run in its place for ``handover_s``
+seconds, for that viewer's next script run to take back.
 
 Each published frame is encoded once for the browser, as JSON bytes
 (:func:`lossviz.frame_codec.frame_json`), so a viewer costs the bytes it is
 sent. The registry keeps at most ``max_runs`` runs and ``max_bytes`` of
-recorded data, dropping the least recently used *finished* run first; a
-dropped run is computed again (identically) when someone asks for it. At
-most ``max_active + max_waiting`` runs may be unfinished at once; beyond
-that :meth:`RunRegistry.start` raises :class:`RegistryBusyError`.
+recorded data, dropping the least recently used *finished* custom run first; a
+dropped run is computed again (identically) when someone asks for it.
 
 Frames are published in order and never change, so a reader holding
 ``frames(0, n)`` may later read ``frames(n, m)`` and append.
@@ -29,7 +47,7 @@ import collections
 import hashlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -44,9 +62,11 @@ MAX_RUNS = 32
 MAX_BYTES = 64 * 2**20
 MAX_ACTIVE = 4
 MAX_WAITING = 12
+HANDOVER_S = 10.0  # a rerun of the same tab takes its queued run back within this
 
 # Bytes a frame holds besides its points (snapshot objects, the encoded dict's keys).
 _FRAME_OVERHEAD = 1024
+_ENDED = ("done", "dropped")
 
 
 class RegistryBusyError(RuntimeError):
@@ -62,10 +82,13 @@ def run_id(key: RunKey) -> str:
 class Progress:
     """Where a shared run stands, read at one moment.
 
-    ``frames``: frames published so far; ``state``: "queued", "training" or
-    "done"; ``ahead``: runs that start before this one (0 unless queued);
-    ``sharing``: other runs computing in turns with it; ``error``: why the
-    computation failed (an unexpected exception, not the guard), or None.
+    ``frames``: frames published so far; ``state``: "queued" (not started),
+    "training", "paused" (started, waiting while priority runs compute), "done"
+    or "dropped" (queued, then left by every viewer: it will not compute);
+    ``ahead``: runs before this one (queued: every run computing or queued
+    ahead of it; paused: the priority runs); ``sharing``: other runs of its lane
+    computing in turns with it (training only); ``error``: why the computation
+    failed (an unexpected exception, not the guard), or None.
     """
 
     frames: int
@@ -77,19 +100,30 @@ class Progress:
 
     @property
     def finished(self) -> bool:
+        """Computed to its end (or failed): every frame it will have is published."""
         return self.state == "done"
+
+    @property
+    def ended(self) -> bool:
+        """Nothing more will be published: done, or dropped before it started."""
+        return self.state in _ENDED
 
 
 class SharedRun:
     """One configuration's run(s), computed by a registry's worker, read by anyone.
 
-    Only the worker calls :meth:`_advance`; every other method is safe to call
-    from any thread at any time.
+    Only the worker calls :meth:`_advance`; only the registry (holding its lock)
+    touches ``priority``, ``pinned``, ``watchers`` and ``kept``. Every other
+    method is safe to call from any thread at any time.
     """
 
     def __init__(self, key: RunKey, device: torch.device | str | None = None):
         self.key = key
         self.id = run_id(key)
+        self.priority = False  # in the priority lane
+        self.pinned = False  # asked for without a viewer: never dropped
+        self.watchers = 0  # leases held on it
+        self.kept: tuple[str, float] | None = None  # (viewer, until): kept for that viewer
         self._side: SideBySide | None = SideBySide(key, device)
         self._frames: list[tuple[Snapshot, ...]] = []
         self._encoded: list[bytes] = []
@@ -113,7 +147,7 @@ class SharedRun:
         return Progress(
             frames=len(self._frames),
             state=self._state,
-            ahead=self._ahead if self._state == "queued" else 0,
+            ahead=self._ahead if self._state in ("queued", "paused") else 0,
             sharing=self._sharing if self._state == "training" else 0,
             steps_per_second=speed,
             error=self._error,
@@ -123,7 +157,7 @@ class SharedRun:
         """Block until more than ``seen`` frames are published, the run ends, or ``timeout``."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            while len(self._frames) <= seen and self._state != "done":
+            while len(self._frames) <= seen and self._state not in _ENDED:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
@@ -140,12 +174,18 @@ class SharedRun:
         with self._changed:
             return self._encoded[start:stop]
 
-    # ----------------------------------------------------------------- worker side
+    # ----------------------------------------------------------------- registry side
 
     def _set_queue(self, state: str, ahead: int = 0, sharing: int = 0) -> None:
         with self._changed:
-            if self._state != "done":
+            if self._state not in _ENDED:
                 self._state, self._ahead, self._sharing = state, ahead, sharing
+            self._changed.notify_all()
+
+    def _drop(self) -> None:
+        """Never compute: free the encoders and wake every reader."""
+        with self._changed:
+            self._state, self._side = "dropped", None
             self._changed.notify_all()
 
     def _advance(self) -> bool:
@@ -181,8 +221,37 @@ def _frame_bytes(frame: Sequence[Snapshot]) -> int:
     return points + points // 2 + _FRAME_OVERHEAD  # the tensors, their uint16 copy, the rest
 
 
+class Lease:
+    """A viewer's hold on a run while it watches it (:meth:`RunRegistry.watch`).
+
+    ``run``: the run held; ``viewer``: who holds it (a browser session's id);
+    ``released``: ended, by :meth:`release` or by the same viewer asking for
+    another run while this one was queued. Releasing twice is harmless.
+    """
+
+    def __init__(self, registry: RunRegistry, run: SharedRun, viewer: str):
+        self.run, self.viewer = run, viewer
+        self.released = False
+        self._registry = registry
+
+    def release(self, keep: bool = False) -> None:
+        """Stop watching. ``keep``: the viewer will likely ask again at once (its tab reruns),
+        so a queued run nobody else watches keeps its place for the registry's
+        ``handover_s``; otherwise such a run is dropped now."""
+        self._registry._release(self, keep)
+
+    def __enter__(self) -> SharedRun:
+        return self.run
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
 class RunRegistry:
-    """Process-wide shared runs, computed by one worker thread; see the module docstring."""
+    """Process-wide shared runs, computed by one worker thread; see the module docstring.
+
+    ``clock``: seconds for ``handover_s`` (tests pass their own).
+    """
 
     def __init__(
         self,
@@ -191,15 +260,19 @@ class RunRegistry:
         max_active: int = MAX_ACTIVE,
         max_waiting: int = MAX_WAITING,
         device: torch.device | str | None = None,
+        handover_s: float = HANDOVER_S,
+        clock: Callable[[], float] = time.monotonic,
     ):
-        if min(max_runs, max_bytes, max_active) < 1 or max_waiting < 0:
+        if min(max_runs, max_bytes, max_active) < 1 or min(max_waiting, handover_s) < 0:
             raise ValueError("registry limits must be positive")
         self.max_runs, self.max_bytes = max_runs, max_bytes
         self.max_active, self.max_waiting = max_active, max_waiting
-        self.device = device
+        self.device, self.handover_s, self._clock = device, handover_s, clock
         self._runs: collections.OrderedDict[RunKey, SharedRun] = collections.OrderedDict()
-        self._waiting: collections.deque[SharedRun] = collections.deque()
+        self._priority: collections.deque[SharedRun] = collections.deque()  # unfinished
         self._active: collections.deque[SharedRun] = collections.deque()
+        self._waiting: collections.deque[SharedRun] = collections.deque()
+        self._leases: dict[str, list[Lease]] = {}  # viewer -> its unreleased leases
         self._lock = threading.Condition()
         self._current: SharedRun | None = None  # the run the worker is advancing
         self._worker: threading.Thread | None = None
@@ -217,45 +290,53 @@ class RunRegistry:
                 self._runs.move_to_end(key)
             return run
 
-    def start(self, configs: Sequence[TrainConfig]) -> SharedRun:
+    def start(self, configs: Sequence[TrainConfig], priority: bool = False) -> SharedRun:
         """The run of ``configs``: the one already held, else a new one queued for the worker.
 
-        Raises :class:`RegistryBusyError` when ``max_active + max_waiting`` runs are
-        unfinished already, and ``ValueError`` for configurations that cannot
-        run side by side.
+        Asked for without a viewer, the run is never dropped. ``priority``: in the
+        priority lane (see the module docstring). Raises :class:`RegistryBusyError`
+        when a new custom run finds ``max_active + max_waiting`` custom runs
+        unfinished, and ``ValueError`` for configurations that cannot run side by side.
+        """
+        with self._lock:
+            run = self._obtain(tuple(configs), priority)
+            run.pinned = True
+            return run
+
+    def watch(self, configs: Sequence[TrainConfig], viewer: str, priority: bool = False) -> Lease:
+        """A lease of ``viewer`` on the run of ``configs`` (held, or queued as by :meth:`start`).
+
+        First releases the viewer's leases on other runs that are still queued (one
+        queued run per viewer), so a viewer's new request may take its old one's place.
+        Raises as :meth:`start` does.
         """
         key = tuple(configs)
         with self._lock:
-            if self._closed:
-                raise RuntimeError("the registry is closed")
-            self._evict()
-            run = self._runs.get(key)
-            if run is not None:
-                self._runs.move_to_end(key)
-                return run
-            unfinished = self._unfinished()
-            if unfinished >= self.max_active + self.max_waiting:
-                raise RegistryBusyError(
-                    f"The server is busy: {unfinished} trainings are computing or waiting. "
-                    "Try again in a few seconds, or pick settings someone already trained."
-                )
-            run = SharedRun(key, self.device)
-            self._runs[key] = run
-            self._waiting.append(run)
-            self._update_queue()
-            self._ensure_worker()
-            self._lock.notify_all()
-            return run
+            self._forget_queued(viewer, keep_key=key)
+            run = self._obtain(key, priority)
+            run.watchers += 1
+            run.kept = None
+            lease = Lease(self, run, viewer)
+            self._leases.setdefault(viewer, []).append(lease)
+            return lease
+
+    def unwatch(self, viewer: str) -> None:
+        """``viewer`` watches nothing now: its queued runs that nobody else watches are dropped."""
+        with self._lock:
+            self._forget_queued(viewer)
 
     def stats(self) -> dict:
-        """How many runs are held, unfinished and computing, and their recorded bytes."""
+        """Runs held and their recorded bytes; unfinished runs by lane and state."""
         with self._lock:
+            self._expire_kept()
             self._evict()
             return {
                 "runs": len(self._runs),
                 "bytes": sum(run.nbytes for run in self._runs.values()),
-                "active": self._unfinished() - len(self._waiting),
+                "priority": len(self._priority_runs()),
+                "active": len(self._custom_computing()),
                 "waiting": len(self._waiting),
+                "viewers": sum(len(leases) for leases in self._leases.values()),
             }
 
     def close(self, timeout: float = 10.0) -> None:
@@ -266,6 +347,94 @@ class RunRegistry:
             worker = self._worker
         if worker is not None:
             worker.join(timeout)
+
+    # ----------------------------------------------------------------- queueing (lock held)
+
+    def _obtain(self, key: RunKey, priority: bool) -> SharedRun:
+        """The held run of ``key`` (moved to the priority lane if asked so), else a new one."""
+        if self._closed:
+            raise RuntimeError("the registry is closed")
+        self._expire_kept()
+        self._evict()
+        run = self._runs.get(key)
+        if run is not None:
+            self._runs.move_to_end(key)
+            if priority and not run.priority:
+                self._promote(run)
+            return run
+        if not priority:
+            self._check_room()
+        run = SharedRun(key, self.device)
+        run.priority = priority
+        self._runs[key] = run
+        (self._priority if priority else self._waiting).append(run)
+        self._update_queue()
+        self._ensure_worker()
+        self._lock.notify_all()
+        return run
+
+    def _check_room(self) -> None:
+        unfinished = len(self._custom_computing()) + len(self._waiting)
+        if unfinished >= self.max_active + self.max_waiting:
+            raise RegistryBusyError(
+                f"The server is busy: {unfinished} trainings are computing or waiting. "
+                "Try again in a few seconds, or pick settings someone already trained."
+            )
+
+    def _promote(self, run: SharedRun) -> None:
+        """Move an unfinished custom run to the priority lane (the worker re-queues its own)."""
+        run.priority = True
+        for lane in (self._waiting, self._active):
+            if run in lane:
+                lane.remove(run)
+                self._priority.append(run)
+        self._update_queue()
+        self._lock.notify_all()
+
+    def _release(self, lease: Lease, keep: bool) -> None:
+        with self._lock:
+            self._end_lease(lease, keep)
+
+    def _end_lease(self, lease: Lease, keep: bool) -> None:
+        if lease.released:
+            return
+        lease.released = True
+        leases = self._leases[lease.viewer]
+        leases.remove(lease)
+        if not leases:
+            del self._leases[lease.viewer]
+        run = lease.run
+        run.watchers -= 1
+        if keep and run.watchers == 0 and self.handover_s > 0:
+            run.kept = (lease.viewer, self._clock() + self.handover_s)
+        self._drop_if_unwatched(run)
+
+    def _forget_queued(self, viewer: str, keep_key: RunKey | None = None) -> None:
+        """Release ``viewer``'s leases on queued runs and its kept runs (but ``keep_key``'s)."""
+        for lease in list(self._leases.get(viewer, ())):
+            if lease.run.key != keep_key and lease.run in self._waiting:
+                self._end_lease(lease, keep=False)
+        for run in list(self._waiting):
+            if run.kept is not None and run.kept[0] == viewer and run.key != keep_key:
+                run.kept = None
+                self._drop_if_unwatched(run)
+
+    def _expire_kept(self) -> None:
+        now = self._clock()
+        for run in list(self._waiting):
+            if run.kept is not None and run.kept[1] <= now:
+                run.kept = None
+                self._drop_if_unwatched(run)
+
+    def _drop_if_unwatched(self, run: SharedRun) -> None:
+        """Drop a queued custom run that nobody watches, keeps or asked for without a viewer."""
+        if run.pinned or run.watchers or run.kept is not None or run not in self._waiting:
+            return
+        self._waiting.remove(run)
+        if self._runs.get(run.key) is run:
+            del self._runs[run.key]
+        run._drop()
+        self._update_queue()
 
     # ----------------------------------------------------------------- worker
 
@@ -279,55 +448,83 @@ class RunRegistry:
     def _work(self) -> None:
         while True:
             with self._lock:
-                while not self._closed and not (self._active or self._waiting):
-                    self._lock.wait()
-                if self._closed:
+                run = self._take_turn()
+                if run is None:
                     return
-                while self._waiting and len(self._active) < self.max_active:
-                    self._active.append(self._waiting.popleft())
-                run = self._current = self._active.popleft()
-                self._update_queue()
             done = run._advance()
             with self._lock:
                 self._current = None
                 if not done:
-                    self._active.append(run)
+                    (self._priority if run.priority else self._active).append(run)
                 self._update_queue()
                 if done:
                     self._evict()
 
-    def _unfinished(self) -> int:
-        return len(self._active) + len(self._waiting) + (self._current is not None)
+    def _take_turn(self) -> SharedRun | None:
+        """The next run to advance, waiting while there is none; None once closed.
+
+        Priority runs first, in turns; else the computing custom runs in turns, topped
+        up from the waiting ones in order (a custom run starts only while no priority
+        run is unfinished, so it stays droppable until then). Call with the lock held.
+        """
+        while not self._closed:
+            self._expire_kept()
+            while not self._priority and self._waiting and len(self._active) < self.max_active:
+                self._active.append(self._waiting.popleft())
+            lane = self._priority or self._active
+            if lane:
+                self._current = lane.popleft()
+                self._update_queue()
+                return self._current
+            self._lock.wait()
+        return None
+
+    def _priority_runs(self) -> list[SharedRun]:
+        current = self._current
+        return [*self._priority, *([current] if current and current.priority else [])]
+
+    def _custom_computing(self) -> list[SharedRun]:
+        current = self._current
+        return [*self._active, *([current] if current and not current.priority else [])]
 
     def _update_queue(self) -> None:
         """Tell every unfinished run where it stands (call with the lock held)."""
-        computing = [*self._active, *([self._current] if self._current else [])]
+        priority, computing = self._priority_runs(), self._custom_computing()
+        for run in priority:
+            run._set_queue("training", sharing=len(priority) - 1)
         for run in computing:
-            run._set_queue("training", sharing=len(computing) - 1)
+            if priority:
+                run._set_queue("paused", ahead=len(priority))
+            else:
+                run._set_queue("training", sharing=len(computing) - 1)
+        before = len(priority) + len(computing)
         for ahead, run in enumerate(self._waiting):
-            run._set_queue("queued", ahead=len(computing) + ahead)
+            run._set_queue("queued", ahead=before + ahead)
 
     def _evict(self) -> None:
-        """Drop least recently used finished runs beyond the caps (call with the lock held).
+        """Drop least recently used finished custom runs beyond the caps (lock held).
 
         Called by the worker when a run ends and by every public method, so a reader
-        never sees more than the caps allow once a run has finished.
+        never sees more than the caps allow once a run has finished. Priority runs
+        stay (a small fixed set that a whole class opens).
         """
         total = sum(run.nbytes for run in self._runs.values())
         for key in list(self._runs):
             if len(self._runs) <= self.max_runs and total <= self.max_bytes:
                 return
             run = self._runs[key]
-            if run.progress().finished:
+            if run.progress().finished and not run.priority:
                 del self._runs[key]
                 total -= run.nbytes
 
 
 __all__ = [
+    "HANDOVER_S",
     "MAX_ACTIVE",
     "MAX_BYTES",
     "MAX_RUNS",
     "MAX_WAITING",
+    "Lease",
     "Progress",
     "RegistryBusyError",
     "RunKey",

@@ -1,5 +1,6 @@
 """The collapse page headless (AppTest): step 0, Train, shared runs, every control, presets,
-links, autostart, the guard, a busy server; what the page sends is the core's run."""
+links, autostart, the guard, a busy server, a closed tab leaving the queue, the presets'
+priority lane; what the page sends is the core's run."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from streamlit.testing.v1 import AppTest
 from lossviz.collapse import PRESETS, train
 from lossviz.collapse_run import SideBySide
 from lossviz.frame_codec import encode_frame
-from lossviz.run_registry import RegistryBusyError, run_id
+from lossviz.lesson import COLLAPSE_ALONE
+from lossviz.run_registry import Progress, RegistryBusyError, RunRegistry, SharedRun, run_id
 from lossviz.scene import CollapseScene
 from lossviz.ui import collapse as cl
-from lossviz.ui import collapse_gif
-from tests.apptest_helpers import component_data, ok, widget
+from lossviz.ui import collapse_gif, setup
+from tests.apptest_helpers import component_data, listed, literal, ok, widget
+from tests.test_run_registry import BLOCKER, BLOCKER_SEED, Gate
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "collapse.py")
 # Small and fast: the toy blobs, 20 steps (the presets' digits runs are in the slow tests).
@@ -197,10 +200,10 @@ def test_a_link_restores_the_configuration_and_can_start_training(feeds):
 @pytest.mark.parametrize(
     "query", [{"lr": "nan"}, {"steps": "1e9", "loss": "<b>", "seed": "-1"}, {"autostart": "2"}]
 )
-def test_a_bad_link_opens_defaults_with_a_warning_per_bad_value(query):
+def test_a_bad_link_opens_defaults_with_a_notice_listing_each_bad_value(query):
     at = open_page(query)
     assert scene_of(at) == CollapseScene()
-    assert len(at.warning) == len(query)
+    assert len(listed(at)) == len(query)
 
 
 def test_a_diverging_run_stops_with_a_message_and_the_page_keeps_working(feeds):
@@ -212,7 +215,7 @@ def test_a_diverging_run_stops_with_a_message_and_the_page_keeps_working(feeds):
     stopped = frames[-1]["runs"][0]["stopped"]
     assert stopped.startswith("Training stopped at step") and "smaller learning rate" in stopped
     assert frames[-1]["runs"][1]["stopped"] is None  # the fix (right) does not diverge
-    assert [e.value for e in at.error] == [stopped]
+    assert [literal(e.value) for e in at.error] == [stopped]
     assert frames == core_frames(scene_of(at))
     widget(at, "Learning rate").set_value(0.01)
     ok(at.run())
@@ -227,8 +230,11 @@ def test_a_margin_of_zero_and_a_tiny_batch_train_without_trouble(feeds):
 
 def test_a_busy_server_says_so_and_shows_step_zero(monkeypatch):
     class Busy:
-        def start(self, key):
+        def watch(self, key, viewer, priority=False):
             raise RegistryBusyError("The server is busy: 16 trainings are computing or waiting.")
+
+        def unwatch(self, viewer):
+            pass
 
     monkeypatch.setattr(cl, "registry", lambda: Busy())
     at = click_train(open_page(QUICK))
@@ -251,7 +257,7 @@ def test_a_failed_computation_says_so(monkeypatch, feeds):
     monkeypatch.setattr(SideBySide, "advance", advance)
     at = click_train(open_page(query))
     (error,) = at.error
-    assert "could not be computed (MemoryError: out of memory)" in error.value
+    assert "could not be computed (MemoryError: out of memory)" in literal(error.value)
 
 
 @pytest.mark.slow
@@ -303,3 +309,96 @@ def test_the_gif_shelf_builds_once_under_a_crowd_and_stays_bounded():
     shelf.build("run-2", lambda: b"2")
     shelf.build("run-3", lambda: b"3")
     assert shelf.get("run-1") is None and shelf.get("run-3") == b"3"
+
+
+# --------------------------------------------------------------------------- the queue
+
+
+@pytest.fixture
+def held(monkeypatch):
+    """The page's registry: one computing slot, held by a run asked for without a viewer
+    (the worker waits inside its first frame until ``gate.open()``); yields (registry, gate)."""
+    gate = Gate(monkeypatch, BLOCKER_SEED)
+    registry = RunRegistry(max_active=1, max_waiting=1)
+    monkeypatch.setattr(cl, "registry", lambda: registry)
+    try:
+        registry.start((BLOCKER,))
+        assert gate.entered.wait(60)
+        yield registry, gate
+    finally:
+        gate.open()
+        registry.close()
+
+
+def test_a_tab_closed_while_its_run_is_queued_leaves_the_queue(held, monkeypatch):
+    registry, _ = held
+    monkeypatch.setattr(cl, "session_connected", lambda: False)  # the student closed the tab
+    at = open_page({**QUICK, "seed": "31", "autostart": "1"})
+    (status,) = at.info
+    assert status.value.startswith("Queued on this server: 1 training(s) before this one.")
+    assert registry.get(cl.configs(scene_of(at))) is None  # dropped before it started
+    assert registry.stats()["waiting"] == 0 and registry.stats()["viewers"] == 0
+    # Its place is free for the next student.
+    at = open_page({**QUICK, "seed": "32", "autostart": "1"})
+    assert not at.warning and registry.get(cl.configs(scene_of(at))) is None
+
+
+def test_the_presets_are_never_refused_and_train_before_custom_runs(held, monkeypatch, feeds):
+    registry, gate = held
+    registry.start((BLOCKER.replace(seed=1),))  # the one waiting place taken
+    busy = open_page({**QUICK, "seed": "33", "autostart": "1"})
+    assert [w.value for w in busy.warning][0].startswith("The server is busy: 2 trainings")
+    original = cl.ask
+
+    def ask_then_open(key, status, view=cl.COLLAPSE_VIEW):
+        lease = original(key, status, view)
+        gate.open()  # the worker goes on once the preset's run is asked for
+        return lease
+
+    monkeypatch.setattr(cl, "ask", ask_then_open)
+    scene = cl.scene_from_preset("blobs", CollapseScene()).replace(autostart=True)
+    at = open_page(scene.to_query())
+    order = list(gate.order)  # the worker's advances so far (core_frames adds its own)
+    assert not at.warning and received(at, feeds) == core_frames(scene)
+    assert "Trained once on this server" in " ".join(c.value for c in at.caption)
+    preset = PRESETS["blobs"].seed
+    first, last = order.index(preset), len(order) - order[::-1].index(preset)
+    assert order[0] == BLOCKER_SEED and set(order[first:last]) == {preset}  # nothing between
+    assert 33 not in order and registry.get(cl.configs(scene)).progress().finished
+
+
+def test_the_status_says_where_a_run_stands():
+    key = (BLOCKER,)
+    run = SharedRun(key)
+    assert cl.live_text(run, Progress(0, "queued", ahead=3)).startswith(
+        "Queued on this server: 3 training(s) before this one. It starts by itself"
+    )
+    assert cl.live_text(run, Progress(0, "paused", ahead=2)).startswith(
+        "Paused on this server at step 0 of 20 while 2 preset training(s) go first."
+    )
+    assert cl.live_text(run, Progress(0, "training", sharing=1)).startswith(
+        "Training on the server, taking turns with 1 other training(s): step 0 of 20."
+    )
+
+
+def test_the_class_links_are_the_priority_runs():
+    keys = cl.priority_keys()
+    base = CollapseScene()
+    scenes = [base, COLLAPSE_ALONE] + [cl.scene_from_preset(name, base) for name in PRESETS]
+    assert set(keys) == {tuple(cl.configs(scene)) for scene in scenes}
+    assert keys[0] == tuple(cl.configs(base)) and len(keys) == len(set(keys)) == 5
+    registry = RunRegistry()
+    try:
+        assert cl.prewarm(registry) == 5
+        runs = [registry.get(key) for key in keys]
+        assert all(run.priority and run.pinned for run in runs)
+        assert registry.stats()["waiting"] == registry.stats()["active"] == 0
+    finally:
+        registry.close()
+
+
+def test_the_start_up_prewarm_can_be_switched_off(monkeypatch):
+    monkeypatch.setenv(setup.PREWARM_ENV_VAR, "0")
+    assert not setup.prewarm_enabled() and setup.prewarm_runs() == 0
+    monkeypatch.setenv(setup.PREWARM_ENV_VAR, "1")
+    assert setup.prewarm_enabled()

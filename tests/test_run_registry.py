@@ -1,8 +1,10 @@
 """RunRegistry: a run computed once per configuration in a worker thread, bit for bit the run
-``train`` gives; shared by every caller; bounded; fair between runs; failures reported."""
+``train`` gives; shared by every caller; bounded; fair between runs; failures reported; leases
+(a queued run nobody watches is dropped, one queued run per viewer); the priority lane."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import threading
@@ -15,12 +17,63 @@ from lossviz import run_registry
 from lossviz.collapse import Snapshot, TrainConfig, train
 from lossviz.collapse_run import SideBySide
 from lossviz.frame_codec import encode_frame
-from lossviz.run_registry import Progress, RegistryBusyError, RunRegistry, run_id
+from lossviz.run_registry import Progress, RegistryBusyError, RunRegistry, SharedRun, run_id
 
 SMALL = TrainConfig(dataset="blobs", steps=20, record_every=5, batch_size=32, eval_size=60)
 PAIR = (SMALL, SMALL.replace(loss="batch_hard_fix"))
 # Blobs, classic batch-hard, SGD at lr 10: distances overflow float32 within a few steps.
 DIVERGING = SMALL.replace(optimizer="sgd", lr=10.0, steps=60, record_every=2)
+
+
+BLOCKER_SEED = 777
+BLOCKER = SMALL.replace(seed=BLOCKER_SEED)
+
+
+class Gate:
+    """Holds the worker inside ``advance`` of runs with the ``held`` seeds until opened, so a
+    queue can be read as it stands; ``order``: the seed of every advance, in order."""
+
+    def __init__(self, monkeypatch, *held: int):
+        self.held = set(held)
+        self.entered = threading.Event()
+        self.opened = threading.Event()
+        self.order: list[int] = []
+        original = SideBySide.advance
+
+        def advance(side, snapshots=1):
+            seed = side.configs[0].seed
+            self.order.append(seed)
+            if seed in self.held:
+                self.entered.set()
+                self.opened.wait(120)
+            original(side, snapshots)
+
+        monkeypatch.setattr(SideBySide, "advance", advance)
+
+    def open(self) -> None:
+        self.opened.set()
+
+
+@contextlib.contextmanager
+def held_registry(monkeypatch, **settings):
+    """A registry whose worker is held in the first frame of a run asked for without a viewer
+    (``BLOCKER``, computing); yields (registry, blocker, gate)."""
+    gate = Gate(monkeypatch, BLOCKER_SEED)
+    registry = RunRegistry(**settings)
+    try:
+        blocker = registry.start((BLOCKER,))
+        assert gate.entered.wait(60)
+        yield registry, blocker, gate
+    finally:
+        gate.open()
+        registry.close()
+
+
+def ask(registry: RunRegistry, key, how: str) -> SharedRun:
+    """The run of ``key`` asked for without a viewer, by a viewer, or in the priority lane."""
+    if how == "watch":
+        return registry.watch(key, "tab").run
+    return registry.start(key, priority=how == "priority")
 
 
 @pytest.fixture
@@ -49,13 +102,14 @@ def same(a: Snapshot, b: Snapshot) -> bool:
     )
 
 
+@pytest.mark.parametrize("how", ["start", "watch", "priority"])
 @pytest.mark.parametrize(
     "key",
     [(SMALL,), PAIR, (DIVERGING, DIVERGING.replace(loss="batch_hard_fix"))],
     ids=["one run", "both losses", "diverging beside the fix"],
 )
-def test_a_shared_run_is_bit_for_bit_the_core_run(registry, key):
-    run = registry.start(key)
+def test_a_shared_run_is_bit_for_bit_the_core_run(registry, key, how):
+    run = ask(registry, key, how)
     progress = finish(run)
     assert progress.error is None and progress.frames == len(run.frames())
     frames = run.frames()
@@ -205,3 +259,149 @@ def test_configurations_that_cannot_run_side_by_side_are_refused(registry):
 def test_limits_must_be_positive():
     with pytest.raises(ValueError):
         RunRegistry(max_runs=0)
+    with pytest.raises(ValueError):
+        RunRegistry(handover_s=-1.0)
+
+
+# --------------------------------------------------------------------------- leases
+
+
+def test_a_queued_run_nobody_watches_any_more_is_dropped_before_it_starts(monkeypatch):
+    with held_registry(monkeypatch, max_active=1, max_waiting=1) as (registry, blocker, gate):
+        lease = registry.watch((SMALL,), "tab-1")
+        run = lease.run
+        assert run.progress() == Progress(frames=0, state="queued", ahead=1)
+        with pytest.raises(RegistryBusyError):
+            registry.watch((SMALL.replace(seed=1),), "tab-2")
+        lease.release()
+        progress = run.progress()
+        assert progress.state == "dropped" and progress.ended and not progress.finished
+        assert run.wait(0, timeout=60).state == "dropped"  # no reader is left waiting
+        assert registry.get((SMALL,)) is None
+        assert registry.stats() | {"bytes": 0} == {
+            "runs": 1, "bytes": 0, "priority": 0, "active": 1, "waiting": 0, "viewers": 0
+        }  # fmt: skip
+        other = registry.watch((SMALL.replace(seed=1),), "tab-2")  # its place is free
+        lease.release()  # releasing twice changes nothing
+        assert other.run.progress().state == "queued" and not other.released
+        gate.open()
+        finish(other.run)
+        assert finish(blocker).error is None
+    assert SMALL.seed not in gate.order  # the dropped run never computed a frame
+
+
+def test_a_run_watched_by_two_sessions_survives_one_leaving(monkeypatch):
+    with held_registry(monkeypatch, max_active=1) as (registry, _, _gate):
+        first = registry.watch((SMALL,), "tab-a")
+        second = registry.watch((SMALL,), "tab-b")
+        assert first.run is second.run and registry.stats()["viewers"] == 2
+        first.release()
+        assert second.run.progress().state == "queued" and registry.get((SMALL,)) is second.run
+        with second as run:  # a lease is a context manager: released on leaving
+            assert run is first.run
+        assert second.released and run.progress().state == "dropped"
+
+
+def test_runs_that_started_or_were_asked_for_without_a_viewer_are_never_dropped(monkeypatch):
+    with held_registry(monkeypatch, max_active=1) as (registry, blocker, gate):
+        computing = registry.watch((BLOCKER,), "tab")
+        assert computing.run is blocker
+        computing.release()
+        assert blocker.progress().state == "training"
+        pinned = registry.start((SMALL,))
+        registry.watch((SMALL,), "tab").release()
+        registry.unwatch("tab")
+        assert pinned.progress().state == "queued" and registry.get((SMALL,)) is pinned
+        gate.open()
+        assert finish(pinned).error is None and finish(blocker).error is None
+
+
+def test_a_session_holds_at_most_one_queued_run(monkeypatch):
+    with held_registry(monkeypatch, max_active=1, max_waiting=1) as (registry, _, _gate):
+        first = registry.watch((SMALL,), "tab")
+        with pytest.raises(RegistryBusyError):
+            registry.watch((SMALL.replace(seed=1),), "another tab")
+        second = registry.watch((SMALL.replace(seed=1),), "tab")  # takes the first one's place
+        assert first.released and first.run.progress().state == "dropped"
+        assert second.run.progress() == Progress(frames=0, state="queued", ahead=1)
+        again = registry.watch((SMALL.replace(seed=1),), "tab")  # the same run: kept
+        assert again.run is second.run and not second.released
+        assert registry.stats()["viewers"] == 2
+
+
+def test_a_session_keeps_its_run_that_computes_when_it_asks_for_another(monkeypatch):
+    with held_registry(monkeypatch, max_active=1) as (registry, blocker, _gate):
+        computing = registry.watch((BLOCKER,), "tab")
+        queued = registry.watch((SMALL,), "tab")
+        assert not computing.released and blocker.progress().state == "training"
+        assert queued.run.progress().state == "queued"
+
+
+def test_a_rerun_of_the_same_tab_takes_its_queued_run_back_in_its_place(monkeypatch):
+    now = [0.0]
+    settings = {"max_active": 1, "handover_s": 10.0, "clock": lambda: now[0]}
+    with held_registry(monkeypatch, **settings) as (registry, _, _gate):
+        mine = registry.watch((SMALL,), "tab")
+        theirs = registry.watch((SMALL.replace(seed=1),), "another tab")
+        mine.release(keep=True)  # the tab reruns: its next script run asks again
+        assert mine.run.progress().state == "queued"
+        again = registry.watch((SMALL,), "tab")
+        assert again.run is mine.run and again.run.progress().ahead == 1
+        assert theirs.run.progress().ahead == 2
+        again.release(keep=True)
+        now[0] = 10.0  # the tab never asked again
+        registry.stats()
+        assert mine.run.progress().state == "dropped"
+        theirs.release(keep=True)
+        registry.unwatch("another tab")  # it shows a preview now: no handover
+        assert theirs.run.progress().state == "dropped"
+
+
+# --------------------------------------------------------------------------- priority lane
+
+
+def test_priority_runs_go_before_custom_ones_and_are_never_refused(monkeypatch):
+    with held_registry(monkeypatch, max_active=1, max_waiting=1) as (registry, blocker, gate):
+        custom = registry.watch((SMALL.replace(seed=3),), "tab-3").run
+        with pytest.raises(RegistryBusyError):
+            registry.start((SMALL.replace(seed=4),))
+        first = registry.start((SMALL.replace(seed=1),), priority=True)
+        second = registry.watch((SMALL.replace(seed=2),), "tab-2", priority=True).run
+        assert first.progress() == Progress(frames=0, state="training", sharing=1)
+        assert blocker.progress() == Progress(frames=0, state="paused", ahead=2)
+        assert custom.progress() == Progress(frames=0, state="queued", ahead=3)
+        assert registry.stats() | {"bytes": 0} == {
+            "runs": 4, "bytes": 0, "priority": 2, "active": 1, "waiting": 1, "viewers": 2
+        }  # fmt: skip
+        gate.open()
+        for run in (first, second, custom, blocker):
+            assert finish(run).error is None
+    held, *rest = gate.order
+    assert held == BLOCKER_SEED
+    # The two priority runs take turns (5 frames each) before anything else goes on.
+    assert rest[:10] == [1, 2] * 5 and {1, 2}.isdisjoint(rest[10:])
+
+
+def test_a_custom_run_asked_for_with_priority_moves_to_the_priority_lane(monkeypatch):
+    with held_registry(monkeypatch, max_active=1, max_waiting=0) as (registry, blocker, gate):
+        with pytest.raises(RegistryBusyError):
+            registry.start((SMALL,))
+        registry.start((SMALL,), priority=True)
+        custom = registry.get((SMALL,))
+        assert custom.priority and custom.progress().state == "training"
+        registry.start((SMALL,))  # asked for again as a custom run: stays in the priority lane
+        assert registry.stats()["priority"] == 1 and registry.stats()["waiting"] == 0
+
+
+def test_priority_runs_are_never_evicted():
+    registry = RunRegistry(max_runs=2)  # a priority run counts: one custom run fits beside it
+    try:
+        preset = registry.start((SMALL,), priority=True)
+        finish(preset)
+        for seed in range(1, 4):
+            finish(registry.start((SMALL.replace(seed=seed),)))
+        assert registry.get((SMALL,)) is preset
+        assert registry.get((SMALL.replace(seed=3),)) is not None  # the newest custom one
+        assert registry.get((SMALL.replace(seed=1),)) is None
+    finally:
+        registry.close()

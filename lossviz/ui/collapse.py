@@ -8,6 +8,16 @@ computes and as a replay when it is done. The session's script run then only
 waits and forwards the frames the worker publishes (encoded once per run) to
 the browser's player, which animates them itself. Playback (pause, step,
 scrub, restart) lives in each browser and never touches the computation.
+
+While it watches, the script run holds a lease on the run (released in a
+``finally``: Streamlit ends a script run by raising at its next yield point).
+It checks every ``PUSH_SECONDS`` whether it should stop: a pending rerun or stop
+(Streamlit asks a disconnected session's script run to stop) raises, and a tab
+no longer connected ends the watch, so a closed tab's queued run is dropped
+within a second instead of after ``server.disconnectedSessionTTL``. The
+presets, the default scene (the teacher's ``/collapse?autostart=1``) and the
+lesson's training steps use the registry's priority lane (:func:`priority_keys`);
+:func:`prewarm` queues them all at start-up.
 """
 
 from __future__ import annotations
@@ -17,14 +27,19 @@ import time
 from dataclasses import dataclass
 
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import RerunException, get_script_run_ctx
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_run_yield_check
 
 from lossviz.collapse import COLLAPSE_RATIO, PRESETS, TrainConfig, load_points, train
 from lossviz.collapse_run import record_interval
 from lossviz.device import describe_device
 from lossviz.frame_codec import encode_meta, frame_json
+from lossviz.lesson import STEPS as LESSON_STEPS
 from lossviz.run_registry import (
     MAX_BYTES,
     MAX_RUNS,
+    Lease,
     Progress,
     RegistryBusyError,
     RunKey,
@@ -34,6 +49,7 @@ from lossviz.run_registry import (
 )
 from lossviz.scene import CollapseScene
 from lossviz.ui.collapse_gif import gif_download
+from lossviz.ui.inert import inert
 from lossviz.ui.player import feed, player
 from lossviz.ui.state import SceneBinding
 
@@ -131,6 +147,57 @@ def registry() -> RunRegistry:
     return RunRegistry()
 
 
+@functools.cache
+def priority_keys() -> tuple[RunKey, ...]:
+    """The runs a whole class opens, in the registry's priority lane: the default scene (the
+    teacher's link), every preset (as the preset box sets it) and the lesson's training steps.
+
+    The default scene first: :func:`prewarm` queues them in this order.
+    """
+    base = CollapseScene()
+    scenes = [base, *(scene_from_preset(name, base) for name in PRESETS)]
+    scenes += [step.scene for step in LESSON_STEPS if step.instrument == "training"]
+    return tuple(dict.fromkeys(tuple(configs(scene)) for scene in scenes))
+
+
+def prewarm(runs: RunRegistry | None = None) -> int:
+    """Queue every priority run (start-up): the worker trains them in the background, before
+    any custom run, so the class's links open trained. Returns how many it asked for."""
+    runs = registry() if runs is None else runs
+    for key in priority_keys():
+        runs.start(key, priority=True)
+    return len(priority_keys())
+
+
+def viewer_id() -> str:
+    """This browser session's id (the registry's viewer), or "" outside a script run."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return ctx.session_id if ctx is not None else ""
+
+
+def session_connected() -> bool:
+    """Whether this script run's browser tab is still connected.
+
+    Checked against Streamlit 1.67: a closed tab's session leaves the session
+    manager's active sessions at once (``Runtime.is_active_session``) while it is
+    kept ``server.disconnectedSessionTTL`` for a reconnect, and its script run would
+    go on. True outside a server (bare mode; AppTest's runtime is a stand-in).
+    """
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None or not Runtime.exists():
+        return True
+    return bool(Runtime.instance().is_active_session(ctx.session_id))
+
+
+def keep_watching() -> bool:
+    """False once the tab closed; raises Streamlit's stop or rerun exception when one is
+    pending, as the next ``st`` call would (``get_run_yield_check``, Streamlit 1.67)."""
+    check = get_run_yield_check()
+    if check is not None:
+        check()
+    return session_connected()
+
+
 @functools.lru_cache(maxsize=PREVIEWS)
 def preview(key: RunKey) -> tuple[dict, bytes]:
     """``(meta, frame 0)`` of a configuration: the encoders before training (~20 ms, cached).
@@ -172,62 +239,97 @@ def watching(key: RunKey, view: RunView = COLLAPSE_VIEW) -> bool:
 def show(scene: CollapseScene, view: RunView = COLLAPSE_VIEW, gif: bool = True) -> SharedRun | None:
     """Status, the player and the feeds: the run if this session asked for it, else step 0.
 
-    While the run computes, this script run waits on it and forwards new frames
-    at most every ``PUSH_SECONDS``; it returns once the run is done. Returns the run
-    this session watched to its end (None while it shows the preview); ``gif``: offer
-    the finished run as a GIF.
+    While the run computes, this script run holds a lease on it, waits and forwards
+    new frames at most every ``PUSH_SECONDS``; it returns once the run ends or the tab
+    closed. Returns the run this session watched (None while it shows the preview);
+    ``gif``: offer the finished run as a GIF.
     """
     key = tuple(configs(scene))
     meta, first = preview(key)
     status = st.empty()
     alerts = st.container()  # above the player: a stopped run's message is seen first
-    run = None
-    if watching(key, view):
-        try:
-            run = registry().start(key)
-        except RegistryBusyError as busy:
-            st.session_state.pop(view.watch_key, None)
-            status.warning(str(busy), icon=":material/hourglass_top:")
-    if run is None:
+    lease = ask(key, status, view) if watching(key, view) else None
+    if lease is None:
+        registry().unwatch(viewer_id())  # a queued run this tab left for a preview goes
         player(view.player, f"preview-{run_id(key)}", meta, [first], True, note=PREVIEW_NOTE,
                preview=True)  # fmt: skip
         return None
-    progress = run.progress()
-    play = st.session_state.get(view.play_key, 0)
-    player(view.player, run.id, meta, run.encoded(0, progress.frames), progress.finished, play)
-    progress = forward_frames(run, progress, status, view.player)
+    progress = follow(lease, meta, status, view)
+    run = lease.run
+    if not progress.ended:
+        return run  # the tab closed: nobody sees the rest
+    if progress.state == "dropped":
+        status.warning(DROPPED_TEXT, icon=":material/hourglass_disabled:")
+        return run
     status.caption(done_text(run, progress))
     if progress.error:
-        alerts.error(f"The training could not be computed ({progress.error}). Try other settings.")
+        alerts.error(
+            f"The training could not be computed ({inert(progress.error)}). Try other settings."
+        )
     for message in stopped_messages(run):
-        alerts.error(message, icon=":material/warning:")
+        alerts.error(inert(message), icon=":material/warning:")
     if progress.finished and not progress.error and gif:
         gif_download(run)
     return run
 
 
 PREVIEW_NOTE = "Step 0: the encoder before training. Press Train to watch it learn."
+DROPPED_TEXT = "This training left the queue: this page asked for other settings since."
+
+
+def ask(key: RunKey, status, view: RunView = COLLAPSE_VIEW) -> Lease | None:
+    """This session's lease on the run of ``key``, or None (and a warning) when the server is
+    busy; the presets and the default scene are never refused (:func:`priority_keys`)."""
+    try:
+        return registry().watch(key, viewer_id(), priority=key in priority_keys())
+    except RegistryBusyError as busy:
+        st.session_state.pop(view.watch_key, None)
+        status.warning(str(busy), icon=":material/hourglass_top:")
+        return None
+
+
+def follow(lease: Lease, meta: dict, status, view: RunView = COLLAPSE_VIEW) -> Progress:
+    """Mount the player and forward the run's frames while holding ``lease``; release it after.
+
+    A rerun of this tab (an exception raised at a yield point) lets a queued run keep
+    its place for the next script run; a stop or a closed tab releases it for good.
+    """
+    run = lease.run
+    rerun = False
+    try:
+        progress = run.progress()
+        play = st.session_state.get(view.play_key, 0)
+        player(view.player, run.id, meta, run.encoded(0, progress.frames), progress.finished, play)
+        return forward_frames(run, progress, status, view.player)
+    except RerunException:
+        rerun = True
+        raise
+    finally:
+        lease.release(keep=rerun)
 
 
 def forward_frames(
     run: SharedRun, progress: Progress, status, player_name: str = PLAYER
 ) -> Progress:
-    """Feed the browser every frame published after ``progress``, until the run is done.
+    """Feed the browser every frame published after ``progress``, until the run ends.
 
+    Returns early (the run not ended) once the tab is closed (:func:`keep_watching`).
     Each feed is a new element in a 1-pixel box: feeds replacing each other in one slot
     could be merged by the front end before the first was drawn, and its frames lost.
     """
     box = st.container(height=1, border=False)
     sent = progress.frames
     shown = ""
-    while not progress.finished:
+    while not progress.ended:
         text = live_text(run, progress)
         if text != shown:
             status.info(text, icon=":material/model_training:")
             shown = text
+        if not keep_watching():
+            return progress
         pushed = time.monotonic()
         progress = run.wait(sent, timeout=PUSH_SECONDS)
-        if progress.frames > sent and not progress.finished:
+        if progress.frames > sent and not progress.ended:
             time.sleep(max(0.0, PUSH_SECONDS - (time.monotonic() - pushed)))
             progress = run.progress()  # frames that came during the pause go in this feed
         if progress.frames > sent or progress.finished:
@@ -239,13 +341,20 @@ def forward_frames(
 
 
 def live_text(run: SharedRun, progress: Progress) -> str:
+    """The status while the run computes: queued (how many before it), paused or training."""
     if progress.state == "queued":
         return (
             f"Queued on this server: {progress.ahead} training(s) before this one. "
-            "It starts by itself; keep the page open."
+            "It starts by itself; keep the page open (closing it leaves the queue)."
         )
     frames = run.frames(progress.frames - 1, progress.frames) if progress.frames else []
     step = max((s.step for s in frames[0]), default=0) if frames else 0
+    if progress.state == "paused":
+        return (
+            f"Paused on this server at step {step} of {run.key[0].steps} while "
+            f"{progress.ahead} preset training(s) go first. It goes on by itself; keep the "
+            "page open."
+        )
     turns = f", taking turns with {progress.sharing} other training(s)" if progress.sharing else ""
     return (
         f"Training on the server{turns}: step {step} of {run.key[0].steps}. It runs once for "

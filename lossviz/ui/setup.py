@@ -11,11 +11,12 @@ import torch
 from lossviz.device import default_device, describe_device
 
 THREADS_ENV_VAR = "LOSSVIZ_TORCH_THREADS"
+PREWARM_ENV_VAR = "LOSSVIZ_PREWARM"  # "0" (or "false", "off", "no"): no training at start-up
 
 
 @st.cache_resource(show_spinner=False)
 def configure_process() -> int:
-    """Set torch's thread count once and freeze the import-time heap.
+    """Set torch's thread count once, freeze the import-time heap and prewarm the presets.
 
     ``gc.freeze()`` moves everything allocated so far (torch, streamlit,
     plotly: hundreds of thousands of objects) out of the collector's view,
@@ -28,7 +29,26 @@ def configure_process() -> int:
     torch.set_num_threads(threads)
     gc.collect()
     gc.freeze()
+    prewarm_runs()
     return threads
+
+
+def prewarm_enabled() -> bool:
+    """Whether to train the collapse presets at start-up: yes in a server unless
+    ``LOSSVIZ_PREWARM`` says no; never under AppTest (a test process, no class)."""
+    if st.config.get_option("global.appTest"):
+        return False
+    return os.environ.get(PREWARM_ENV_VAR, "1").strip().lower() not in ("0", "false", "off", "no")
+
+
+def prewarm_runs() -> int:
+    """Queue the collapse presets' runs in the run registry's worker (it trains them in the
+    background, in its priority lane, before any custom run); how many were queued."""
+    if not prewarm_enabled():
+        return 0
+    from lossviz.ui.collapse import prewarm  # the page's module, loaded only when used
+
+    return prewarm()
 
 
 def device_badge() -> None:

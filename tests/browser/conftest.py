@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from deploy.serve import app_command, app_env, free_port, stop, wait_healthy
+from lossviz.ui.setup import PREWARM_ENV_VAR as PREWARM_ENV
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -188,7 +189,9 @@ def start_streamlit(script: str, log_name: str) -> Iterator[str]:
         process = subprocess.Popen(
             app_command("127.0.0.1", port, script),
             cwd=REPO,
-            env=app_env(),
+            # No start-up training of the collapse presets (LOSSVIZ_PREWARM) unless a test
+            # asks: it would compete with what a test measures for its first seconds.
+            env=app_env(**{PREWARM_ENV: os.environ.get(PREWARM_ENV, "0")}),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
