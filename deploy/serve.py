@@ -60,6 +60,9 @@ START_TIMEOUT_S = 60.0
 # instead of staying in glibc's arenas after the page is left.
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "1048576"}
 COOKIE_SECRET_ENV = "STREAMLIT_SERVER_COOKIE_SECRET"
+# Set for workers behind nginx: the app then takes a client's address from the last
+# X-Forwarded-For entry (the one nginx adds), never from a header a client sent itself.
+BEHIND_PROXY_ENV = "LOSSVIZ_BEHIND_PROXY"
 
 # Supervision (see Supervisor): the wait before restarting a process that exited is
 # RESTART_FIRST_S, doubled for each exit in a row that came within STABLE_S of its start,
@@ -541,7 +544,8 @@ def cluster(
     else:
         ports = [free_port() for _ in range(workers)]
     worker_host = host if workers == 1 else "127.0.0.1"
-    env = app_env(**{COOKIE_SECRET_ENV: secrets.token_hex(32)})
+    behind = {BEHIND_PROXY_ENV: "1"} if nginx is not None else {}
+    env = app_env(**{COOKIE_SECRET_ENV: secrets.token_hex(32)}, **behind)
     supervisor = Supervisor(log)
     started = Cluster(url=f"http://{_connect_host(host)}:{port}", supervisor=supervisor)
     with contextlib.ExitStack() as stack:

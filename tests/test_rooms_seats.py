@@ -3,12 +3,14 @@ limit per address, the teacher's lock and removal, and their key checks."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
 
 from lossviz.rooms import (
     AccessDeniedError,
+    BadNicknameError,
     BadSeatError,
     JoinRateLimitedError,
     NicknameTakenError,
@@ -105,46 +107,72 @@ def test_a_burst_of_100_joins_from_one_address_holds_one_seat(db):
     store = store_at(db, LIMITED, clock)
     room, secret = store.create_room(SETTINGS, KEY)
     refused = 0
-    for i in range(100):  # 5 s in all, 0.05 s apart: each attempt restarts the interval
+    for i in range(100):  # 0.99 s in all, 0.01 s apart: all within the first seat's second
         try:
             store.join(room.code, f"bot {i}", address=ADDRESS)
         except JoinRateLimitedError as refusal:
             refused += 1
-            assert refusal.wait_s == 1.0 and "0.0" not in str(refusal)
-        clock.tick(0.05)
+            assert 0 < refusal.wait_s <= 1.0 and "0.0 s" not in str(refusal)
+        clock.tick(0.01)
     assert refused == 99
     assert store.results(room.code, secret).joined == 1
 
 
-def test_the_interval_runs_out_after_a_quiet_second(db):
+def test_people_behind_one_router_get_in_one_per_interval(db):
+    """A refused attempt does not restart the interval: presses 0.3 s apart (a rate far
+    below a script's) take a seat every time a second has passed since the last."""
+    clock = Clock()
+    store = store_at(db, LIMITED, clock)
+    room, secret = store.create_room(SETTINGS, KEY)
+    for i in range(17):  # 0 to 4.8 s
+        with contextlib.suppress(JoinRateLimitedError):
+            store.join(room.code, f"student {i}", address=ADDRESS)
+        clock.tick(0.3)
+    joined = [s.nickname for s in store.results(room.code, secret).students]
+    assert joined == [f"student {i}" for i in (0, 4, 8, 12, 16)]  # at 0, 1.2, 2.4, 3.6, 4.8 s
+
+
+def test_a_hammering_address_stays_blocked_until_it_stops(db):
+    clock = Clock()
+    store = store_at(db, LIMITED, clock)
+    room, secret = store.create_room(SETTINGS, KEY)
+    for i in range(250):  # 5 s of tries 0.02 s apart: fifty a second, a script's rate
+        with contextlib.suppress(JoinRateLimitedError):
+            store.join(room.code, f"bot {i}", address=ADDRESS)
+        clock.tick(0.02)
+    assert store.results(room.code, secret).joined == 1
+    with pytest.raises(JoinRateLimitedError, match="Too many tries"):
+        store.join(room.code, "late", address=ADDRESS)  # 0.02 s after the last try
+    clock.tick(1.0)  # a quiet second: the block is over
+    assert store.join(room.code, "late", address=ADDRESS).nickname == "late"
+
+
+def test_the_interval_runs_out_a_second_after_the_last_seat(db):
     clock = Clock()
     store = store_at(db, LIMITED, clock)
     room, secret = store.create_room(SETTINGS, KEY)
     store.join(room.code, "ada", address=ADDRESS)
-    clock.tick(0.999)
-    with pytest.raises(JoinRateLimitedError, match=r"wait 1\.0 s"):
+    clock.tick(0.25)
+    with pytest.raises(JoinRateLimitedError, match=r"wait 0\.8 s"):
         store.join(room.code, "bo", address=ADDRESS)
-    clock.tick(0.999)  # under a second since the refused attempt: still refused
-    with pytest.raises(JoinRateLimitedError):
+    clock.tick(0.5)
+    with pytest.raises(JoinRateLimitedError, match=r"wait 0\.3 s"):  # still ada's second
         store.join(room.code, "bo", address=ADDRESS)
-    clock.tick(1.0)
+    clock.tick(0.25)
     assert store.join(room.code, "bo", address=ADDRESS).nickname == "bo"
     store.join(room.code, "cy", address="198.51.100.1")  # another address: its own interval
     store.join(room.code, "dee")  # no address known: no limit
     assert store.results(room.code, secret).joined == 4
 
 
-def test_a_refused_join_still_counts_as_an_attempt(db):
+def test_a_refused_join_does_not_use_up_the_address(db):
     clock = Clock()
-    store = store_at(db, RoomConfig(max_students=1, join_interval_s=1.0), clock)
+    store = store_at(db, RoomConfig(max_students=2, join_interval_s=1.0), clock)
     room, _ = store.create_room(SETTINGS, KEY)
     store.join(room.code, "ada")
-    clock.tick(5)
-    with pytest.raises(RoomFullError):
-        store.join(room.code, "bo", address=ADDRESS)
-    clock.tick(0.5)
-    with pytest.raises(JoinRateLimitedError):  # the full-room refusal restarted the interval
-        store.join(room.code, "bo", address=ADDRESS)
+    with pytest.raises(BadNicknameError):
+        store.join(room.code, "   ", address=ADDRESS)
+    assert store.join(room.code, "bo", address=ADDRESS).nickname == "bo"  # at once
 
 
 def test_the_limit_is_per_room_and_off_at_zero(db):

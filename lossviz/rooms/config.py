@@ -9,8 +9,8 @@ Variables (unset or empty: the default):
 - ``LOSSVIZ_ROOM_MAX_STUDENTS`` (>= 1, default 100): seats per room.
 - ``LOSSVIZ_ROOM_ANSWER_INTERVAL_S`` (>= 0, default 0.5): least time between two answers
   of one student (0: no limit).
-- ``LOSSVIZ_ROOM_JOIN_INTERVAL_S`` (>= 0, default 0.5): least time between two join
-  attempts from one address to one room (0: no limit, and no address digest is stored).
+- ``LOSSVIZ_ROOM_JOIN_INTERVAL_S`` (>= 0, default 0.5): least time between two seats
+  taken from one address in one room (0: no limit, and no address digest is stored).
 
 A :class:`ConfigError` names the variable; it never repeats a URL (it may hold a password).
 The URL is also left out of the config's ``repr``.

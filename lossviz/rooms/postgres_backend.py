@@ -71,6 +71,9 @@ CREATE TABLE IF NOT EXISTS join_attempts (
     room TEXT NOT NULL REFERENCES rooms(code) ON DELETE CASCADE,
     address_hash TEXT NOT NULL,
     attempted DOUBLE PRECISION NOT NULL,
+    seat_at DOUBLE PRECISION,
+    level DOUBLE PRECISION NOT NULL,
+    blocked_until DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (room, address_hash)
 );
 CREATE INDEX IF NOT EXISTS rooms_expires ON rooms (expires);

@@ -60,6 +60,9 @@ CREATE TABLE IF NOT EXISTS join_attempts (
     room TEXT NOT NULL REFERENCES rooms(code) ON DELETE CASCADE,
     address_hash TEXT NOT NULL,
     attempted REAL NOT NULL,
+    seat_at REAL,
+    level REAL NOT NULL,
+    blocked_until REAL NOT NULL,
     PRIMARY KEY (room, address_hash)
 );
 CREATE INDEX IF NOT EXISTS rooms_expires ON rooms (expires);

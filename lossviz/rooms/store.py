@@ -9,7 +9,7 @@ Conventions:
   holds its backend, its config and its clock.
 - Every check and the write it guards are one write transaction that first locks what it
   changes (the room row for joins and teacher operations, the student row for answers):
-  no 101st student, no double answer, no lost rate-limit attempt.
+  no 101st student, no double answer, no two seats from one address within the interval.
 - Refusals are :class:`~lossviz.rooms.RoomError` subclasses whose message a student or a
   teacher may read; database failures are :class:`~lossviz.rooms.StoreUnavailableError`
   only (a message for the server's log).
@@ -63,6 +63,14 @@ from lossviz.rooms.nicknames import clean_nickname, nickname_keys
 
 _CODE_ATTEMPTS = 20
 _ROOM_COLUMNS = "code, key_hash, settings, answer_key, created, expires, locked, salt"
+
+
+# A script's join attempts against people's: about the attempts of the last second from one
+# address. A class of 30 behind one router, pressing again every 1 to 3 s when told to wait,
+# reaches about 8 at its busiest; a script sending joins as fast as the server answers
+# passes 16 within 0.4 s (at 50 a second), before its second seat could come.
+HAMMER_LEVEL = 16.0
+HAMMER_DECAY_S = 1.0
 
 
 def wait_message(wait_s: float) -> str:
@@ -265,8 +273,9 @@ class RoomStore:
         A seat this room already has comes back (``rejoined=True``, same nickname and
         answers; ``nickname`` is ignored) even when the room is locked or full. Otherwise,
         in this order: RemovedError for a removed seat, RoomLockedError,
-        JoinRateLimitedError for an attempt from ``address`` less than ``join_interval_s``
-        after its previous attempt (every attempt, refused or not, restarts the interval),
+        JoinRateLimitedError when ``address`` took a seat less than ``join_interval_s`` ago
+        or hammers joins (see :meth:`_too_soon`: a burst holds one seat, students behind one
+        router get in one after another),
         RoomFullError, BadNicknameError, NicknameTakenError; then the new seat. Raises
         BadSeatError for a malformed ``seat`` and RoomNotFoundError first of all.
         """
@@ -289,7 +298,7 @@ class RoomStore:
             if locked:
                 raise RoomLockedError("Your teacher has locked this room: no one new can join.")
             now = self.clock()
-            refusal = self._attempt(tx, room, salt, address, now)
+            refusal = self._too_soon(tx, room, salt, address, now)
             if refusal is None:
                 try:
                     name = self._seat_rules(tx, room, nickname)
@@ -301,18 +310,27 @@ class RoomStore:
                         "nickname_fold, joined) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                         (room, token_hash, name, *nickname_keys(name), now),
                     ).fetchone()
+                    self._record_seat_taken(tx, room, salt, address, now)
         if refusal is not None:
             raise refusal
         return Seat(token, name, rejoined=False, student_id=student_id)
 
-    def _attempt(
+    def _too_soon(
         self, tx: Tx, room: str, salt: str, address: object, now: float
     ) -> JoinRateLimitedError | None:
-        """Record a join attempt from ``address``; the refusal if it came too soon.
+        """Record a join attempt from ``address``; the refusal if it must wait.
 
-        The refusal's ``wait_s`` is the whole interval, since this attempt restarted it.
-        Rows older than the interval are deleted first: an address digest is kept only
-        until the room's next join after its interval has run out.
+        Two regimes, per room and address (``interval`` = ``join_interval_s``):
+
+        - people: an address takes at most one seat per interval; a refused attempt does
+          not restart it, so a class behind one school router gets in one after another;
+        - a script: an address's attempt rate (a level that grows by one per attempt and
+          decays by e every ``HAMMER_DECAY_S``: about the attempts of the last second)
+          above :data:`HAMMER_LEVEL` blocks it, and every attempt while it is blocked
+          restarts the block, so a burst of joins holds one seat however many it tries.
+
+        Rows whose last attempt is older than the interval are deleted first: an address
+        digest is kept only until the room's next join attempt after that.
         """
         interval = self.config.join_interval_s
         if address is None or interval <= 0:
@@ -321,22 +339,45 @@ class RoomStore:
             "DELETE FROM join_attempts WHERE room = ? AND attempted <= ?", (room, now - interval)
         )
         who = address_digest(salt, str(address))
-        previous = tx.execute(
-            "SELECT attempted FROM join_attempts WHERE room = ? AND address_hash = ?",
+        row = tx.execute(
+            "SELECT attempted, seat_at, level, blocked_until FROM join_attempts "
+            "WHERE room = ? AND address_hash = ?",
             (room, who),
         ).fetchone()
+        last, seat_at, level, blocked_until = row or (now, None, 0.0, 0.0)
+        level = level * math.exp(-max(0.0, now - last) / HAMMER_DECAY_S) + 1.0
+        if blocked_until > now or level > HAMMER_LEVEL:
+            blocked_until = now + interval
         tx.execute(
-            "INSERT INTO join_attempts (room, address_hash, attempted) VALUES (?, ?, ?) "
-            "ON CONFLICT (room, address_hash) DO UPDATE SET attempted = excluded.attempted",
-            (room, who, now),
+            "INSERT INTO join_attempts (room, address_hash, attempted, seat_at, level, "
+            "blocked_until) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (room, address_hash) DO UPDATE SET attempted = excluded.attempted, "
+            "level = excluded.level, blocked_until = excluded.blocked_until",
+            (room, who, now, seat_at, level, blocked_until),
         )
-        if previous is None or now - previous[0] >= interval:
-            return None
-        # This attempt restarted the interval: the next one may come a full interval on.
-        return JoinRateLimitedError(
-            "Someone on your network tried to join a moment ago (or you pressed Join twice): "
-            f"wait {wait_message(interval)} and press Join again.",
-            interval,
+        if blocked_until > now:
+            wait = blocked_until - now
+            return JoinRateLimitedError(
+                f"Too many tries to join from your network: wait {wait_message(wait)} and "
+                "press Join again.",
+                wait,
+            )
+        if seat_at is not None and now - seat_at < interval:
+            wait = interval - (now - seat_at)
+            return JoinRateLimitedError(
+                "Someone on your network joined a moment ago: "
+                f"wait {wait_message(wait)} and press Join again.",
+                wait,
+            )
+        return None
+
+    def _record_seat_taken(self, tx: Tx, room: str, salt: str, address: object, now: float) -> None:
+        """Remember when ``address`` last took a seat in ``room`` (see :meth:`_too_soon`)."""
+        if address is None or self.config.join_interval_s <= 0:
+            return
+        tx.execute(
+            "UPDATE join_attempts SET seat_at = ? WHERE room = ? AND address_hash = ?",
+            (now, room, address_digest(salt, str(address))),
         )
 
     def _seat_rules(self, tx: Tx, room: str, nickname: object) -> str:

@@ -17,15 +17,17 @@ Cookies are ``SameSite=Strict``, ``Secure`` on https, and readable by the page's
 (the element writes them; Streamlit has no way to send a ``Set-Cookie``). Only values of
 URL-safe characters are read back (anything else is as good as no cookie).
 
-The client's address (:func:`client_address`) is the websocket peer's, or, when that
-peer is this machine (``make serve``'s nginx, which adds the address it saw as the last
-``X-Forwarded-For`` entry), that last entry: an earlier entry, or the header from a
-client that reached the app directly, is never trusted.
+The client's address (:func:`client_address`) is the websocket peer's. When that peer is
+this machine and the app runs behind a proxy of ours (``LOSSVIZ_BEHIND_PROXY=1``, which
+``make serve`` sets for workers behind its nginx), it is the last ``X-Forwarded-For``
+entry, the one nginx adds; an earlier entry, or the header when no proxy of ours is in
+front (``make run``: a local program could write it), is never trusted.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 
@@ -36,6 +38,7 @@ from lossviz.ui.wire import json_payload
 
 SEAT_COOKIE = "lossviz_seat"
 KEY_COOKIE_PREFIX = "lossviz_key_"
+BEHIND_PROXY_ENV = "LOSSVIZ_BEHIND_PROXY"  # deploy.serve sets it for workers behind nginx
 SEAT_KEY = "identity.seat"  # session state: this browser's seat secret
 KEYS_KEY = "identity.keys"  # session state: room code -> teacher key
 SEAT_MAX_AGE_S = 30 * 24 * 3600
@@ -112,9 +115,12 @@ def client_address() -> str:
     peer = st.context.ip_address  # None for this machine (127.0.0.1 or ::1)
     if peer is not None:
         return peer
-    forwarded = st.context.headers.get("X-Forwarded-For", "")
-    last = forwarded.rsplit(",", 1)[-1].strip()
-    return last[:64] if last else "this machine"
+    if os.environ.get(BEHIND_PROXY_ENV, "").strip() == "1":
+        forwarded = st.context.headers.get("X-Forwarded-For", "")
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last[:64]
+    return "this machine"
 
 
 __all__ = ["client_address", "forget_teacher_key", "keep", "keep_teacher_key", "seat_for",

@@ -147,6 +147,7 @@ def guarded(view: Callable[..., None]) -> Callable[..., None]:
         try:
             view(*args)
         except StoreUnavailableError as problem:
+            st.session_state.pop(FLASH_KEY, None)  # an older message would show when it is back
             st.error(_unavailable(problem))
 
     return run
@@ -351,6 +352,10 @@ def student_view(rooms: RoomStore, code: str) -> None:
     positions = _positions()
     if room.code not in positions:  # a new session in an old seat: resume where it stopped
         positions[room.code] = first_unanswered(given, room.length)
+        if given:
+            kept = "your answer is" if len(given) == 1 else f"your {len(given)} answers are"
+            st.info(f"Welcome back: {kept} kept, and your score counts them.",
+                    icon=":material/event_seat:")  # fmt: skip
     round_view(room, given, positions[room.code])
 
 
