@@ -17,7 +17,7 @@ BENCHMARKS = (
     "bench.collapse_motion",  # needs Debian chromium
     "bench.collapse_gif",
     "bench.loadtest",  # several minutes: starts its own servers
-    "bench.quiz_rooms",  # about 6 minutes: a round, join bursts, restarts, a killed worker, PostgreSQL
+    "bench.quiz_rooms",  # about 6 minutes: a round, join bursts, restarts, faults, PostgreSQL
     "bench.training_queue",  # about 10 minutes: 17 abusive tabs, then the teacher's link
     "bench.classroom",  # about 21 minutes: a class on one server, two workers, a worker killed
 )

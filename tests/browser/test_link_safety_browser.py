@@ -86,14 +86,13 @@ def _query(page: PageInfo, kind: str) -> tuple[dict[str, str], dict[str, str]]:
 
 def _reported(page: PageInfo, query: dict[str, str]) -> set[str]:
     """The parameters whose payload the page must quote in a notice: the presenter's, the
-    unknown one, the lesson's step and every scene field the scene's reader refuses (the
-    class quiz's room views show no scene)."""
+    unknown one, the lesson's step and the scene fields the scene's reader refuses, as far
+    as the notice lists them (the class quiz's room views show no scene)."""
     found = {*PRESENTER_PARAMS, UNKNOWN} | ({"step"} & page.link_params)
     if page.scene is not None and "room" not in query:
         _, notes = page.scene.parse_query(query)
-        found |= {
-            name for name in page.scene.specs() if any(n.startswith(f"{name}:") for n in notes)
-        }
+        listed = notes[:6]  # the notice lists six bad values, then how many more
+        found |= {n.split(":", 1)[0] for n in listed}
     return found
 
 

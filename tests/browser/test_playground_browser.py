@@ -253,9 +253,12 @@ def test_a_rejected_custom_expression_shows_the_error_and_keeps_working(page, ap
 def test_a_malformed_link_warns_and_opens_the_default_scene(page, app_server):
     open_playground(page, app_server, "/playground?margin=abc&ax=1e308")
     warnings = page.get_by_test_id("stAlertContentWarning")
-    expect(warnings).to_have_count(2)
-    expect(warnings.filter(has_text="margin")).to_contain_text("'abc' is not a number")
-    expect(warnings.filter(has_text="ax:")).to_contain_text("outside [-4.0, 4.0]")
+    expect(warnings).to_have_count(1)  # one notice, one line per bad value
+    expect(warnings).to_contain_text("This link had 2 bad values")
+    items = warnings.locator("li")
+    expect(items).to_have_count(2)
+    expect(items.filter(has_text="margin")).to_contain_text("'abc' is not a number")
+    expect(items.filter(has_text="ax:")).to_contain_text("outside [-4.0, 4.0]")
     scene = settled(page)
     assert scene == DEFAULT, page.url
     assert plane_points(page) == DEFAULT_POINTS
