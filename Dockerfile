@@ -13,7 +13,7 @@ RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu 
 
 COPY app.py pyproject.toml README.md LICENSE ./
 COPY lossviz ./lossviz
-# Editable, as `make run` does: Streamlit serves the components' JS from lossviz/ui/assets.
+# Editable, as `make run` does: Streamlit serves the components' JS from lossviz/ui/components/assets.
 RUN pip install --no-cache-dir --no-deps -e .
 COPY pages ./pages
 COPY deploy ./deploy

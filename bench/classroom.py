@@ -86,7 +86,7 @@ from bench.loadtest import (
     warm_up,
 )
 from deploy.serve import WORKER_COOKIE, Cluster, cluster, websocket_upstreams
-from lossviz.run_registry import MAX_ACTIVE, MAX_WAITING
+from lossviz.training.run_registry import MAX_ACTIVE, MAX_WAITING
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "classroom-cpu.md"

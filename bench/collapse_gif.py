@@ -3,10 +3,10 @@
 Usage: ``python -m bench.collapse_gif [--repeats 3] [--widths 960 1280]`` prints a markdown
 table and writes ``bench/results/collapse_gif-cpu.md``.
 
-The run is the page's default side-by-side run (``lossviz.ui.collapse.configs`` of a
+The run is the page's default side-by-side run (``lossviz.ui.collapse_page.configs`` of a
 default ``CollapseScene``: digits, classic batch-hard beside Quaterion's fix, 300 steps,
 400 evaluation points, 61 records), trained once, untimed. Each width's
-:func:`lossviz.run_gif.run_gif` is then timed as a median of ``repeats`` (after one
+:func:`lossviz.training.run_gif.run_gif` is then timed as a median of ``repeats`` (after one
 untimed build of three records). Targets from the issue: <= 10 s and <= 5 MB at the
 default width.
 """
@@ -23,11 +23,11 @@ import torch
 from PIL import Image
 
 from bench.common import markdown_table, median_seconds
-from lossviz.collapse import LOSS_LABELS, load_points
-from lossviz.collapse_run import SideBySide
-from lossviz.run_gif import run_gif
-from lossviz.scene import CollapseScene
-from lossviz.ui.collapse import configs
+from lossviz.scenes.scene import CollapseScene
+from lossviz.scenes.training_scenes import configs
+from lossviz.training.collapse import LOSS_LABELS, load_points
+from lossviz.training.run_gif import run_gif
+from lossviz.training.side_by_side import SideBySide
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SECONDS_TARGET = 10.0
@@ -78,7 +78,7 @@ def main() -> None:
     rows = [gif_row(run, width, args.repeats) for width in args.widths]
     config = run.configs[0]
     lines = [
-        f"Collapse run as a GIF (lossviz.run_gif): the page's default run, "
+        f"Collapse run as a GIF (lossviz.training.run_gif): the page's default run, "
         f"{' vs '.join(c.loss for c in run.configs)}, {config.dataset}, {config.steps} steps, "
         f"a record every {config.record_every} steps, {config.eval_size} points; "
         f"cpu, median of {args.repeats}. Targets at the default width: "

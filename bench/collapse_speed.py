@@ -22,7 +22,8 @@ from pathlib import Path
 import torch
 
 from bench.common import interleaved_medians, markdown_table, median_seconds
-from lossviz.collapse import (
+from lossviz.core.device import default_device
+from lossviz.training.collapse import (
     PRESETS,
     SHARES_SIZE,
     Encoder,
@@ -33,7 +34,6 @@ from lossviz.collapse import (
     train,
     triplet_shares,
 )
-from lossviz.device import default_device
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUN_TARGET_S = 3.0

@@ -24,8 +24,15 @@ from pathlib import Path
 import torch
 
 from bench.common import markdown_table
-from lossviz.collapse import COLLAPSE_RATIO, LOSS_LABELS, PRESETS, TrainConfig, collapsed, train
-from lossviz.device import default_device
+from lossviz.core.device import default_device
+from lossviz.training.collapse import (
+    COLLAPSE_RATIO,
+    LOSS_LABELS,
+    PRESETS,
+    TrainConfig,
+    collapsed,
+    train,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LOSS_TOLERANCE = 0.02  # the collapsed loss sits at the margin: within 2% of it

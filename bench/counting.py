@@ -18,8 +18,8 @@ import json
 import torch
 
 from bench.common import markdown_table, measure_in_subprocess, median_seconds, peak_rss_mb
-from lossviz.device import default_device
-from lossviz.triplets import Kind, count_triplets
+from lossviz.core.device import default_device
+from lossviz.core.triplets import Kind, count_triplets
 
 DIM = 64
 CLASSES = 8

@@ -13,7 +13,7 @@ import statistics
 import time
 
 from bench.common import markdown_table
-from lossviz.expr import ExpressionError, parse_distance
+from lossviz.core.expr import ExpressionError, parse_distance
 from tests.test_expr import HOSTILE
 
 

@@ -19,8 +19,8 @@ import time
 import torch
 
 from bench.common import markdown_table, measure_in_subprocess, median_seconds, peak_rss_mb
-from lossviz import data
-from lossviz.mining import BatchAnalysis
+from lossviz.batches import point_sets as data
+from lossviz.batches.analysis import BatchAnalysis
 
 MARGIN = 1.0
 UPLOAD_ROWS = 5_000

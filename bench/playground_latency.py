@@ -34,9 +34,9 @@ from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
 from bench.common import markdown_table
-from lossviz.playground import read_triplet
-from lossviz.scene import PlaygroundScene
-from lossviz.settings import LossSettings
+from lossviz.core.loss_settings import LossSettings
+from lossviz.core.triplet_reading import read_triplet
+from lossviz.scenes.scene import PlaygroundScene
 from tests.browser.conftest import (
     APP_TIMEOUT_MS,
     CHROMIUM_ARGS,

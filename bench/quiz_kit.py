@@ -83,7 +83,7 @@ ARTIFACTS = REPO / "test-artifacts"
 SEED = 11  # the quiz scene's seed: the room's ten questions
 
 PAGE = "class_quiz"
-KIND_LABELS = ("easy", "semi-hard", "hard")  # lossviz.triplets.Kind 0, 1, 2
+KIND_LABELS = ("easy", "semi-hard", "hard")  # lossviz.core.triplets.Kind 0, 1, 2
 ONWARD = ("Next question", "See my score")
 TIMEOUT_S = 60.0  # one run's answer
 RECONNECT_EVERY_S = 0.5  # a page whose websocket closed tries again about this often
@@ -93,7 +93,7 @@ RECONNECT_TIMEOUT_S = 120.0
 SEAT_COOKIE = "lossviz_seat"
 COOKIES_ELEMENT = "lossviz.cookies"
 
-# What the page says (lossviz.ui.class_quiz, lossviz.rooms.store, lossviz.ui.quiz).
+# What the page says (lossviz.ui.class_quiz_page, lossviz.rooms.store, lossviz.ui.quiz_page).
 JOINED_AS = "You joined as: "
 UNAVAILABLE = "Class rooms are unavailable just now"
 JOIN_WAIT = ("Someone on your network joined a moment ago", "Too many tries to join from")
@@ -725,9 +725,9 @@ def postgres_env(url: str) -> dict[str, str]:
 def new_room(env: dict[str, str]) -> tuple[str, str]:
     """A room in the store ``env`` names, opened as the teacher's button opens one: its code
     and the teacher's key. The store is closed again (the servers use their own)."""
-    from lossviz.quiz import make_round
     from lossviz.rooms import RoomConfig, RoomStore
-    from lossviz.scene import QuizScene
+    from lossviz.scenes.scene import QuizScene
+    from lossviz.teaching.quiz_rounds import make_round
 
     store = RoomStore(RoomConfig.from_env(env))
     try:

@@ -183,8 +183,8 @@ def prewarm_cost() -> dict | None:
     process with one torch thread (as a server runs it); None for code without a prewarm."""
     import torch
 
-    from lossviz.run_registry import RunRegistry
-    from lossviz.ui import collapse
+    from lossviz.training.run_registry import RunRegistry
+    from lossviz.ui import collapse_page as collapse
 
     if not hasattr(collapse, "prewarm"):
         return None

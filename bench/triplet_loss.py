@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from bench.common import interleaved_medians, markdown_table
-from lossviz.device import default_device
-from lossviz.losses import triplet_margin_loss
+from lossviz.core.device import default_device
+from lossviz.core.losses import triplet_margin_loss
 
 BATCH_SIZES = (32, 1024, 65536)
 DIM = 128

@@ -2,15 +2,16 @@
 
 import streamlit as st
 
-from lossviz.collapse import PRESETS
-from lossviz.ui import collapse as cl
-from lossviz.ui import widgets
+from lossviz.scenes.training_scenes import preset_index
+from lossviz.training.collapse import PRESETS
+from lossviz.ui import collapse_page, widgets
+from lossviz.ui.instruments import shared_run
 from lossviz.ui.presenter import class_link
 from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
 
-binding = cl.BINDING
+binding = collapse_page.BINDING
 scene = binding.load()
 st.title("Vector collapse")
 st.caption(
@@ -21,8 +22,8 @@ st.caption(
 binding.warn_about_link()
 
 with st.sidebar:
-    st.selectbox("Preset", list(PRESETS), index=cl.preset_index(scene), key=cl.PRESET_KEY,
-                 format_func=cl.PRESET_LABELS.get, on_change=cl.apply_preset,
+    st.selectbox("Preset", list(PRESETS), index=preset_index(scene), key=collapse_page.PRESET_KEY,
+                 format_func=collapse_page.PRESET_LABELS.get, on_change=collapse_page.apply_preset,
                  placeholder="Custom settings")  # fmt: skip
     st.subheader("Losses")
     widgets.choice(binding, "loss", "Loss (left)")
@@ -45,13 +46,13 @@ scene = binding.commit()
 with st.sidebar:
     class_link("pages/collapse.py", scene.to_query(), autostart=True)
 
-cl.autostart(scene)
-st.button("Train", icon=":material/play_arrow:", on_click=cl.request_training, type="primary",
-          help="Trains these settings once on the server (or joins the run if someone already "
-               "started it) and plays it here.")  # fmt: skip
-cl.show(scene)
+collapse_page.autostart(scene)
+st.button("Train", icon=":material/play_arrow:", on_click=shared_run.request_training,
+          type="primary", help="Trains these settings once on the server (or joins the run if "
+          "someone already started it) and plays it here.")  # fmt: skip
+shared_run.show(scene)
 st.caption(
     "Pause, the step buttons and the slider move only your view: the training runs once on "
     "the server for everyone with these settings and goes on while you pause."
 )
-cl.explainer()
+collapse_page.explainer()

@@ -2,19 +2,18 @@
 
 import streamlit as st
 
-from lossviz.device import default_device
-from lossviz.formulas import contrastive_latex
-from lossviz.losses import NonFiniteError
-from lossviz.pairs import read_pair
-from lossviz.presets import CONTRASTIVE_PRESETS
-from lossviz.snippets import pair_snippet
-from lossviz.ui import contrastive as pg
-from lossviz.ui import widgets
+from lossviz.core.device import default_device
+from lossviz.core.losses import NonFiniteError
+from lossviz.core.pair_reading import read_pair
+from lossviz.scenes.presets import CONTRASTIVE_PRESETS
+from lossviz.teaching.formulas import contrastive_latex
+from lossviz.teaching.references import inverted_snippet_code
+from lossviz.teaching.snippets import pair_snippet
+from lossviz.ui import contrastive_page, widgets
 from lossviz.ui.controls import learning_rate_control, loss_controls, loss_settings
 from lossviz.ui.copy_code import copy_as_code
 from lossviz.ui.inert import inert
-from lossviz.ui.plane import plane, preview_metric
-from lossviz.ui.plane_layers import pair_live, pair_reading
+from lossviz.ui.instruments.pair_plane import pair_plane
 from lossviz.ui.points import descent_buttons, presets_bar
 from lossviz.ui.presenter import class_link
 from lossviz.ui.reference_panel import pair_reference_panel
@@ -22,7 +21,7 @@ from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
 
-binding = pg.BINDING
+binding = contrastive_page.BINDING
 scene = binding.load()
 st.title("Contrastive loss")
 st.caption(
@@ -50,17 +49,19 @@ with st.sidebar:
     class_link("pages/contrastive.py", scene.to_query())
 settings = loss_settings(binding, scene)
 
-presets_bar(pg.POINTS, CONTRASTIVE_PRESETS, on_reset=pg.reset)
+presets_bar(contrastive_page.POINTS, CONTRASTIVE_PRESETS, on_reset=contrastive_page.reset)
 
 
 @st.fragment
 def pair_view(settings):
     """Everything a drop or the convention toggle changes (reruns only this part)."""
     scene = binding.commit()
-    inverted = pg.inverted()
+    inverted = contrastive_page.inverted()
     try:
-        reading = read_pair(pg.POINTS.positions(scene), scene.similar, settings)
-        snippet = read_pair(pg.POINTS.positions(scene), scene.similar, settings, inverted=True)
+        reading = read_pair(contrastive_page.POINTS.positions(scene), scene.similar, settings)
+        snippet = read_pair(
+            contrastive_page.POINTS.positions(scene), scene.similar, settings, inverted=True
+        )
     except NonFiniteError as problem:
         st.error(inert(problem))
         return
@@ -70,51 +71,43 @@ def pair_view(settings):
         metrics[0].metric("d", f"{reading.d:.3f}")
         metrics[1].metric("loss", f"{reading.loss:.3f}")
         metrics[2].metric("active term", reading.term.label)
-        drawn = snippet if inverted else reading
         if inverted:
             st.warning(
                 "The arrows show the **inverted snippet**, not the contrastive loss: "
                 f"its loss here is {snippet.loss:.3f} ({snippet.term.label}).",
                 icon=":material/swap_horiz:",
             )
-        arrows, scale = pg.arrows(drawn, pg.POINTS.of(scene))
-        plane(
-            key=pg.PLANE_KEY,
-            points=pg.POINTS.of(scene),
-            bounds=pg.BOUNDS,
-            on_change=pg.POINTS.move,
-            **pg.plane_regions(pg.POINTS.of(scene)["X1"], settings),
-            arrows=arrows,
-            trajectory=pg.POINTS.trajectory(),
-            metric=preview_metric(scene.distance, scene.p, scene.eps),
-            live=pair_live(scene.margin, scene.similar),
-            reading=pair_reading(reading),
-            labels={"X1": "X1", "X2": "X2"},
-            download_name="lossviz-pair",
-            caption="Drag a point, or click it and use the arrow keys. Shaded: where X2 would "
-            "be inside the margin of X1.",
+        scale = pair_plane(
+            key=contrastive_page.PLANE_KEY,
+            points=contrastive_page.POINTS,
+            scene=scene,
+            reading=reading,
+            settings=settings,
+            arrows_of=snippet if inverted else None,
         )
         which = "the inverted snippet's" if inverted else "the loss's"
         descent_buttons(
-            pg.step, settings, f"Arrows: −∇ of {which} value × {scale:.3g}; Step follows them.",
+            contrastive_page.step,
+            settings,
+            f"Arrows: −∇ of {which} value × {scale:.3g}; Step follows them.",
             widths=(2, 3, 4),
-        )  # fmt: skip
+        )
         st.latex(contrastive_latex(reading.d, reading.loss, scene.margin, scene.similar))
         if inverted:
             st.latex(contrastive_latex(snippet.d, snippet.loss, scene.margin,
                                        scene.similar, inverted=True))  # fmt: skip
-        positions = pg.POINTS.positions(scene)
+        positions = contrastive_page.POINTS.positions(scene)
         copy_as_code(lambda: pair_snippet(positions, scene.similar, settings), "This pair's loss",
                      key="contrastive.show_code")  # fmt: skip
     with right:
         marked = (snippet.d, snippet.loss) if inverted else None
         pair = (reading.d, reading.loss, scene.similar)
-        st.plotly_chart(pg.curves_figure(scene.margin, pair, marked), width="stretch")
+        st.plotly_chart(contrastive_page.curves_figure(scene.margin, pair, marked), width="stretch")
         with st.container(border=True):
             st.markdown("**Label convention.** A widely copied snippet (written out here):")
-            st.code(pg.inverted_snippet(scene.margin), language="python", wrap_lines=True)
+            st.code(inverted_snippet_code(scene.margin), language="python", wrap_lines=True)
             st.toggle(
-                "Use the inverted snippet", key=pg.INVERTED_KEY,
+                "Use the inverted snippet", key=contrastive_page.INVERTED_KEY,
                 help="Feed this pair to the snippet with label 1 = similar, as its docstring "
                 "says, and draw its arrows on the plane.",
             )  # fmt: skip
@@ -129,4 +122,4 @@ def pair_view(settings):
 
 
 pair_view(settings)
-pg.contrastive_explainer()
+contrastive_page.contrastive_explainer()

@@ -2,18 +2,18 @@
 
 import streamlit as st
 
+from lossviz.core.triplets import loss_along_delta
 from lossviz.figures.curves import kinds_along_delta
-from lossviz.triplets import loss_along_delta
-from lossviz.ui import home, widgets
+from lossviz.ui import home_page, widgets
 from lossviz.ui.navigation import HOME, PAGES, page_link
 from lossviz.ui.presenter import class_link
 from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
 
-home.BINDING.load()
+home_page.BINDING.load()
 st.title("lossviz: see what metric-learning losses do")
-home.BINDING.warn_about_link()
+home_page.BINDING.warn_about_link()
 st.caption("Pick a page to begin: each has something to drag, press or answer.")
 
 # The pages first (beside the introduction on a wide screen, above it on a phone): what a
@@ -45,10 +45,10 @@ pytorch-metric-learning give.
 
 st.subheader("Easy, semi-hard and hard")
 margin = widgets.slider(
-    home.BINDING, "margin", "margin m", format="%.1f",
+    home_page.BINDING, "margin", "margin m", format="%.1f",
     help="How much farther the negative must be than the positive before the loss is zero.",
 )  # fmt: skip
-scene = home.BINDING.commit()
+scene = home_page.BINDING.commit()
 with st.sidebar:
     class_link(HOME.path, scene.to_query())
 deltas, losses, kinds = loss_along_delta(margin)

@@ -2,14 +2,13 @@
 
 import streamlit as st
 
-from lossviz.ui import mining as mn
-from lossviz.ui import widgets
+from lossviz.ui import mining_page, widgets
 from lossviz.ui.presenter import class_link
 from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
 
-binding = mn.BINDING
+binding = mining_page.BINDING
 scene = binding.load()
 st.title("Batch mining")
 st.caption(
@@ -30,10 +29,15 @@ with st.sidebar:
     else:
         widgets.choice(binding, "space", "Distances in", style="radio", horizontal=True)
     if source == "upload":
-        st.file_uploader("CSV file", type=["csv"], key=mn.UPLOAD_KEY, on_change=mn.store_upload,
-                         help=mn.CSV_FORMAT)  # fmt: skip
-        st.button("Use the example file", on_click=mn.use_example)
-        st.download_button("Download the example", mn.example_bytes(),
+        st.file_uploader(
+            "CSV file",
+            type=["csv"],
+            key=mining_page.UPLOAD_KEY,
+            on_change=mining_page.store_upload,
+            help=mining_page.CSV_FORMAT,
+        )
+        st.button("Use the example file", on_click=mining_page.use_example)
+        st.download_button("Download the example", mining_page.example_bytes(),
                            file_name="embeddings.csv", mime="text/csv")  # fmt: skip
     st.subheader("Triplets")
     widgets.choice(binding, "distance", "Distance")
@@ -41,16 +45,18 @@ with st.sidebar:
 scene = binding.commit()
 link_place = st.sidebar.empty()  # filled once the anchor row is known (below)
 
-batch = mn.current_batch(scene)
+batch = mining_page.current_batch(scene)
 if isinstance(batch, str):
     st.warning(batch, icon=":material/upload_file:")
-    st.markdown(f"**File format.** {mn.CSV_FORMAT}")
+    st.markdown(f"**File format.** {mining_page.CSV_FORMAT}")
     st.stop()
 
-analysis = mn.analysis(batch, scene.distance)
-counts, losses, comparison = mn.margin_results(batch.key, scene.distance, scene.margin, analysis)
+analysis = mining_page.analysis(batch, scene.distance)
+counts, losses, comparison = mining_page.margin_results(
+    batch.key, scene.distance, scene.margin, analysis
+)
 st.caption(batch.description)
-mn.kind_metrics(counts)
+mining_page.kind_metrics(counts)
 
 left, right = st.columns([3, 2], gap="large")
 with left:
@@ -60,22 +66,24 @@ with left:
     view = analysis.anchor_view(scene.anchor, scene.margin)
     with link_place.container():
         class_link("pages/mining.py", scene.to_query())
-    mn.picture(batch, scene, view)
-    if mn.blobs_moved(scene):
-        st.button("Put the points back", on_click=mn.reset_blobs,
+    mining_page.picture(batch, scene, view)
+    if mining_page.blobs_moved(scene):
+        st.button("Put the points back", on_click=mining_page.reset_blobs,
                   help="Moved points are not part of the link: it reproduces the generated "
                   "blobs.")  # fmt: skip
 with right:
-    histogram, sweep = mn.distribution_figures(batch.key, scene.distance, analysis, scene.margin)
+    histogram, sweep = mining_page.distribution_figures(
+        batch.key, scene.distance, analysis, scene.margin
+    )
     st.plotly_chart(histogram, width="stretch")
     st.plotly_chart(sweep, width="stretch")
-    st.caption(mn.distributions_note(analysis))
+    st.caption(mining_page.distributions_note(analysis))
 
 st.subheader("This anchor's triplets")
-mn.anchor_table(view, batch.points.labels, batch.points.names)
+mining_page.anchor_table(view, batch.points.labels, batch.points.names)
 st.subheader("Batch losses at this margin")
-mn.loss_metrics(losses)
+mining_page.loss_metrics(losses)
 st.subheader("Which semi-hard?")
-mn.semihard_table(comparison, analysis.total)
-mn.downloads(batch, scene, analysis, counts)
-mn.explainer()
+mining_page.semihard_table(comparison, analysis.total)
+mining_page.downloads(batch, scene, analysis, counts)
+mining_page.explainer()

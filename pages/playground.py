@@ -2,20 +2,18 @@
 
 import streamlit as st
 
-from lossviz.device import default_device
+from lossviz.core.device import default_device
+from lossviz.core.losses import NonFiniteError
 from lossviz.figures import COLORS
-from lossviz.formulas import triplet_latex
-from lossviz.losses import NonFiniteError
-from lossviz.presets import PLAYGROUND_PRESETS
-from lossviz.snippets import triplet_snippet
-from lossviz.ui import playground as pg
-from lossviz.ui import widgets
+from lossviz.scenes.presets import PLAYGROUND_PRESETS
+from lossviz.teaching.formulas import triplet_latex
+from lossviz.teaching.snippets import triplet_snippet
+from lossviz.ui import playground_page, widgets
+from lossviz.ui.components.heatmap import heatmap
 from lossviz.ui.controls import learning_rate_control, loss_controls, loss_settings
 from lossviz.ui.copy_code import copy_as_code
-from lossviz.ui.heatmap import heatmap
 from lossviz.ui.inert import inert
-from lossviz.ui.plane import plane, preview_metric
-from lossviz.ui.plane_layers import triplet_live, triplet_reading
+from lossviz.ui.instruments.triplet_plane import triplet_plane
 from lossviz.ui.points import descent_buttons, presets_bar
 from lossviz.ui.presenter import class_link
 from lossviz.ui.readouts import kind_badge, playground_explainer
@@ -24,7 +22,7 @@ from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
 
-binding = pg.BINDING
+binding = playground_page.BINDING
 scene = binding.load()
 st.title("Triplet playground")
 st.caption(
@@ -48,17 +46,19 @@ with st.sidebar:
     class_link("pages/playground.py", scene.to_query())
 settings = loss_settings(binding, scene, swap=scene.swap)
 
-presets_bar(pg.POINTS, PLAYGROUND_PRESETS, on_reset=pg.reset)
+presets_bar(playground_page.POINTS, PLAYGROUND_PRESETS, on_reset=playground_page.reset)
 
 
 @st.fragment
 def triplet_view(settings):
     """Everything an N drop changes; a drag of N reruns only this part (A or P: the page)."""
     scene = binding.commit()
-    if pg.heatmap_is_stale(scene):
+    if playground_page.heatmap_is_stale(scene):
         st.rerun()  # A or P moved: the heatmap beside this fragment must follow
     try:
-        reading = pg.reading_of(tuple(pg.POINTS.of(scene).values()), settings)
+        reading = playground_page.reading_of(
+            tuple(playground_page.POINTS.of(scene).values()), settings
+        )
     except NonFiniteError as problem:
         st.error(inert(problem))
         return
@@ -74,34 +74,18 @@ def triplet_view(settings):
         used = "d(p, n)" if reading.swap_used else "d(a, n)"
         st.caption(f"Swap is on: the loss and the kind use **{used}** = {reading.d_an_used:.3f}.")
 
-    points = pg.POINTS.of(scene)
-    arrows, scale = pg.arrows(reading)
-    regions, shapes = pg.plane_regions(points, reading.d_ap, settings)
-    plane(
-        key="playground.plane",
-        points=points,
-        bounds=pg.BOUNDS,
-        on_change=pg.POINTS.move,
-        regions=regions,
-        shapes=shapes,
-        arrows=arrows,
-        trajectory=pg.POINTS.trajectory(),
-        metric=preview_metric(scene.distance, scene.p, scene.eps, show_pn=scene.swap),
-        live=triplet_live(scene.margin, scene.swap),
-        reading=triplet_reading(reading),
-        labels={"A": "A anchor", "P": "P positive", "N": "N negative"},
-        caption="Drag a point, or click it and use the arrow keys. Background: the kind N "
-        "would have at each spot.",
-        download_name="lossviz-triplet",
-    )
+    scale = triplet_plane(
+        key="playground.plane", points=playground_page.POINTS, scene=scene, reading=reading,
+        settings=settings,
+    )  # fmt: skip
     descent_buttons(
-        pg.step,
+        playground_page.step,
         settings,
         f"Arrows: −∇L × {scale:.3g} (each point's direction of steepest descent).",
         widths=(2, 3, 4),
     )
     st.latex(triplet_latex(reading, scene.margin, scene.swap))
-    positions = pg.POINTS.positions(scene)
+    positions = playground_page.POINTS.positions(scene)
     toggles = st.columns(2)
     copy_as_code(lambda: triplet_snippet(positions, settings), "This triplet and its loss",
                  key="playground.show_code", toggle_in=toggles[0])  # fmt: skip
@@ -112,8 +96,8 @@ def triplet_view(settings):
 left, right = st.columns([3, 2], gap="large")
 with right:
     # Outside the fragment: dragging N (the common case) leaves this chart untouched.
-    anchor, positive = pg.heatmap_drawn_for(scene)
-    heatmap("playground.landscape", pg.landscape_heatmap(anchor, positive, settings))
+    anchor, positive = playground_page.heatmap_drawn_for(scene)
+    heatmap("playground.landscape", playground_page.landscape_heatmap(anchor, positive, settings))
     st.caption(
         "The loss for every position N could take, A and P where they are; the white line "
         "is where it reaches zero (the easy border)."

@@ -46,7 +46,8 @@ def metric_values(at: AppTest) -> dict[str, str]:
 def component_data(at: AppTest, name: str) -> list[dict]:
     """The data of every mounted Components v2 element called ``name``, in page order.
 
-    lossviz's components receive JSON bytes (``lossviz.ui.wire``); plain JSON is read too.
+    lossviz's components receive JSON bytes (``lossviz.ui.components.wire``); plain JSON is
+    read too.
     """
     found = []
     for element in at.get("bidi_component"):

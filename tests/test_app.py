@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lossviz.device import default_device
+from lossviz.core.device import default_device
 from lossviz.ui.navigation import HOME, PAGES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,7 +86,7 @@ def test_sidebar_badge_names_the_device():
 def test_home_chart_shows_the_cores_loss(home):
     import json
 
-    from lossviz.triplets import loss_along_delta
+    from lossviz.core.triplets import loss_along_delta
 
     home.slider[0].set_value(0.5).run()
     spec = json.loads(home.get("plotly_chart")[0].proto.spec)

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lossviz.quiz import explain, make_round
+from lossviz.core.triplets import Kind
 from lossviz.rooms import RoomStore
-from lossviz.scene import QuizScene
-from lossviz.triplets import Kind
+from lossviz.scenes.scene import QuizScene
+from lossviz.teaching.quiz_rounds import explain, make_round
 from lossviz.ui import browser_identity as identity
-from lossviz.ui import class_quiz as cq
-from lossviz.ui import class_results as cr
+from lossviz.ui import class_quiz_page as cq
+from lossviz.ui import class_quiz_teacher as cr
 from tests import apptest_helpers as helpers
 from tests.apptest_helpers import component_data, metric_values, ok
 

@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from lossviz.collapse import (
+from lossviz.batches.point_sets import LabelledPoints
+from lossviz.training.collapse import (
     COLLAPSE_RATIO,
     DATASETS,
     LOSS_FUNCTIONS,
@@ -24,7 +25,6 @@ from lossviz.collapse import (
     load_points,
     train,
 )
-from lossviz.data import LabelledPoints
 from tests.conftest import DEVICES
 
 SHORT = TrainConfig(steps=25, record_every=10, eval_size=100)

@@ -14,14 +14,28 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from lossviz.collapse import PRESETS, train
-from lossviz.collapse_run import SideBySide
-from lossviz.frame_codec import encode_frame
-from lossviz.lesson import COLLAPSE_ALONE
-from lossviz.run_registry import Progress, RegistryBusyError, RunRegistry, SharedRun, run_id
-from lossviz.scene import CollapseScene
-from lossviz.ui import collapse as cl
-from lossviz.ui import collapse_gif, setup
+from lossviz.scenes.lesson import COLLAPSE_ALONE
+from lossviz.scenes.scene import CollapseScene
+from lossviz.scenes.training_scenes import (
+    TRAINING_FIELDS,
+    configs,
+    priority_keys,
+    scene_from_preset,
+)
+from lossviz.training.collapse import PRESETS, train
+from lossviz.training.frame_codec import encode_frame
+from lossviz.training.run_registry import (
+    Progress,
+    RegistryBusyError,
+    RunRegistry,
+    SharedRun,
+    run_id,
+)
+from lossviz.training.side_by_side import SideBySide
+from lossviz.ui import collapse_page as cl
+from lossviz.ui import setup
+from lossviz.ui.instruments import gif_download as collapse_gif
+from lossviz.ui.instruments import shared_run
 from tests.apptest_helpers import component_data, listed, literal, ok, widget
 from tests.test_run_registry import BLOCKER, BLOCKER_SEED, Gate
 
@@ -34,14 +48,14 @@ QUICK = {"dataset": "blobs", "steps": "20", "batch_size": "32"}
 def feeds(monkeypatch) -> list[dict]:
     """Every feed the page sends (each replaces the last in the page, as in a browser)."""
     sent: list[dict] = []
-    original = cl.feed
+    original = shared_run.feed
 
     def recording(name, run, start, frames, finished):
         decoded = [json.loads(frame) for frame in frames]
         sent.append({"run": run, "start": start, "frames": decoded, "finished": finished})
         original(name, run, start, frames, finished)
 
-    monkeypatch.setattr(cl, "feed", recording)
+    monkeypatch.setattr(shared_run, "feed", recording)
     return sent
 
 
@@ -80,7 +94,7 @@ def received(at: AppTest, feeds: list[dict]) -> list[dict]:
 
 def core_frames(scene: CollapseScene) -> list[dict]:
     """The core's own runs of the scene's configurations, encoded as the page encodes them."""
-    run = SideBySide(cl.configs(scene))
+    run = SideBySide(configs(scene))
     while not run.finished:
         run.advance()
     frames = run.frames()
@@ -92,7 +106,7 @@ def test_opens_at_step_zero_with_both_runs(feeds):
     scene = scene_of(at)
     assert scene == CollapseScene(dataset="blobs", steps=20, batch_size=32)
     data = player_data(at)
-    assert data["preview"] and data["run"] == f"preview-{run_id(tuple(cl.configs(scene)))}"
+    assert data["preview"] and data["run"] == f"preview-{run_id(tuple(configs(scene)))}"
     assert data["meta"]["titles"] == [
         "Batch-hard (classic)",
         "Batch-hard, normalised (Quaterion's fix)",
@@ -106,7 +120,7 @@ def test_train_sends_the_core_run_and_says_it_is_shared(feeds):
     scene = scene_of(at)
     data = player_data(at)
     assert not data["preview"] and data["play"] == 1
-    assert data["run"] == run_id(tuple(cl.configs(scene)))
+    assert data["run"] == run_id(tuple(configs(scene)))
     frames = received(at, feeds)
     assert frames == core_frames(scene)
     assert [f["step"] for f in frames] == list(range(21))  # 20 steps record every step
@@ -118,14 +132,14 @@ def test_train_sends_the_core_run_and_says_it_is_shared(feeds):
 
 def test_a_second_student_joins_the_same_run_without_training_it_again(feeds, monkeypatch):
     first = click_train(open_page({**QUICK, "seed": "11"}))
-    run = cl.registry().get(cl.configs(scene_of(first)))
+    run = shared_run.registry().get(configs(scene_of(first)))
     assert run is not None and run.progress().finished
     made = []
     original_init = SideBySide.__init__
     monkeypatch.setattr(SideBySide, "__init__", lambda *a: made.append(a) or original_init(*a))
     feeds.clear()
     second = click_train(open_page({**QUICK, "seed": "11"}))
-    assert made == [] and cl.registry().get(cl.configs(scene_of(second))) is run
+    assert made == [] and shared_run.registry().get(configs(scene_of(second))) is run
     data = player_data(second)
     assert data["finished"] and not feeds  # all frames in the player's own data at once
     assert data["frames"] == [json.loads(frame) for frame in run.encoded()]
@@ -156,8 +170,8 @@ def test_every_control_changes_the_scene_the_link_and_the_picture(label, value, 
     assert getattr(scene, field) == value
     assert at.query_params[field] == CollapseScene.field_spec(field).encode(value)
     data = player_data(at)
-    assert data["run"] == f"preview-{run_id(tuple(cl.configs(scene)))}"
-    first = [next(train(config)) for config in cl.configs(scene)]
+    assert data["run"] == f"preview-{run_id(tuple(configs(scene)))}"
+    first = [next(train(config)) for config in configs(scene)]
     assert data["frames"] == [encode_frame(first, first)]
     assert len(data["meta"]["titles"]) == len(first)
 
@@ -179,7 +193,7 @@ def test_presets_set_every_training_field():
     ok(at.run())
     scene = scene_of(at)
     preset = PRESETS["quaterion_fix"]
-    for field in cl.TRAINING_FIELDS:
+    for field in TRAINING_FIELDS:
         assert getattr(scene, field) == getattr(preset, field), field
     assert scene.compare == "none"
     assert player_data(at)["meta"]["titles"] == ["Batch-hard, normalised (Quaterion's fix)"]
@@ -236,13 +250,15 @@ def test_a_busy_server_says_so_and_shows_step_zero(monkeypatch):
         def unwatch(self, viewer):
             pass
 
-    monkeypatch.setattr(cl, "registry", lambda: Busy())
+    monkeypatch.setattr(shared_run, "registry", lambda: Busy())
     at = click_train(open_page(QUICK))
     assert [w.value for w in at.warning] == [
         "The server is busy: 16 trainings are computing or waiting."
     ]
     assert player_data(at)["preview"]
-    assert cl.COLLAPSE_VIEW.watch_key not in at.session_state  # Train again later tries again
+    assert (
+        shared_run.COLLAPSE_VIEW.watch_key not in at.session_state
+    )  # Train again later tries again
 
 
 def test_a_failed_computation_says_so(monkeypatch, feeds):
@@ -275,7 +291,7 @@ def test_presets_collapse_or_not_as_they_say(preset, feeds):
 
 def test_a_finished_run_makes_a_gif_once_for_everyone(feeds, monkeypatch):
     at = click_train(open_page({**QUICK, "seed": "23"}))
-    run = cl.registry().get(cl.configs(scene_of(at)))
+    run = shared_run.registry().get(configs(scene_of(at)))
     assert not at.get("download_button")  # built only on request
     (make,) = [b for b in at.button if b.label == "Make a GIF for slides"]
     built = []
@@ -320,7 +336,7 @@ def held(monkeypatch):
     (the worker waits inside its first frame until ``gate.open()``); yields (registry, gate)."""
     gate = Gate(monkeypatch, BLOCKER_SEED)
     registry = RunRegistry(max_active=1, max_waiting=1)
-    monkeypatch.setattr(cl, "registry", lambda: registry)
+    monkeypatch.setattr(shared_run, "registry", lambda: registry)
     try:
         registry.start((BLOCKER,))
         assert gate.entered.wait(60)
@@ -332,15 +348,17 @@ def held(monkeypatch):
 
 def test_a_tab_closed_while_its_run_is_queued_leaves_the_queue(held, monkeypatch):
     registry, _ = held
-    monkeypatch.setattr(cl, "session_connected", lambda: False)  # the student closed the tab
+    monkeypatch.setattr(
+        shared_run, "session_connected", lambda: False
+    )  # the student closed the tab
     at = open_page({**QUICK, "seed": "31", "autostart": "1"})
     (status,) = at.info
     assert status.value.startswith("Queued on this server: 1 training(s) before this one.")
-    assert registry.get(cl.configs(scene_of(at))) is None  # dropped before it started
+    assert registry.get(configs(scene_of(at))) is None  # dropped before it started
     assert registry.stats()["waiting"] == 0 and registry.stats()["viewers"] == 0
     # Its place is free for the next student.
     at = open_page({**QUICK, "seed": "32", "autostart": "1"})
-    assert not at.warning and registry.get(cl.configs(scene_of(at))) is None
+    assert not at.warning and registry.get(configs(scene_of(at))) is None
 
 
 def test_the_presets_are_never_refused_and_train_before_custom_runs(held, monkeypatch, feeds):
@@ -348,15 +366,15 @@ def test_the_presets_are_never_refused_and_train_before_custom_runs(held, monkey
     registry.start((BLOCKER.replace(seed=1),))  # the one waiting place taken
     busy = open_page({**QUICK, "seed": "33", "autostart": "1"})
     assert [w.value for w in busy.warning][0].startswith("The server is busy: 2 trainings")
-    original = cl.ask
+    original = shared_run.ask
 
-    def ask_then_open(key, status, view=cl.COLLAPSE_VIEW):
+    def ask_then_open(key, status, view=shared_run.COLLAPSE_VIEW):
         lease = original(key, status, view)
         gate.open()  # the worker goes on once the preset's run is asked for
         return lease
 
-    monkeypatch.setattr(cl, "ask", ask_then_open)
-    scene = cl.scene_from_preset("blobs", CollapseScene()).replace(autostart=True)
+    monkeypatch.setattr(shared_run, "ask", ask_then_open)
+    scene = scene_from_preset("blobs", CollapseScene()).replace(autostart=True)
     at = open_page(scene.to_query())
     order = list(gate.order)  # the worker's advances so far (core_frames adds its own)
     assert not at.warning and received(at, feeds) == core_frames(scene)
@@ -364,32 +382,32 @@ def test_the_presets_are_never_refused_and_train_before_custom_runs(held, monkey
     preset = PRESETS["blobs"].seed
     first, last = order.index(preset), len(order) - order[::-1].index(preset)
     assert order[0] == BLOCKER_SEED and set(order[first:last]) == {preset}  # nothing between
-    assert 33 not in order and registry.get(cl.configs(scene)).progress().finished
+    assert 33 not in order and registry.get(configs(scene)).progress().finished
 
 
 def test_the_status_says_where_a_run_stands():
     key = (BLOCKER,)
     run = SharedRun(key)
-    assert cl.live_text(run, Progress(0, "queued", ahead=3)).startswith(
+    assert shared_run.live_text(run, Progress(0, "queued", ahead=3)).startswith(
         "Queued on this server: 3 training(s) before this one. It starts by itself"
     )
-    assert cl.live_text(run, Progress(0, "paused", ahead=2)).startswith(
+    assert shared_run.live_text(run, Progress(0, "paused", ahead=2)).startswith(
         "Paused on this server at step 0 of 20 while 2 preset training(s) go first."
     )
-    assert cl.live_text(run, Progress(0, "training", sharing=1)).startswith(
+    assert shared_run.live_text(run, Progress(0, "training", sharing=1)).startswith(
         "Training on the server, taking turns with 1 other training(s): step 0 of 20."
     )
 
 
 def test_the_class_links_are_the_priority_runs():
-    keys = cl.priority_keys()
+    keys = priority_keys()
     base = CollapseScene()
-    scenes = [base, COLLAPSE_ALONE] + [cl.scene_from_preset(name, base) for name in PRESETS]
-    assert set(keys) == {tuple(cl.configs(scene)) for scene in scenes}
-    assert keys[0] == tuple(cl.configs(base)) and len(keys) == len(set(keys)) == 5
+    scenes = [base, COLLAPSE_ALONE] + [scene_from_preset(name, base) for name in PRESETS]
+    assert set(keys) == {tuple(configs(scene)) for scene in scenes}
+    assert keys[0] == tuple(configs(base)) and len(keys) == len(set(keys)) == 5
     registry = RunRegistry()
     try:
-        assert cl.prewarm(registry) == 5
+        assert shared_run.prewarm(registry) == 5
         runs = [registry.get(key) for key in keys]
         assert all(run.priority and run.pinned for run in runs)
         assert registry.stats()["waiting"] == registry.stats()["active"] == 0

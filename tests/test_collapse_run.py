@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lossviz import collapse_run
-from lossviz.collapse import Snapshot, TrainConfig, train
-from lossviz.collapse_run import FRAMES_TARGET, SideBySide, record_interval
+from lossviz.training import side_by_side as collapse_run
+from lossviz.training.collapse import Snapshot, TrainConfig, train
+from lossviz.training.side_by_side import FRAMES_TARGET, SideBySide, record_interval
 
 SMALL = TrainConfig(dataset="blobs", steps=40, record_every=5, eval_size=60, batch_size=32)
 

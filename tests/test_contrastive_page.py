@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lossviz.formulas import contrastive_latex
-from lossviz.outlines import margin_outline
-from lossviz.pairs import Term, read_pair
-from lossviz.presets import CONTRASTIVE_PRESETS
-from lossviz.scene import ContrastiveScene
-from lossviz.settings import LossSettings
-from lossviz.snippets import pair_snippet
-from lossviz.ui.contrastive import INVERTED_KEY
-from lossviz.ui.plane_layers import pair_reading
+from lossviz.core.loss_settings import LossSettings
+from lossviz.core.outlines import margin_outline
+from lossviz.core.pair_reading import Term, read_pair
+from lossviz.scenes.presets import CONTRASTIVE_PRESETS
+from lossviz.scenes.scene import ContrastiveScene
+from lossviz.teaching.formulas import contrastive_latex
+from lossviz.teaching.snippets import pair_snippet
+from lossviz.ui.contrastive_page import INVERTED_KEY
+from lossviz.ui.instruments.pair_plane import reading_json as pair_reading
 from lossviz.ui.points import DESCENT_STEPS, RESET
 from tests import apptest_helpers as helpers
 from tests.apptest_helpers import choose_preset, component_data, metric_values, ok, widget

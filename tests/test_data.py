@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
-from lossviz import data
-from lossviz.data import DataError, make_blobs, project_2d, read_embeddings_csv
+from lossviz.batches import point_sets as data
+from lossviz.batches.point_sets import DataError, make_blobs, project_2d, read_embeddings_csv
 
-EXAMPLE = data.__file__.replace("lossviz/data.py", "examples/embeddings.csv")
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "embeddings.csv"
 
 
 def test_blobs_are_seeded_labelled_and_on_the_plane():

@@ -1,6 +1,6 @@
 import torch
 
-from lossviz.device import DEVICE_ENV_VAR, default_device, describe_device
+from lossviz.core.device import DEVICE_ENV_VAR, default_device, describe_device
 
 
 def test_env_var_wins(monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lossviz.distances import (
+from lossviz.core.distances import (
     DISTANCES,
     cosine_distance,
     distance_matrix,

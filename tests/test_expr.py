@@ -1,4 +1,4 @@
-"""Tests for lossviz.expr: typed distances match torch, and hostile text is refused."""
+"""Tests for lossviz.core.expr: typed distances match torch, and hostile text is refused."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lossviz.expr import (
+from lossviz.core.expr import (
     ALLOWED_FUNCTIONS,
     EXAMPLES,
     MAX_LENGTH,

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from lossviz.core.triplets import Kind, kinds_of_deltas, loss_along_delta
 from lossviz.figures import CLASS_COLORS, COLORS, KIND_COLORS, RUN_COLORS, class_color
+from lossviz.figures.batch import delta_histogram, embedding_scatter, margin_sweep
 from lossviz.figures.curves import contrastive_curves, kinds_along_delta
-from lossviz.figures.mining import delta_histogram, embedding_scatter, margin_sweep
-from lossviz.triplets import Kind, kinds_of_deltas, loss_along_delta
 
 
 def test_one_colour_table_keyed_by_kind():

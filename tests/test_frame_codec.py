@@ -7,13 +7,12 @@ import json
 import math
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import torch
 
-from lossviz.collapse import LOSS_LABELS, Snapshot, TrainConfig, collapsed, train
-from lossviz.frame_codec import (
+from lossviz.training.collapse import LOSS_LABELS, Snapshot, TrainConfig, collapsed, train
+from lossviz.training.frame_codec import (
     LEVELS,
     decode_points,
     encode_frame,
@@ -21,9 +20,9 @@ from lossviz.frame_codec import (
     encode_points,
     finite_or_none,
 )
-from lossviz.ui.component import inline_js
+from lossviz.ui.components.component import ASSETS, inline_js
 
-PLAYER_JS = Path(__file__).resolve().parents[1] / "lossviz" / "ui" / "assets" / "player.js"
+PLAYER_JS = ASSETS / "player.js"
 
 
 def point_sets() -> list[torch.Tensor]:

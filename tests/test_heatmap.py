@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from lossviz.figures import COLORS
-from lossviz.ui.component import ASSETS, inline_js
-from lossviz.ui.heatmap import encode_levels, heatmap_payload
+from lossviz.ui.components.component import ASSETS, inline_js
+from lossviz.ui.components.heatmap import encode_levels, heatmap_payload
 
 HEATMAP_JS = ASSETS / "heatmap.js"
 

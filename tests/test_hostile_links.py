@@ -29,7 +29,7 @@ def binding_of(page_path: str):
     """The page's SceneBinding (None for a page without a scene, like home)."""
     name = Path(page_path).stem
     try:
-        module = importlib.import_module(f"lossviz.ui.{name}")
+        module = importlib.import_module(f"lossviz.ui.{name}_page")
     except ModuleNotFoundError:
         return None
     return getattr(module, "BINDING", None)

@@ -1,7 +1,7 @@
 """The lesson's steps: every fact a sentence states is the core's, and every task can be done.
 
 Each test names the sentence it checks. The training steps train the exact configurations
-the page trains (``lossviz.ui.collapse.configs`` of the step's scene).
+the page trains (``lossviz.ui.collapse_page.configs`` of the step's scene).
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lossviz import lesson
-from lossviz.collapse import collapsed, train
-from lossviz.data import make_blobs
-from lossviz.distances import DISTANCES
-from lossviz.lesson import (
+from lossviz.batches.point_sets import make_blobs
+from lossviz.core.distances import DISTANCES
+from lossviz.core.pair_reading import Term
+from lossviz.core.triplets import Kind
+from lossviz.scenes import lesson
+from lossviz.scenes.lesson import (
     BATCH_SCENE,
     EASY_SHARE_RANGE,
     STEPS,
@@ -28,10 +29,9 @@ from lossviz.lesson import (
     step_number,
     training_observation,
 )
-from lossviz.pairs import Term
-from lossviz.scene import MiningScene
-from lossviz.triplets import Kind
-from lossviz.ui.collapse import configs
+from lossviz.scenes.scene import MiningScene
+from lossviz.scenes.training_scenes import configs
+from lossviz.training.collapse import collapsed, train
 
 BY_SLUG = {step.slug: step for step in STEPS}
 

@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lossviz.lesson import BATCH_SCENE, STEPS, observe_batch, observe_pair, observe_triplet
-from lossviz.triplets import Kind
+from lossviz.core.triplets import Kind
+from lossviz.scenes.lesson import BATCH_SCENE, STEPS, observe_batch, observe_pair, observe_triplet
 from tests.apptest_helpers import component_data, metric_values, ok, open_page, widget
 
 PAGE = "../pages/lesson.py"

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from lossviz.scene import LossScene
+from lossviz.scenes.scene import LossScene
 from tests import test_contrastive_page as contrastive
 from tests import test_playground_page as playground
 from tests.apptest_helpers import ok, widget

@@ -14,9 +14,9 @@ from pytorch_metric_learning import miners as pml_miners
 from pytorch_metric_learning.distances import LpDistance
 from pytorch_metric_learning.reducers import MeanReducer
 
-from lossviz.distances import cosine_distance, distance_matrix, lp_distance
-from lossviz.expr import parse_distance
-from lossviz.losses import (
+from lossviz.core.distances import cosine_distance, distance_matrix, lp_distance
+from lossviz.core.expr import parse_distance
+from lossviz.core.losses import (
     NonFiniteError,
     batch_all_triplet_loss,
     batch_hard_triplet_loss,
@@ -24,7 +24,7 @@ from lossviz.losses import (
     contrastive_loss,
     triplet_margin_loss,
 )
-from lossviz.triplets import Kind, classify
+from lossviz.core.triplets import Kind, classify
 from tests.conftest import DEVICES
 
 # ---------------------------------------------------------------- triplet loss

@@ -8,17 +8,17 @@ import math
 import pytest
 import torch
 
-from lossviz.export import counts_csv, triplets_csv
-from lossviz.losses import (
+from lossviz.batches.analysis import (
+    BatchAnalysis,
+    batch_distances,
+)
+from lossviz.batches.export import counts_csv, triplets_csv
+from lossviz.core.losses import (
     batch_all_triplet_loss,
     batch_hard_triplet_loss,
     batch_semihard_triplet_loss,
 )
-from lossviz.mining import (
-    BatchAnalysis,
-    batch_distances,
-)
-from lossviz.triplets import Kind, classify, count_triplets
+from lossviz.core.triplets import Kind, classify, count_triplets
 from tests.conftest import DEVICES
 
 P_OF = {"euclidean": 2.0, "manhattan": 1.0}
@@ -73,7 +73,7 @@ def test_counts_equal_count_triplets(distance):
 
 
 def test_pictures_of_large_batches_count_every_kth_anchor(monkeypatch):
-    monkeypatch.setattr("lossviz.mining.PICTURE_ANCHORS", 10)
+    monkeypatch.setattr("lossviz.batches.analysis.PICTURE_ANCHORS", 10)
     x, labels = batch(6, n=25)
     analysis = BatchAnalysis(x, labels)
     assert analysis.anchor_stride == 3

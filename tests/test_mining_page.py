@@ -9,12 +9,12 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lossviz import data
-from lossviz.export import counts_csv, triplets_csv
-from lossviz.mining import LOSS_NAMES, BatchAnalysis
-from lossviz.scene import MiningScene
-from lossviz.triplets import Kind
-from lossviz.ui import mining as mn
+from lossviz.batches import point_sets as data
+from lossviz.batches.analysis import LOSS_NAMES, BatchAnalysis
+from lossviz.batches.export import counts_csv, triplets_csv
+from lossviz.core.triplets import Kind
+from lossviz.scenes.scene import MiningScene
+from lossviz.ui import mining_page as mn
 from lossviz.ui.inert import inert
 from tests import apptest_helpers as helpers
 from tests.apptest_helpers import listed, literal, metric_values, ok, warnings, widget

@@ -1,4 +1,4 @@
-"""The exact region shapes (lossviz.outlines) against the core's kinds and distances."""
+"""The exact region shapes (lossviz.core.outlines) against the core's kinds and distances."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from lossviz.grid import grid_points
-from lossviz.outlines import BUILT_IN, Ball, margin_outline, triplet_outlines
-from lossviz.pairs import margin_cells
-from lossviz.playground import negative_landscape, read_triplet
-from lossviz.settings import LossSettings, make_distance
+from lossviz.core.grid import grid_points
+from lossviz.core.loss_settings import LossSettings, make_distance
+from lossviz.core.outlines import BUILT_IN, Ball, margin_outline, triplet_outlines
+from lossviz.core.pair_reading import margin_cells
+from lossviz.core.triplet_reading import negative_landscape, read_triplet
 
 BOUNDS = (-4.0, 4.0)
 RESOLUTION = 120

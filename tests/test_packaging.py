@@ -31,11 +31,15 @@ def test_a_wheel_holds_the_package_its_assets_and_its_dependencies(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         metadata = next(archive.read(n) for n in names if n.endswith("METADATA")).decode()
-    for asset in ("plane", "player", "heatmap"):
-        assert f"lossviz/ui/assets/{asset}.js" in names
-        assert f"lossviz/ui/assets/{asset}.css" in names
-    assert {"lossviz/ui/assets/mirror.js", "lossviz/ui/assets/theme.js"} <= names  # imported
-    assert {"lossviz/losses.py", "lossviz/figures/curves.py", "lossviz/ui/widgets.py"} <= names
+    for asset in ("plane", "player", "heatmap", "cookies"):
+        assert f"lossviz/ui/components/assets/{asset}.js" in names
+        assert f"lossviz/ui/components/assets/{asset}.css" in names
+    assert {
+        "lossviz/ui/components/assets/mirror.js",
+        "lossviz/ui/components/assets/theme.js",
+    } <= names  # imported
+    assert {"lossviz/losses.py", "lossviz/core/losses.py", "lossviz/rooms/store.py",
+            "lossviz/figures/curves.py", "lossviz/ui/widgets.py"} <= names  # fmt: skip
     assert not [n for n in names if n.startswith(("tests/", "bench/", "pages/"))]
     required = [line for line in (REPO / "requirements.txt").read_text().splitlines()
                 if line and not line.startswith("#")]  # fmt: skip

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lossviz.scene import FieldSpec
+from lossviz.scenes.scene import FieldSpec
 from lossviz.ui.navigation import PAGES
 from tests.apptest_helpers import ok
 from tests.test_hostile_links import binding_of

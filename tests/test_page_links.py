@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lossviz.scene import ContrastiveScene, PlaygroundScene
+from lossviz.scenes.scene import ContrastiveScene, PlaygroundScene
 from tests import test_contrastive_page as contrastive
 from tests import test_playground_page as playground
 from tests.apptest_helpers import listed, warnings

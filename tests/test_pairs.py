@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from lossviz.formulas import contrastive_latex
-from lossviz.losses import NonFiniteError, contrastive_loss
-from lossviz.pairs import (
+from lossviz.core.loss_settings import LossSettings, make_distance
+from lossviz.core.losses import NonFiniteError, contrastive_loss
+from lossviz.core.pair_reading import (
     POINT_NAMES,
     Term,
     active_term,
@@ -19,9 +19,9 @@ from lossviz.pairs import (
     margin_cells,
     read_pair,
 )
-from lossviz.presets import CONTRASTIVE_PRESETS
-from lossviz.scene import ContrastiveScene
-from lossviz.settings import LossSettings, make_distance
+from lossviz.scenes.presets import CONTRASTIVE_PRESETS
+from lossviz.scenes.scene import ContrastiveScene
+from lossviz.teaching.formulas import contrastive_latex
 
 BOUNDS = (-4.0, 4.0)
 

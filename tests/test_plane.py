@@ -17,9 +17,10 @@ import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lossviz.ui import plane as plane_module
-from lossviz.ui.component import ASSETS, MIRROR_JS, asset_component, inline_js
-from lossviz.ui.plane import (
+from lossviz.ui.components import component as component_module
+from lossviz.ui.components import plane as plane_module
+from lossviz.ui.components.component import ASSETS, MIRROR_JS, asset_component, inline_js
+from lossviz.ui.components.plane import (
     Metric,
     Regions,
     Trajectory,
@@ -259,7 +260,7 @@ def test_without_the_manifest_the_sources_go_inline_with_their_imports_resolved(
 
     manager = NoManifest()
     with (
-        mock.patch("lossviz.ui.component.get_bidi_component_manager", return_value=manager),
+        mock.patch.object(component_module, "get_bidi_component_manager", return_value=manager),
         mock.patch.object(
             st.components.v2, "component",
             side_effect=lambda name, **kw: registered.append((name, kw)) or (lambda **k: None),

@@ -8,13 +8,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lossviz.descent import arrow_scale
-from lossviz.expr import ExpressionError
-from lossviz.grid import grid_points, kind_cells
-from lossviz.losses import NonFiniteError
-from lossviz.playground import descend, negative_landscape, read_triplet
-from lossviz.settings import LossSettings, make_distance
-from lossviz.triplets import Kind, classify
+from lossviz.core.descent import arrow_scale
+from lossviz.core.expr import ExpressionError
+from lossviz.core.grid import grid_points, kind_cells
+from lossviz.core.loss_settings import LossSettings, make_distance
+from lossviz.core.losses import NonFiniteError
+from lossviz.core.triplet_reading import descend, negative_landscape, read_triplet
+from lossviz.core.triplets import Kind, classify
 
 EUCLID0 = LossSettings(margin=1.0, p=2.0, eps=0.0, swap=False, distance="euclidean", expr="")
 

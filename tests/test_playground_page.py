@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lossviz.formulas import triplet_latex
-from lossviz.outlines import triplet_outlines
-from lossviz.playground import read_triplet
-from lossviz.presets import PLAYGROUND_PRESETS
-from lossviz.scene import PlaygroundScene
-from lossviz.settings import LossSettings
-from lossviz.snippets import triplet_snippet
-from lossviz.ui.plane_layers import triplet_reading
+from lossviz.core.loss_settings import LossSettings
+from lossviz.core.outlines import triplet_outlines
+from lossviz.core.triplet_reading import read_triplet
+from lossviz.scenes.presets import PLAYGROUND_PRESETS
+from lossviz.scenes.scene import PlaygroundScene
+from lossviz.teaching.formulas import triplet_latex
+from lossviz.teaching.snippets import triplet_snippet
+from lossviz.ui.instruments.triplet_plane import reading_json as triplet_reading
 from lossviz.ui.points import RESET
 from tests import apptest_helpers as helpers
 from tests.apptest_helpers import choose_preset, component_data, metric_values, ok, widget

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lossviz.scene import CollapseScene, PlaygroundScene
+from lossviz.scenes.scene import CollapseScene, PlaygroundScene
 from lossviz.ui import presenter
 from lossviz.ui.navigation import HOME
 from lossviz.ui.navigation import PAGES as NAV_PAGES

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from lossviz.formulas import triplet_latex
-from lossviz.playground import read_triplet
-from lossviz.presets import PLAYGROUND_PRESETS
-from lossviz.settings import LossSettings
-from lossviz.triplets import Kind
+from lossviz.core.loss_settings import LossSettings
+from lossviz.core.triplet_reading import read_triplet
+from lossviz.core.triplets import Kind
+from lossviz.scenes.presets import PLAYGROUND_PRESETS
+from lossviz.teaching.formulas import triplet_latex
 
 
 def reading_of(scene, **changes):

@@ -6,8 +6,9 @@ from collections import Counter
 
 import pytest
 
-from lossviz.playground import read_triplet
-from lossviz.quiz import (
+from lossviz.core.triplet_reading import read_triplet
+from lossviz.core.triplets import Kind, classify
+from lossviz.teaching.quiz_rounds import (
     BOUNDS,
     QUIZ_DISTANCES,
     Question,
@@ -19,7 +20,6 @@ from lossviz.quiz import (
     quiz_settings,
     summarize,
 )
-from lossviz.triplets import Kind, classify
 
 E, S, H = Kind.EASY, Kind.SEMI_HARD, Kind.HARD
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lossviz.outlines import triplet_outlines
-from lossviz.quiz import explain, make_round
-from lossviz.scene import QuizScene
-from lossviz.snippets import triplet_snippet
-from lossviz.triplets import Kind
+from lossviz.core.outlines import triplet_outlines
+from lossviz.core.triplets import Kind
+from lossviz.scenes.scene import QuizScene
+from lossviz.teaching.quiz_rounds import explain, make_round
+from lossviz.teaching.snippets import triplet_snippet
 from tests import apptest_helpers as helpers
 from tests.apptest_helpers import component_data, ok
 

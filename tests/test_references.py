@@ -10,9 +10,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lossviz import references
-from lossviz.playground import read_triplet
-from lossviz.references import (
+from lossviz.core.loss_settings import LossSettings
+from lossviz.core.triplet_reading import read_triplet
+from lossviz.teaching import references
+from lossviz.teaching.references import (
     DISSIMILAR_REASON,
     INF_DISTANCE_REASON,
     INF_LOSS_REASON,
@@ -28,7 +29,6 @@ from lossviz.references import (
     tutorial_lp_distance,
     tutorial_triplet_loss,
 )
-from lossviz.settings import LossSettings
 
 TRIPLET = [[0.0, 0.0], [1.0, 0.5], [1.5, -1.0]]
 

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lossviz import figures, run_gif
-from lossviz.collapse import LOSS_LABELS, TrainConfig, load_points
-from lossviz.collapse_run import SideBySide
+from lossviz import figures
+from lossviz.training import run_gif
+from lossviz.training.collapse import LOSS_LABELS, TrainConfig, load_points
+from lossviz.training.side_by_side import SideBySide
 
 SMALL = TrainConfig(dataset="blobs", steps=20, record_every=5, batch_size=32, eval_size=60)
 DIVERGING = TrainConfig(
@@ -167,7 +168,7 @@ def test_the_palette_holds_the_drawn_colours_exactly():
 
 
 def test_the_colours_are_the_pages():
-    from lossviz.ui.player import STYLE
+    from lossviz.ui.components.player import STYLE
 
     assert run_gif.CLASS_COLORS == figures.CLASS_COLORS
     rim, frame = STYLE["rim_color"], STYLE["frame_color"]

@@ -13,11 +13,17 @@ import time
 import pytest
 import torch
 
-from lossviz import run_registry
-from lossviz.collapse import Snapshot, TrainConfig, train
-from lossviz.collapse_run import SideBySide
-from lossviz.frame_codec import encode_frame
-from lossviz.run_registry import Progress, RegistryBusyError, RunRegistry, SharedRun, run_id
+from lossviz.training import run_registry
+from lossviz.training.collapse import Snapshot, TrainConfig, train
+from lossviz.training.frame_codec import encode_frame
+from lossviz.training.run_registry import (
+    Progress,
+    RegistryBusyError,
+    RunRegistry,
+    SharedRun,
+    run_id,
+)
+from lossviz.training.side_by_side import SideBySide
 
 SMALL = TrainConfig(dataset="blobs", steps=20, record_every=5, batch_size=32, eval_size=60)
 PAIR = (SMALL, SMALL.replace(loss="batch_hard_fix"))

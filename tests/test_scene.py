@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lossviz.scene import (
+from lossviz.scenes.scene import (
     ContrastiveScene,
     FieldSpec,
     MiningScene,
@@ -272,7 +272,7 @@ def test_defaults_and_field_specs():
 
 
 def test_distance_choices_follow_the_core_registry():
-    from lossviz.distances import DISTANCES
-    from lossviz.scene import DISTANCE_NAMES
+    from lossviz.core.distances import DISTANCES
+    from lossviz.scenes.scene import DISTANCE_NAMES
 
     assert set(DISTANCE_NAMES) == set(DISTANCES) | {"custom"}

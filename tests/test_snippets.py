@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from lossviz.expr import ExpressionError
-from lossviz.pairs import read_pair
-from lossviz.playground import read_triplet
-from lossviz.presets import CONTRASTIVE_PRESETS, PLAYGROUND_PRESETS
-from lossviz.settings import LossSettings
-from lossviz.snippets import custom_distance_code, pair_snippet, triplet_snippet
+from lossviz.core.expr import ExpressionError
+from lossviz.core.loss_settings import LossSettings
+from lossviz.core.pair_reading import read_pair
+from lossviz.core.triplet_reading import read_triplet
+from lossviz.scenes.presets import CONTRASTIVE_PRESETS, PLAYGROUND_PRESETS
+from lossviz.teaching.snippets import custom_distance_code, pair_snippet, triplet_snippet
 
 TIMEOUT_S = 60
 TRIPLET = [[0.3, -0.2], [1.0, 0.5], [1.5, -1.0]]  # A not at the origin: cosine-like exprs
@@ -221,7 +221,7 @@ def test_a_rejected_expression_makes_the_snippet_raise(expr):
         pair_snippet(PAIR, True, settings)
 
 
-# Every name a snippet may use: the script's own, and the torch functions of lossviz.expr.
+# Every name a snippet may use: the script's own, and the torch functions of lossviz.core.expr.
 VOCABULARY = {
     *("torch", "F", "nn", "functional", "tensor", "float64", "item", "print", "float"),
     *("anchor", "positive", "negative", "distance", "loss", "x", "y", "a", "b", "d"),
@@ -288,7 +288,7 @@ def test_the_readme_shows_the_default_scenes_script():
     """The README's "Copy as code" example is what the page generates for its defaults."""
     from pathlib import Path
 
-    from lossviz.scene import PlaygroundScene
+    from lossviz.scenes.scene import PlaygroundScene
 
     scene = PlaygroundScene()
     settings = LossSettings(scene.margin, scene.p, scene.eps, scene.swap, scene.distance, "")

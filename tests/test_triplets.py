@@ -10,7 +10,7 @@ import torch
 from pytorch_metric_learning.distances import LpDistance
 from pytorch_metric_learning.miners import TripletMarginMiner
 
-from lossviz.triplets import Kind, classify, count_triplets, loss_along_delta, mine_triplets
+from lossviz.core.triplets import Kind, classify, count_triplets, loss_along_delta, mine_triplets
 from tests.conftest import DEVICES
 
 PML_TYPES = {None: "all", Kind.EASY: "easy", Kind.SEMI_HARD: "semihard", Kind.HARD: "hard"}
@@ -140,7 +140,7 @@ def test_loss_along_delta():
 
 
 def test_margin_count_follows_the_floating_point_definition():
-    from lossviz.triplets import _binary_search_count, _count_below
+    from lossviz.core.triplets import _binary_search_count, _count_below
 
     # fl(0.1 + 0.2) = 0.30000000000000004, yet fl(0.30000000000000004 - 0.1) > 0.2:
     # a negative there is easy by the definition although d_an <= d_ap + margin.
@@ -159,7 +159,7 @@ def test_margin_count_follows_the_floating_point_definition():
 
 @pytest.mark.parametrize("seed", range(5))
 def test_margin_count_fast_path_equals_binary_search(seed):
-    from lossviz.triplets import _binary_search_count, _count_below
+    from lossviz.core.triplets import _binary_search_count, _count_below
 
     gen = torch.Generator().manual_seed(seed)
     # A coarse grid gives many exact ties and deltas equal to the margin.

@@ -9,12 +9,12 @@ import numpy as np
 import streamlit as st
 
 from bench.apps.plotly_replay import training_figure
-from lossviz.collapse import LOSS_LABELS, load_points
-from lossviz.collapse_run import SideBySide
-from lossviz.frame_codec import encode_meta, frame_json
-from lossviz.scene import CollapseScene
-from lossviz.ui.collapse import configs
-from lossviz.ui.player import player
+from lossviz.scenes.scene import CollapseScene
+from lossviz.scenes.training_scenes import configs
+from lossviz.training.collapse import LOSS_LABELS, load_points
+from lossviz.training.frame_codec import encode_meta, frame_json
+from lossviz.training.side_by_side import SideBySide
+from lossviz.ui.components.player import player
 
 
 @st.cache_resource

@@ -1,17 +1,18 @@
 """Plotly figures (data in, ``go.Figure`` out; no Streamlit, no tensor maths) and the colours.
 
 The one colour table every page uses lives here: ``KIND_COLORS`` (keyed by
-:class:`~lossviz.triplets.Kind`; Okabe-Ito, safe for the common forms of colour
+:class:`~lossviz.core.triplets.Kind`; Okabe-Ito, safe for the common forms of colour
 blindness), ``COLORS`` for roles and lines (its kind entries are ``KIND_COLORS``'s),
 ``CLASS_COLORS`` for the classes of a data set, ``RUN_COLORS`` for the collapse
 page's two runs. The figures are in ``curves`` (loss against delta, contrastive
-curves) and ``mining`` (the batch's scatter, histogram and margin sweep); kinds
-reach them already classified by the core.
+curves) and ``batch`` (the batch's scatter, histogram and margin sweep); kinds
+reach them already classified by the core. It may import Plotly, numpy, the loss core and
+the standard library; never Streamlit or the UI.
 """
 
 from __future__ import annotations
 
-from lossviz.triplets import Kind
+from lossviz.core.triplets import Kind
 
 KIND_COLORS: dict[Kind, str] = {
     Kind.EASY: "#009E73",  # bluish green

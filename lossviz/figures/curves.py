@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
+from lossviz.core.triplets import Kind
 from lossviz.figures import COLORS, INK, KIND_COLORS
-from lossviz.triplets import Kind
 
 
 def kinds_along_delta(

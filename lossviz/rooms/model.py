@@ -1,7 +1,7 @@
 """What the store hands out: rooms, seats, results, a student's own answers.
 
 A room stores the quiz settings (a link's query, ``str -> str``) and the answer key (the
-true kind of each question, ``lossviz.triplets.Kind`` as an int 0..2), so results are a
+true kind of each question, ``lossviz.core.triplets.Kind`` as an int 0..2), so results are a
 plain recount (:func:`tally`) of the stored answers against the stored key. Times are
 seconds since the epoch from the store's clock. Nicknames are data: show them as text.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-KINDS = 3  # easy, semi-hard, hard: lossviz.triplets.Kind's values 0..2
+KINDS = 3  # easy, semi-hard, hard: lossviz.core.triplets.Kind's values 0..2
 
 
 @dataclass(frozen=True)

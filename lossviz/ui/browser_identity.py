@@ -33,8 +33,8 @@ import secrets
 
 import streamlit as st
 
-from lossviz.ui.component import asset_component
-from lossviz.ui.wire import json_payload
+from lossviz.ui.components.component import asset_component
+from lossviz.ui.components.wire import json_payload
 
 SEAT_COOKIE = "lossviz_seat"
 KEY_COOKIE_PREFIX = "lossviz_key_"

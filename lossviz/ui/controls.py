@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lossviz.expr import ALLOWED_FUNCTIONS, EXAMPLES, ExpressionError, parse_distance
-from lossviz.scene import LossScene
-from lossviz.settings import LossSettings
+from lossviz.core.expr import ALLOWED_FUNCTIONS, EXAMPLES, ExpressionError, parse_distance
+from lossviz.core.loss_settings import LossSettings
+from lossviz.scenes.scene import LossScene
 from lossviz.ui import widgets
 from lossviz.ui.inert import inert
 from lossviz.ui.state import SceneBinding

@@ -1,6 +1,6 @@
 """ "Copy as code": the page's scene as a short torch script whose printout equals the page.
 
-The scripts come from :mod:`lossviz.snippets` (torch only; a typed distance rebuilt from
+The scripts come from :mod:`lossviz.teaching.snippets` (torch only; a typed distance rebuilt from
 its parsed form, never from the text typed). ``st.code`` gives the copy button.
 """
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from lossviz.collapse import LOSS_LABELS, OPTIMIZER_LABELS
-from lossviz.distances import DISTANCE_LABELS, TORCH_EPS
+from lossviz.core.distances import DISTANCE_LABELS, TORCH_EPS
+from lossviz.training.collapse import LOSS_LABELS, OPTIMIZER_LABELS
 
 OPTION_LABELS: dict[str, Mapping[object, str]] = {
     "distance": {**DISTANCE_LABELS, "custom": "Custom expression…"},

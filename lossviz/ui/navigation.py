@@ -10,7 +10,7 @@ from urllib.parse import urlencode, urlsplit
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from lossviz.scene import (
+from lossviz.scenes.scene import (
     CollapseScene,
     ContrastiveScene,
     HomeScene,

@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import streamlit as st
 
-from lossviz.scene import Scene
-from lossviz.ui.plane import Trajectory
+from lossviz.scenes.scene import Scene
+from lossviz.ui.components.plane import Trajectory
 from lossviz.ui.state import SceneBinding
 
 Point = tuple[float, float]

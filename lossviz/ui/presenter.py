@@ -9,7 +9,7 @@ Link parameters (any page, beside the page's own scene fields)::
                           (a bare ``?present`` and ``projector=1`` are the same;
                           ``present=0`` turns it off)
 
-Names in ``hide`` are scene field names (``lossviz.scene``); several are separated by
+Names in ``hide`` are scene field names (``lossviz.scenes.scene``); several are separated by
 commas. A name no page knows is ignored, and one notice lists all such names; a bad
 ``present`` value gives a notice too; nothing raises. The parameters survive every
 rewrite of the address: :meth:`SceneBinding.commit` keeps :data:`PRESENTER_PARAMS`, and
@@ -43,7 +43,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from lossviz.scene import Scene
+from lossviz.scenes.scene import Scene
 from lossviz.ui.inert import inert_list
 from lossviz.ui.navigation import page_address
 

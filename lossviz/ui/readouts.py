@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lossviz.core.triplets import Kind
 from lossviz.figures import KIND_COLORS, ink_on
-from lossviz.triplets import Kind
 
 KIND_SYMBOLS = {Kind.EASY: "✓", Kind.SEMI_HARD: "◐", Kind.HARD: "✗"}
 

@@ -2,7 +2,7 @@
 
 Each reference's numbers sit next to the torch core's, a ✓ where they agree (within a
 relative 1e-6) and a ✗ with the reason where they do not, so that a student learns to
-test a reference before trusting it. The numbers come from :mod:`lossviz.references`.
+test a reference before trusting it. The numbers come from :mod:`lossviz.teaching.references`.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from typing import Any
 
 import streamlit as st
 
-from lossviz.losses import NonFiniteError
-from lossviz.references import (
+from lossviz.core.loss_settings import LossSettings
+from lossviz.core.losses import NonFiniteError
+from lossviz.teaching.references import (
     TUTORIAL_CODE,
     ReferenceCheck,
     contrastive_reference_check,
+    inverted_snippet_code,
     triplet_reference_check,
 )
-from lossviz.settings import LossSettings
-from lossviz.ui.contrastive import inverted_snippet
 from lossviz.ui.inert import inert
 
 Point = Sequence[float]
@@ -62,7 +62,7 @@ def _snippet(points: Sequence[Point], settings: LossSettings) -> None:
         "**2. A much-copied contrastive-loss snippet**, fed the labels its docstring "
         "promises (1 = similar): A–P as a similar pair, A–N as a dissimilar one."
     )
-    st.code(inverted_snippet(settings.margin), language="python")
+    st.code(inverted_snippet_code(settings.margin), language="python")
     anchor, positive, negative = points
     for title, pair, similar in (("A–P, similar", [anchor, positive], True),
                                  ("A–N, dissimilar", [anchor, negative], False)):  # fmt: skip

@@ -8,7 +8,7 @@ import os
 import streamlit as st
 import torch
 
-from lossviz.device import default_device, describe_device
+from lossviz.core.device import default_device, describe_device
 
 THREADS_ENV_VAR = "LOSSVIZ_TORCH_THREADS"
 PREWARM_ENV_VAR = "LOSSVIZ_PREWARM"  # "0" (or "false", "off", "no"): no training at start-up
@@ -46,7 +46,7 @@ def prewarm_runs() -> int:
     background, in its priority lane, before any custom run); how many were queued."""
     if not prewarm_enabled():
         return 0
-    from lossviz.ui.collapse import prewarm  # the page's module, loaded only when used
+    from lossviz.ui.instruments.shared_run import prewarm  # loaded only when used
 
     return prewarm()
 

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 import streamlit as st
 
-from lossviz.scene import Scene
+from lossviz.scenes.scene import Scene
 from lossviz.ui.inert import inert_list
 from lossviz.ui.presenter import PRESENTER_PARAMS
 

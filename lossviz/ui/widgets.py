@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from lossviz.scene import FieldSpec
+from lossviz.scenes.scene import FieldSpec
 from lossviz.ui.inert import inert
 from lossviz.ui.labels import option_label
 from lossviz.ui.presenter import is_hidden

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from lossviz.quiz import make_round
+from lossviz.core.triplets import Kind
 from lossviz.rooms import RoomStore
-from lossviz.triplets import Kind
+from lossviz.teaching.quiz_rounds import make_round
 from tests.browser.conftest import VIEWPORT, screenshot, start_streamlit, wait_for_app
 
 pytestmark = pytest.mark.browser

@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from lossviz.collapse import train
-from lossviz.collapse_run import record_interval
-from lossviz.scene import CollapseScene
-from lossviz.ui import collapse as cl
+from lossviz.scenes.scene import CollapseScene
+from lossviz.scenes.training_scenes import configs
+from lossviz.training.collapse import train
+from lossviz.training.side_by_side import record_interval
 from tests.browser.conftest import APP_TIMEOUT_MS, ARTIFACTS, VIEWPORT, wait_for_app
 from tests.browser.plane_helpers import click_button, no_exception, shot
 
@@ -99,7 +99,7 @@ def scene_of(link: str) -> CollapseScene:
 
 
 def core_run(link: str, run: int) -> list:
-    return list(train(cl.configs(scene_of(link))[run]))
+    return list(train(configs(scene_of(link))[run]))
 
 
 def expect_core_points(page: Page, link: str, frame: int, run: int) -> None:

@@ -3,7 +3,7 @@
 Served by app.py (``app_server``) once the page is registered in
 ``lossviz.ui.navigation.PAGES``; until then by a tiny wrapper app
 (``tests/browser/apps/contrastive_app.py``) on a server of its own. Expected numbers
-come from the core (``lossviz.pairs.read_pair``) on the scene read back from the URL.
+come from the core (``lossviz.core.pair_reading.read_pair``) on the scene read back from the URL.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from lossviz.pairs import PairReading, Term, read_pair
-from lossviz.presets import CONTRASTIVE_PRESETS
-from lossviz.scene import ContrastiveScene
-from lossviz.settings import LossSettings
+from lossviz.core.loss_settings import LossSettings
+from lossviz.core.pair_reading import PairReading, Term, read_pair
+from lossviz.scenes.presets import CONTRASTIVE_PRESETS
+from lossviz.scenes.scene import ContrastiveScene
 from lossviz.ui.navigation import PAGES
 from tests.browser import plane_helpers
 from tests.browser.conftest import APP_TIMEOUT_MS, start_streamlit, wait_for_app

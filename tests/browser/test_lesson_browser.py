@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from lossviz.lesson import BATCH_SCENE, EASY_SHARE_RANGE, STEPS, observe_batch
-from lossviz.scene import MiningScene, PlaygroundScene
-from lossviz.triplets import Kind
+from lossviz.core.triplets import Kind
+from lossviz.scenes.lesson import BATCH_SCENE, EASY_SHARE_RANGE, STEPS, observe_batch
+from lossviz.scenes.scene import MiningScene, PlaygroundScene
 from tests.browser.conftest import wait_for_app
 from tests.browser.plane_helpers import (
     click_button,

@@ -2,7 +2,7 @@
 
 What AppTest cannot do: upload a file through the browser, click a point of the Plotly
 scatter, drag a blob on the plane. Every number the page shows is compared with the core
-(``lossviz.mining.BatchAnalysis``) computed here, on the very points the page used (the
+(``lossviz.batches.analysis.BatchAnalysis``) computed here, on the very points the page used (the
 uploaded bytes, the bundled iris set, the plane's positions after a drag).
 """
 
@@ -17,10 +17,10 @@ import pytest
 import torch
 from playwright.sync_api import Page, expect
 
-from lossviz.data import load_iris_points, make_blobs, project_2d, read_embeddings_csv
-from lossviz.mining import BatchAnalysis
-from lossviz.scene import MiningScene
-from lossviz.triplets import Kind
+from lossviz.batches.analysis import BatchAnalysis
+from lossviz.batches.point_sets import load_iris_points, make_blobs, project_2d, read_embeddings_csv
+from lossviz.core.triplets import Kind
+from lossviz.scenes.scene import MiningScene
 from lossviz.ui.labels import OPTION_LABELS
 from tests.browser.conftest import APP_TIMEOUT_MS, REPO, wait_for_app
 from tests.browser.plane_helpers import (

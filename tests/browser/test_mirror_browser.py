@@ -4,7 +4,7 @@ Thousands of random scenes, run in chromium (the engine the students use): every
 built-in distance (p from 0.5 to infinity, eps, cosine, squared Euclidean, swap),
 coincident points, tiny and huge coordinates, points exactly on a border. Values agree
 within 1e-6 relative; the kind agrees except within 1e-6 of a border (where rounding
-decides); the regions' balls are lossviz.outlines'.
+decides); the regions' balls are lossviz.core.outlines'.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import random
 
 import pytest
 
-from lossviz.losses import NonFiniteError
-from lossviz.outlines import margin_outline, triplet_outlines
-from lossviz.pairs import read_pair
-from lossviz.playground import read_triplet
-from lossviz.settings import LossSettings
-from lossviz.ui.component import MIRROR_JS
-from lossviz.ui.plane import preview_metric
+from lossviz.core.loss_settings import LossSettings
+from lossviz.core.losses import NonFiniteError
+from lossviz.core.outlines import margin_outline, triplet_outlines
+from lossviz.core.pair_reading import read_pair
+from lossviz.core.triplet_reading import read_triplet
+from lossviz.ui.components.component import MIRROR_JS
+from lossviz.ui.components.plane import preview_metric
 
 REL = 1e-6
 DISTANCES = [

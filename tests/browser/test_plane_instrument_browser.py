@@ -17,12 +17,12 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Page, expect
 
-from lossviz.losses import NonFiniteError
-from lossviz.playground import read_triplet
-from lossviz.presets import PLAYGROUND_PRESETS
-from lossviz.scene import PlaygroundScene
-from lossviz.settings import LossSettings
-from lossviz.ui.plane_layers import triplet_reading
+from lossviz.core.loss_settings import LossSettings
+from lossviz.core.losses import NonFiniteError
+from lossviz.core.triplet_reading import read_triplet
+from lossviz.scenes.presets import PLAYGROUND_PRESETS
+from lossviz.scenes.scene import PlaygroundScene
+from lossviz.ui.instruments.triplet_plane import reading_json as triplet_reading
 from tests.browser.conftest import APP_TIMEOUT_MS, screenshot, wait_for_app
 from tests.browser.plane_helpers import no_exception, plane_points, to_screen
 

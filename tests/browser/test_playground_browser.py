@@ -1,8 +1,9 @@
 """The Triplet playground page (pages/playground.py) in a real browser, on app.py's server.
 
 What AppTest cannot do: drag a point of the plane with the mouse, and see the JS -> Python
--> URL round trip. Expected numbers come from the core (``lossviz.playground.read_triplet``)
-on the scene the page ended up with (read back from its URL), never from constants.
+-> URL round trip. Expected numbers come from the core
+(``lossviz.core.triplet_reading.read_triplet``) on the scene the page ended up with (read
+back from its URL), never from constants.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from lossviz.playground import TripletReading, read_triplet
-from lossviz.scene import PlaygroundScene
-from lossviz.settings import LossSettings
+from lossviz.core.loss_settings import LossSettings
+from lossviz.core.triplet_reading import TripletReading, read_triplet
+from lossviz.scenes.scene import PlaygroundScene
 from lossviz.ui.points import DESCENT_STEPS
 from tests.browser import plane_helpers
 from tests.browser.conftest import APP_TIMEOUT_MS, wait_for_app

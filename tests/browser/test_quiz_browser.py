@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lossviz.quiz import explain, make_round
+from lossviz.teaching.quiz_rounds import explain, make_round
 from tests.browser.conftest import screenshot, start_streamlit, wait_for_app
 
 pytestmark = pytest.mark.browser

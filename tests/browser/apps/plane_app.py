@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lossviz.ui.plane import Metric, Regions, Trajectory, plane
+from lossviz.ui.components.plane import Metric, Regions, Trajectory, plane
 
 KEY = "plane"
 BOUNDS = (-4.0, 4.0)

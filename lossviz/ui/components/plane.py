@@ -1,0 +1,559 @@
+"""The draggable plane: points a student drags, drawn by a Custom Components v2 element.
+
+Inline JS and CSS (``plane.js``, ``plane.css`` next to this file), no build step, no
+iframe. The page's own session state is the source of truth for the points:
+
+    if "points" not in st.session_state:
+        st.session_state.points = dict(DEFAULT_POINTS)
+
+    def store(points):  # runs in the component's callback, before the script
+        st.session_state.points = points
+
+    plane(key="triplet_plane", points=st.session_state.points, bounds=(-4, 4),
+          on_change=store, metric=Metric("lp", p=2.0))
+
+A Reset button simply writes ``st.session_state.points``; the browser adopts the new
+points and never sends them back. Keep your own state under another key than the
+plane's ``key`` (Streamlit owns ``st.session_state[key]``: the component's value).
+Never move points by writing ``st.session_state[key]["points"]``: the browser re-sends
+its old value on the next rerun and undoes it.
+
+While the browser animates a ``Trajectory`` (once per ``animation_id``, per key, even
+across reruns), it hides the arrows, dims the regions and sends nothing.
+
+Value sent by the browser (state ``points`` of the component, on pointer-up or after
+a 400 ms pause in arrow-key moves): ``{"A": [x, y], "P": [x, y], ..., "seq": n}``.
+``seq`` grows with every send, so two identical drops are still two changes.
+Data sent to the browser: see :func:`plane_data`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import streamlit as st
+
+from lossviz.core.grid import UNDEFINED_CELL
+from lossviz.core.outlines import Ball
+from lossviz.figures import COLORS, KIND_COLORS
+from lossviz.ui.components.component import asset_component
+from lossviz.ui.components.wire import json_payload
+
+Point = tuple[float, float]
+Points = dict[str, Point]
+
+
+STATE_NAME = "points"  # the component's state value; on_points_change fires on a send
+
+_mount = asset_component("plane")  # Streamlit's element "lossviz.plane"
+
+DEFAULT_COLORS: dict[str, str] = {
+    "A": COLORS["anchor"],
+    "P": COLORS["positive"],
+    "N": COLORS["negative"],
+    "X1": COLORS["anchor"],
+    "X2": COLORS["negative"],
+}
+FALLBACK_COLOR = "#555555"
+# Region cells of kinds (``lossviz.core.grid.kind_cells``): the kind colours, grey where undefined.
+KIND_REGION_PALETTE: dict[str, str] = {
+    **{str(int(kind)): color for kind, color in KIND_COLORS.items()},
+    UNDEFINED_CELL: "#9e9e9e",
+}
+MAX_POINTS = 64
+MAX_REGION_SIZE = 1024
+MAX_FRAMES = 2000
+
+# Hex, a colour name, or a functional rgb()/hsl() colour: nothing that could smuggle CSS.
+_COLOR_RE = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,30}|(rgb|rgba|hsl|hsla)\([0-9.,%\s/]+\))$")
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,15}$")
+
+
+# --------------------------------------------------------------------------- options
+
+
+def _check_color(color: object, what: str) -> str:
+    if not isinstance(color, str) or not _COLOR_RE.match(color.strip()):
+        raise ValueError(f"{what} must be a CSS colour like '#0072B2'; got {color!r}")
+    return color.strip()
+
+
+def _finite(value: object) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
+
+
+def _check_point(point: object, what: str) -> Point:
+    if (
+        not isinstance(point, (tuple, list))
+        or len(point) != 2
+        or not all(_finite(v) for v in point)
+    ):
+        raise ValueError(f"{what} must be a pair of finite numbers (x, y); got {point!r}")
+    return float(point[0]), float(point[1])
+
+
+@dataclass(frozen=True)
+class Regions:
+    """A background grid, ``size`` x ``size`` cells, drawn under the points.
+
+    ``cells`` holds ``size * size`` single characters, row-major, FIRST ROW = TOP
+    (y = hi); each is a key of ``palette`` (e.g. "0"/"1"/"2" for easy/semi-hard/hard).
+    """
+
+    size: int
+    cells: str
+    palette: dict[str, str]
+    opacity: float = 0.35
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.size, int) or not 1 <= self.size <= MAX_REGION_SIZE:
+            raise ValueError(f"Regions.size must be an int in [1, {MAX_REGION_SIZE}]")
+        if not isinstance(self.cells, str) or len(self.cells) != self.size * self.size:
+            got = len(self.cells) if isinstance(self.cells, str) else type(self.cells).__name__
+            raise ValueError(f"Regions.cells must hold size*size = {self.size**2} chars; got {got}")
+        if not self.palette or not all(isinstance(k, str) and len(k) == 1 for k in self.palette):
+            raise ValueError("Regions.palette keys must be single characters")
+        for char, color in self.palette.items():
+            _check_color(color, f"Regions.palette[{char!r}]")
+        unknown = set(self.cells) - set(self.palette)
+        if unknown:
+            raise ValueError(f"Regions.cells uses characters not in the palette: {sorted(unknown)}")
+        if not _finite(self.opacity) or not 0.0 <= self.opacity <= 1.0:
+            raise ValueError(f"Regions.opacity must be in [0, 1]; got {self.opacity!r}")
+
+
+@dataclass(frozen=True)
+class ShapeLayer:
+    """Balls (``lossviz.core.outlines``) filled with one colour: their union.
+
+    ``role`` says which of the mirror's regions (``regionBalls`` in ``mirror.js``) the
+    browser draws instead while the points differ from Python's (a drag, an animation):
+    "semi" / "hard" (a triplet's) or "margin" (a pair's); "" keeps these balls.
+    """
+
+    color: str
+    balls: tuple[Ball, ...]
+    role: Literal["semi", "hard", "margin", ""] = ""
+
+    def __post_init__(self) -> None:
+        _check_color(self.color, "ShapeLayer.color")
+        if self.role not in ("semi", "hard", "margin", ""):
+            raise ValueError(f"ShapeLayer.role must be semi, hard, margin or ''; got {self.role!r}")
+        for ball in self.balls:
+            if not (_finite(ball.radius) and all(_finite(v) for v in ball.center)):
+                raise ValueError(f"a ball needs a finite centre and radius; got {ball!r}")
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """Regions as exact vector outlines: the plot filled with ``base`` (None: left clear),
+    then each layer over the previous ones, all at ``opacity``."""
+
+    layers: tuple[ShapeLayer, ...]
+    base: str | None = None
+    opacity: float = 0.35
+
+    def __post_init__(self) -> None:
+        if self.base is not None:
+            _check_color(self.base, "Shapes.base")
+        if not _finite(self.opacity) or not 0.0 <= self.opacity <= 1.0:
+            raise ValueError(f"Shapes.opacity must be in [0, 1]; got {self.opacity!r}")
+
+
+@dataclass(frozen=True)
+class LiveLoss:
+    """The loss the browser computes itself while a point moves (``mirror.js``, checked
+    against the core): a triplet's (points A, P, N) or a pair's (X1, X2), with the
+    badge ``(text, colour)`` for each kind or term the read-out can show."""
+
+    kind: Literal["triplet", "pair"]
+    margin: float
+    badges: Mapping[str, tuple[str, str]]
+    swap: bool = False  # triplet
+    similar: bool = True  # pair
+    inverted: bool = False  # pair: the inverted snippet's loss
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("triplet", "pair"):
+            raise ValueError(f"LiveLoss.kind must be triplet or pair; got {self.kind!r}")
+        if not _finite(self.margin) or self.margin < 0:
+            raise ValueError(f"LiveLoss.margin must be finite and >= 0; got {self.margin!r}")
+        for name, (_text, color) in self.badges.items():
+            _check_color(color, f"LiveLoss.badges[{name!r}]")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "margin": float(self.margin),
+            "swap": bool(self.swap),
+            "similar": bool(self.similar),
+            "inverted": bool(self.inverted),
+            "badges": {name: [str(text), color] for name, (text, color) in self.badges.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Frames the browser animates once per ``animation_id`` (then shows ``points``)."""
+
+    frames: list[dict[str, Point]]
+    animation_id: int
+    frame_ms: int = 30
+
+    def __post_init__(self) -> None:
+        if not self.frames or len(self.frames) > MAX_FRAMES:
+            raise ValueError(f"Trajectory.frames must hold 1 to {MAX_FRAMES} frames")
+        for i, frame in enumerate(self.frames):
+            if not isinstance(frame, Mapping):
+                raise ValueError(f"Trajectory.frames[{i}] must be a dict name -> (x, y)")
+            for name, point in frame.items():
+                _check_point(point, f"Trajectory.frames[{i}][{name!r}]")
+        if not isinstance(self.animation_id, int) or isinstance(self.animation_id, bool):
+            raise ValueError("Trajectory.animation_id must be an int")
+        if not isinstance(self.frame_ms, int) or not 1 <= self.frame_ms <= 10_000:
+            raise ValueError("Trajectory.frame_ms must be an int in [1, 10000]")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """The distance the live preview labels lines with (torch's conventions)."""
+
+    kind: Literal["lp", "cosine", "squared", "none"] = "lp"
+    p: float = 2.0
+    eps: float = 1e-6
+    show_pn: bool = False  # also draw P-N (for the swap option)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("lp", "cosine", "squared", "none"):
+            raise ValueError(f"Metric.kind must be lp, cosine, squared or none; got {self.kind!r}")
+        if not isinstance(self.p, (int, float)) or math.isnan(self.p) or not self.p > 0:
+            raise ValueError(f"Metric.p must be > 0 (inf allowed); got {self.p!r}")
+        if not _finite(self.eps) or self.eps < 0:
+            raise ValueError(f"Metric.eps must be finite and >= 0; got {self.eps!r}")
+
+
+_PREVIEW = {
+    "euclidean": ("lp", 2.0),
+    "manhattan": ("lp", 1.0),
+    "chebyshev": ("lp", float("inf")),
+    "cosine": ("cosine", 2.0),
+    "squared_euclidean": ("squared", 2.0),
+}
+
+
+def preview_metric(distance: str, p: float, eps: float, show_pn: bool = False) -> Metric:
+    """How the plane labels its lines while a point moves, for a page's distance setting.
+
+    A ``DISTANCES`` name ("minkowski" with ``p``), or no numbers for a typed
+    distance ("custom"): the one place a page's distance becomes a preview.
+    """
+    kind, order = ("lp", p) if distance == "minkowski" else _PREVIEW.get(distance, ("none", 2.0))
+    return Metric(kind=kind, p=order, eps=eps, show_pn=show_pn)
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def clamp_point(point: Point, bounds: tuple[float, float]) -> Point:
+    lo, hi = bounds
+    return min(max(point[0], lo), hi), min(max(point[1], lo), hi)
+
+
+def points_from_value(
+    value: object, names: Sequence[str], bounds: tuple[float, float]
+) -> Points | None:
+    """The points in a component value, clamped to ``bounds``; None if malformed.
+
+    Every name in ``names`` must be present as a pair of finite numbers (booleans and
+    strings are rejected); other keys (``seq``, unknown names) are ignored.
+    """
+    if not isinstance(value, Mapping):
+        return None
+    points: Points = {}
+    for name in names:
+        raw = value.get(name)
+        if not isinstance(raw, (list, tuple)) or len(raw) != 2 or not all(_finite(v) for v in raw):
+            return None
+        points[name] = clamp_point((float(raw[0]), float(raw[1])), bounds)
+    return points
+
+
+def default_lines(names: Sequence[str], metric: Metric | None) -> list[tuple[str, str]]:
+    """A-P and A-N (and P-N when ``metric.show_pn``) for a triplet, else consecutive pairs."""
+    if {"A", "P", "N"} <= set(names):
+        lines = [("A", "P"), ("A", "N")]
+        if metric is not None and metric.show_pn:
+            lines.append(("P", "N"))
+        return lines
+    return list(zip(names[:-1], names[1:], strict=True))
+
+
+def _check_bounds(bounds: object) -> tuple[float, float]:
+    if (
+        not isinstance(bounds, (tuple, list))
+        or len(bounds) != 2
+        or not all(_finite(v) for v in bounds)
+        or not float(bounds[0]) < float(bounds[1])
+    ):
+        raise ValueError(f"bounds must be (lo, hi) with finite lo < hi; got {bounds!r}")
+    return float(bounds[0]), float(bounds[1])
+
+
+def _pair_list(point: Point) -> list[float]:
+    return [float(point[0]), float(point[1])]
+
+
+def plane_data(
+    *,
+    key: str,
+    points: Mapping[str, Point],
+    bounds: tuple[float, float],
+    regions: Regions | None = None,
+    shapes: Shapes | None = None,
+    arrows: Mapping[str, Point] | None = None,
+    trajectory: Trajectory | None = None,
+    metric: Metric | None = None,
+    live: LiveLoss | None = None,
+    reading: Mapping[str, object] | None = None,
+    labels: Mapping[str, str] | None = None,
+    colors: Mapping[str, str] | None = None,
+    lines: Sequence[tuple[str, str]] | None = None,
+    caption: str = "",
+    height_px: int = 520,
+    ack: int = 0,
+    static: bool = False,
+    download_name: str = "lossviz-plane",
+) -> dict[str, Any]:
+    """The JSON-safe ``data`` the browser receives (validated; raises ValueError).
+
+    ``ack`` is the ``seq`` of the last value Python has received: the browser keeps
+    its own (just sent) positions until the data acknowledges them, so a stale
+    rerun's data cannot snap a dropped point back. ``static`` points cannot be dragged
+    or moved with the keyboard (a picture, e.g. a quiz question). ``shapes`` are drawn
+    over ``regions`` (give one or the other). ``live`` turns on the read-out above the
+    plot: ``reading`` (the server's numbers, e.g. ``{"d_ap": ..., "loss": ..., "kind":
+    "easy"}``) at rest, the mirror's while a point moves. ``download_name`` names the
+    SVG and PNG files the plane's download buttons save.
+    """
+    lo, hi = _check_bounds(bounds)
+    if not points or len(points) > MAX_POINTS:
+        raise ValueError(f"points must hold 1 to {MAX_POINTS} named points")
+    for name in points:
+        if not isinstance(name, str) or not _NAME_RE.match(name) or name == "seq":
+            raise ValueError(f"point names must be short ids like 'A' or 'X1'; got {name!r}")
+    names = list(points)
+    pts = {
+        n: _pair_list(clamp_point(_check_point(p, f"points[{n!r}]"), (lo, hi)))
+        for n, p in points.items()
+    }
+
+    palette = {**DEFAULT_COLORS, **(colors or {})}
+    cols = {n: _check_color(palette.get(n, FALLBACK_COLOR), f"colors[{n!r}]") for n in names}
+
+    texts = {}
+    for name, text in (labels or {}).items():
+        if name in pts:
+            if not isinstance(text, str):
+                raise ValueError(f"labels[{name!r}] must be a string")
+            texts[name] = text[:80]
+
+    arrow_data = None
+    if arrows:
+        arrow_data = {
+            n: _pair_list(_check_point(d, f"arrows[{n!r}]")) for n, d in arrows.items() if n in pts
+        }
+
+    pairs = default_lines(names, metric) if lines is None else [tuple(pair) for pair in lines]
+    for pair in pairs:
+        if len(pair) != 2 or not all(n in pts for n in pair):
+            raise ValueError(f"lines must name pairs of points; got {pair!r}")
+
+    if not isinstance(height_px, int) or not 120 <= height_px <= 2000:
+        raise ValueError(f"height_px must be an int in [120, 2000]; got {height_px!r}")
+
+    return {
+        "instance": str(key),
+        "points": pts,
+        "bounds": [lo, hi],
+        "colors": cols,
+        "labels": texts,
+        "arrows": arrow_data,
+        "regions": None
+        if regions is None
+        else {
+            "size": regions.size,
+            "cells": regions.cells,
+            "palette": dict(regions.palette),
+            "opacity": float(regions.opacity),
+        },
+        "trajectory": None
+        if trajectory is None
+        else {
+            "id": trajectory.animation_id,
+            "frame_ms": trajectory.frame_ms,
+            "frames": [
+                {n: _pair_list(p) for n, p in frame.items() if n in pts}
+                for frame in trajectory.frames
+            ],
+        },
+        # JSON has no Infinity: p = inf travels as the string "inf".
+        "metric": None
+        if metric is None
+        else {
+            "kind": metric.kind,
+            "p": "inf" if math.isinf(metric.p) else float(metric.p),
+            "eps": float(metric.eps),
+        },
+        "shapes": None if shapes is None else _shapes_json(shapes),
+        "live": None if live is None else live.to_json(),
+        "reading": None if reading is None else _reading_json(reading),
+        "download_name": _download_name(download_name),
+        "lines": [list(pair) for pair in pairs] if metric is not None else [],
+        "caption": str(caption),
+        "height_px": height_px,
+        "ack": int(ack),
+        "static": bool(static),
+    }
+
+
+def _shapes_json(shapes: Shapes) -> dict[str, Any]:
+    return {
+        "base": shapes.base,
+        "opacity": float(shapes.opacity),
+        "layers": [
+            {"color": layer.color, "role": layer.role, "balls": [b.to_json() for b in layer.balls]}
+            for layer in shapes.layers
+        ],
+    }
+
+
+def _reading_json(reading: Mapping[str, object]) -> dict[str, object]:
+    """Numbers (non-finite ones as None: JSON has no NaN), booleans and short strings."""
+    out: dict[str, object] = {}
+    for name, value in reading.items():
+        if isinstance(value, bool) or value is None:
+            out[str(name)] = value
+        elif isinstance(value, (int, float)):
+            out[str(name)] = float(value) if math.isfinite(value) else None
+        else:
+            out[str(name)] = str(value)[:40]
+    return out
+
+
+def _download_name(name: str) -> str:
+    """A safe file stem: letters, digits, '-', '_' and '.', at most 60 characters."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip("-.")[:60]
+    return stem or "lossviz-plane"
+
+
+def _component_value(key: str) -> object:
+    """The component's ``points`` state value in session state (None before any send)."""
+    try:
+        state = st.session_state[key]
+    except KeyError:
+        return None
+    return state.get(STATE_NAME) if isinstance(state, Mapping) else None
+
+
+def _ack(value: object) -> int:
+    seq = value.get("seq") if isinstance(value, Mapping) else None
+    return int(seq) if _finite(seq) else 0
+
+
+def points_callback(
+    key: str,
+    names: Sequence[str],
+    bounds: tuple[float, float],
+    on_change: Callable[[Points], None],
+) -> Callable[[], None]:
+    """The ``on_points_change`` callback: the component's value -> ``on_change(points)``."""
+
+    def _on_points_change() -> None:
+        received = points_from_value(_component_value(key), names, bounds)
+        if received is not None:
+            on_change(received)
+
+    return _on_points_change
+
+
+# --------------------------------------------------------------------------- the element
+
+
+def plane(
+    *,
+    key: str,
+    points: dict[str, tuple[float, float]],
+    bounds: tuple[float, float],
+    on_change: Callable[[dict[str, tuple[float, float]]], None],
+    regions: Regions | None = None,
+    shapes: Shapes | None = None,
+    arrows: dict[str, tuple[float, float]] | None = None,
+    trajectory: Trajectory | None = None,
+    metric: Metric | None = None,
+    live: LiveLoss | None = None,
+    reading: Mapping[str, object] | None = None,
+    labels: dict[str, str] | None = None,
+    colors: dict[str, str] | None = None,
+    lines: list[tuple[str, str]] | None = None,
+    caption: str = "",
+    height_px: int = 520,
+    static: bool = False,
+    download_name: str = "lossviz-plane",
+) -> None:
+    """Show the draggable plane; ``on_change(points)`` runs (as a callback) after a move.
+
+    ``points``: name -> (x, y) in data units, all draggable, clamped to ``bounds``
+    (lo, hi) on both axes. ``metric`` turns on the lines (``lines``, default A-P and
+    A-N) and their live length labels. ``on_change`` gets every point, clamped; a
+    malformed value from the browser is ignored. Store the points in your own
+    session state there: it, not the component's value, is the truth. ``static=True``
+    shows the points without letting them move (no drag, no arrow keys, not focusable),
+    so ``on_change`` never runs. ``shapes``, ``live``, ``reading``: see :func:`plane_data`.
+    """
+    lo_hi = _check_bounds(bounds)
+    data = plane_data(
+        key=key,
+        points=points,
+        bounds=lo_hi,
+        regions=regions,
+        shapes=shapes,
+        arrows=arrows,
+        trajectory=trajectory,
+        metric=metric,
+        live=live,
+        reading=reading,
+        labels=labels,
+        colors=colors,
+        lines=lines,
+        caption=caption,
+        height_px=height_px,
+        ack=_ack(_component_value(key)),
+        static=static,
+        download_name=download_name,
+    )
+    callback = points_callback(key, list(points), lo_hi, on_change)
+    _mount(key=key, data=json_payload(data), on_points_change=callback)
+
+
+__all__ = [
+    "LiveLoss",
+    "Metric",
+    "Regions",
+    "ShapeLayer",
+    "Shapes",
+    "Trajectory",
+    "clamp_point",
+    "default_lines",
+    "plane",
+    "plane_data",
+    "points_callback",
+    "points_from_value",
+]

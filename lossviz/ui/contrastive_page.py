@@ -1,0 +1,84 @@
+"""The contrastive page's state and actions: drag, presets, reset, step, descend, convention."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from lossviz.core.loss_settings import LossSettings
+from lossviz.core.pair_reading import (
+    POINT_NAMES,
+    descend_pair,
+    loss_along_distance,
+)
+from lossviz.figures.curves import contrastive_curves
+from lossviz.scenes.scene import ContrastiveScene
+from lossviz.ui.controls import LOSS_FIELDS
+from lossviz.ui.points import ScenePoints
+from lossviz.ui.state import SceneBinding
+
+BINDING = SceneBinding(ContrastiveScene, "contrastive", (*LOSS_FIELDS, "similar", "lr"))
+POINTS = ScenePoints(BINDING, POINT_NAMES, (("x1x", "x1y"), ("x2x", "x2y")))
+BOUNDS = POINTS.bounds
+PLANE_KEY = "contrastive.plane"
+INVERTED_KEY = "contrastive.inverted"
+
+
+def reset() -> None:
+    POINTS.apply(ContrastiveScene())
+    st.session_state[INVERTED_KEY] = False
+
+
+def inverted() -> bool:
+    """Whether the page shows (and descends) the inverted snippet instead of the loss."""
+    return bool(st.session_state.get(INVERTED_KEY, False))
+
+
+def step(settings: LossSettings, steps: int = 1) -> None:
+    """Move both points ``steps`` gradient-descent steps (of the loss drawn); animate if > 1."""
+    scene = BINDING.load()
+    path = descend_pair(
+        POINTS.positions(scene), scene.similar, settings, scene.lr, steps, BOUNDS,
+        inverted=inverted(),
+    )  # fmt: skip
+    POINTS.follow(path.tolist())
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def curves_figure(
+    margin: float,
+    pair: tuple[float, float, bool],
+    inverted_point: tuple[float, float] | None,
+) -> go.Figure:
+    """Loss against d for both labels (values from the core), the pair marked; cached."""
+    hi = max(2.0 * margin, 1.15 * pair[0], 0.5)
+    d, similar_loss, dissimilar_loss = loss_along_distance(margin, hi)
+    return contrastive_curves(
+        d.tolist(), similar_loss.tolist(), dissimilar_loss.tolist(), margin, pair, inverted_point
+    )
+
+
+def contrastive_explainer() -> None:
+    with st.expander("What am I looking at?", icon=":material/help:"):
+        st.markdown(
+            """
+**The points.** X1 and X2 are two embeddings; the toggle says whether they come from the
+same class (*similar*, label y = 1) or not (*dissimilar*, y = 0).
+
+**The loss.** The contrastive loss (Hadsell, Chopra and LeCun 2006) is
+`y·d² + (1 − y)·max(m − d, 0)²`: a similar pair is always *pulled* together; a dissimilar
+pair is *pushed* apart only while it is closer than the margin *m*, and costs nothing beyond.
+
+**The shaded disc.** Where X2 would be inside the margin of X1 (a p-ball of radius *m*:
+a circle for p = 2, a diamond for p = 1, a square for p = ∞).
+
+**The arrows.** The negative gradient of the loss for each point, from torch autograd.
+*Step* takes one gradient-descent step; *Descend* takes 50 and animates them.
+
+**The chart.** The loss against d for both labels, from the same core function: the pair is
+the dot; the dotted line is the margin.
+
+**The label convention.** A much-copied snippet documents "label 1 = similar" but computes
+the loss the other way round. Turn on *Use the inverted snippet* to see what it does here.
+"""
+        )
