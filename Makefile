@@ -52,38 +52,32 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/pyth
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(VENV)/.runtime $@
 
+# $(call debian_package,PACKAGE,TEST,NEEDED_FOR): nothing when the shell TEST succeeds;
+# else, as root with apt, install Debian's PACKAGE; else say what is missing (the tests
+# that need it skip, except under CI=true, where they fail).
+define debian_package
+	@if $(2); then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian $(1) for $(3)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; \
+	else \
+		echo "$(1) not found and not root: needed for $(3) (sudo apt-get install $(1)); those tests will be skipped (an error under CI=true)"; \
+	fi
+endef
+
 # Debian's chromium drives the browser tests (Playwright never downloads one).
 browser:
-	@if [ -x "$(CHROMIUM)" ]; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "Installing Debian chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else \
-		echo "chromium not found at $(CHROMIUM) and not root: browser tests will be skipped (an error under CI=true)"; \
-	fi
+	$(call debian_package,chromium,[ -x "$(CHROMIUM)" ],the browser tests)
 
-# Debian's nginx for `make serve` and the multi-process tests, installed like chromium.
+# Debian's nginx for `make serve` and the multi-process tests.
 nginx:
-	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "Installing Debian nginx for make serve and its tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
-	else \
-		echo "nginx not found and not root: make serve needs it (sudo apt-get install nginx); its tests will be skipped (an error under CI=true)"; \
-	fi
+	$(call debian_package,nginx,command -v nginx >/dev/null || [ -x /usr/sbin/nginx ],make serve and its tests)
 
-# Debian's PostgreSQL server programs (initdb, pg_ctl) for the room store's tests, installed
-# like nginx. The tests start a throwaway server of their own (tests/postgres_server.py) on
-# 127.0.0.1; Debian's package may also create its own "main" cluster, which they never use.
+# Debian's PostgreSQL server programs (initdb, pg_ctl) for the room store's tests. The tests
+# start a throwaway server of their own (tests/postgres_server.py) on 127.0.0.1; Debian's
+# package may also create its own "main" cluster, which they never use.
 postgresql:
-	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
-		{ command -v pg_config >/dev/null && [ -x "$$(pg_config --bindir)/initdb" ]; }; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "Installing Debian postgresql for the room store's tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
-	else \
-		echo "PostgreSQL's initdb not found and not root: the room store's PostgreSQL tests will be skipped (an error under CI=true)"; \
-	fi
+	$(call debian_package,postgresql,ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1,the room store's PostgreSQL tests)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts

@@ -69,6 +69,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from bench.common import markdown_table
 from bench.loadtest import (
+    STOPS,
     LoadSpec,
     Rerun,
     TabState,
@@ -82,6 +83,7 @@ from bench.loadtest import (
     percentile,
     rerun,
     rss_mb,
+    stop_reason,
     summarize,
     warm_up,
 )
@@ -334,13 +336,10 @@ async def failover_student(
             student.reruns.append((start, result))
             student.sessions.add(tab.session_id)
             done += 1
-    except TimeoutError:
-        student.stopped = "timeout"
-    except ConnectionClosed:
-        student.stopped = "disconnect"
-    except asyncio.CancelledError:
-        student.stopped = "cap"
-        raise
+    except STOPS as stop:
+        student.stopped = stop_reason(stop)
+        if isinstance(stop, asyncio.CancelledError):
+            raise
     finally:
         if ws is not None:
             await ws.close()

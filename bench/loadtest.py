@@ -428,6 +428,17 @@ class ClientReport:
     cookies: dict[str, str] = field(default_factory=dict)
 
 
+STOPS = (TimeoutError, ConnectionClosed, asyncio.CancelledError)
+
+
+def stop_reason(stop: BaseException) -> str:
+    """Why a client stopped early, in a report's words: "timeout" (no answer in time),
+    "disconnect" (the server closed the websocket) or "cap" (the whole load ran out)."""
+    if isinstance(stop, TimeoutError):
+        return "timeout"
+    return "disconnect" if isinstance(stop, ConnectionClosed) else "cap"
+
+
 def fetch_cookies(base_url: str, timeout_s: float) -> dict[str, str]:
     """``GET /_stcore/health`` as the front end does first; returns the cookies it sets."""
     with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=timeout_s) as reply:
@@ -515,13 +526,10 @@ async def run_client(
                 report.reruns.append(await rerun(ws, tab, spec.timeout_s))
             report.session_id = tab.session_id
             on_rerun(index, i)
-    except TimeoutError:
-        report.stopped = "timeout"
-    except ConnectionClosed:
-        report.stopped = "disconnect"
-    except asyncio.CancelledError:
-        report.stopped = "cap"
-        raise
+    except STOPS as stop:
+        report.stopped = stop_reason(stop)
+        if isinstance(stop, asyncio.CancelledError):
+            raise
     finally:
         if ws is not None:
             await ws.close()

@@ -283,21 +283,21 @@ def failover_part(think_s: float) -> dict:
 # --------------------------------------------------------------------------- PostgreSQL
 
 
+NO_POSTGRES = "no PostgreSQL server programs (initdb, pg_ctl)"
+
+
 @contextlib.contextmanager
 def postgres():
-    """A throwaway PostgreSQL server (``tests/postgres_server.py``), or None without one."""
+    """A throwaway PostgreSQL server (``tests/postgres_server.py``) and the environment that
+    points an app at it, or None without one."""
     from tests.postgres_server import PostgresServer, find_bin_dir, server_user_prefix
 
     bin_dir, prefix = find_bin_dir(), server_user_prefix()
     if bin_dir is None or prefix is None:
         yield None
         return
-    server = PostgresServer(bin_dir, prefix)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.close()
+    with PostgresServer(bin_dir, prefix) as server:
+        yield server, postgres_env(server.url())
 
 
 class StoreProbe(threading.Thread):
@@ -344,10 +344,10 @@ def hosts_part(think_s: float) -> dict:
     """See ``bench.quiz_rooms`` (``hosts``)."""
     n = HOSTS_STUDENTS
     title = f"hosts: two app hosts on one PostgreSQL, {n} students"
-    with postgres() as server:
-        if server is None:
-            return skipped(title, "no PostgreSQL server programs (initdb, pg_ctl)")
-        env = postgres_env(server.url())
+    with postgres() as found:
+        if found is None:
+            return skipped(title, NO_POSTGRES)
+        server, env = found
         version = server.bin_dir.parent.name
         code, key = new_room(env)
         pupils = class_of(n, "127.0.5")
@@ -413,10 +413,10 @@ def pg_restart_part(think_s: float) -> dict:
     """See ``bench.quiz_rooms`` (``pg_restart``)."""
     n = PG_RESTART_STUDENTS
     title = f"pg_restart: PostgreSQL restarted (immediate) under a class of {n} on two hosts"
-    with postgres() as server:
-        if server is None:
-            return skipped(title, "no PostgreSQL server programs (initdb, pg_ctl)")
-        env = postgres_env(server.url())
+    with postgres() as found:
+        if found is None:
+            return skipped(title, NO_POSTGRES)
+        server, env = found
         code, key = new_room(env)
         pupils = class_of(n, "127.0.6", expected=UNAVAILABLE)
         with app_servers("quiz-rooms-pg", env, count=2) as hosts:

@@ -280,32 +280,20 @@ async def fresh_at_once(url: str, code: str) -> dict:
     return {**outcome(ready, results), "forms": len(ready), "elapsed_s": elapsed}
 
 
-async def fresh_back_to_back(url: str, code: str) -> dict:
-    """Burst (b2): 100 cookieless sessions from one address, one after the other."""
+async def fresh_sessions(
+    url: str, code: str, address: str, label: str, every_s: float | None = None
+) -> dict:
+    """Bursts (b2) and (b3): 100 cookieless sessions from one address, one after the other:
+    each opens, presses Join (with ``every_s``: at ``start + i * every_s``) and closes."""
     pages, results = [], []
     start = time.perf_counter()
     for i in range(ATTEMPTS):
-        page = Page(Browser(address="127.0.2.3", keeps_cookies=False), url, f"room={code}")
+        page = Page(Browser(address=address, keeps_cookies=False), url, f"room={code}")
         try:
             await page.open()
-            results.append(await page.run(join_states(page, f"fresh b2 {i:03d}")))
-        except Exception as error:  # noqa: BLE001 - counted as a failure of this session
-            results.append(error)
-        pages.append(page)
-        await page.close()
-    return {**outcome(pages, results), "elapsed_s": time.perf_counter() - start}
-
-
-async def fresh_paced(url: str, code: str, every_s: float) -> dict:
-    """Burst (b3): 100 cookieless sessions from one address, a Join press every ``every_s``."""
-    pages, results = [], []
-    start = time.perf_counter()
-    for i in range(ATTEMPTS):
-        page = Page(Browser(address="127.0.2.5", keeps_cookies=False), url, f"room={code}")
-        try:
-            await page.open()
-            await asyncio.sleep(max(0.0, start + i * every_s - time.perf_counter()))
-            results.append(await page.run(join_states(page, f"paced b3 {i:03d}")))
+            if every_s is not None:
+                await asyncio.sleep(max(0.0, start + i * every_s - time.perf_counter()))
+            results.append(await page.run(join_states(page, f"{label} {i:03d}")))
         except Exception as error:  # noqa: BLE001 - counted as a failure of this session
             results.append(error)
         pages.append(page)
@@ -357,8 +345,8 @@ async def burst_run(url: str, codes: dict[str, str], every_s: float) -> dict:
     return {
         "a": await one_browser(url, codes["a"]),
         "b": await fresh_at_once(url, codes["b"]),
-        "b2": await fresh_back_to_back(url, codes["b2"]),
-        "b3": await fresh_paced(url, codes["b3"], every_s),
+        "b2": await fresh_sessions(url, codes["b2"], "127.0.2.3", "fresh b2"),
+        "b3": await fresh_sessions(url, codes["b3"], "127.0.2.5", "paced b3", every_s),
         "c": await router_class(url, codes["c"]),
     }
 

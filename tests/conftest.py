@@ -52,12 +52,8 @@ def postgres_server() -> Iterator[PostgresServer]:
         if _in_ci():
             pytest.fail(f"{reason} (CI is set, so this is an error, not a skip)", pytrace=False)
         pytest.skip(reason)
-    server = PostgresServer(bin_dir, prefix)
-    try:
-        server.start()
+    with PostgresServer(bin_dir, prefix) as server:
         yield server
-    finally:
-        server.close()
 
 
 _ROOMS_SCHEMAS = itertools.count()

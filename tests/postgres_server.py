@@ -138,6 +138,14 @@ class PostgresServer:
             return self.log.read_text(errors="replace")[-chars:]
         return ""
 
+    def __enter__(self) -> PostgresServer:
+        """Started (see :meth:`start`); stopped and deleted on leaving (:meth:`close`)."""
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     def start(self) -> None:
         """Start on a free port (a new one only the first time: URLs stay valid)."""
         for attempt in range(3):

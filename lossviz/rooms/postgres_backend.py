@@ -32,6 +32,7 @@ from typing import Any
 import psycopg
 from psycopg import pq
 
+from lossviz.rooms.backend import committed
 from lossviz.rooms.errors import StoreUnavailableError
 
 SCHEMA_LOCK = 0x6C6F7373  # pg_advisory_xact_lock key while creating the schema ("loss")
@@ -211,14 +212,8 @@ class PostgresBackend:
         """See :mod:`lossviz.rooms.backend`."""
         connection = self._begin(WRITE if write else READ)
         try:
-            try:
+            with committed(connection.execute, psycopg.Error, lambda: not connection.broken):
                 yield _Tx(connection)
-            except BaseException:
-                if not connection.broken:
-                    with contextlib.suppress(psycopg.Error):
-                        connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
         except psycopg.Error as error:
             raise self._unavailable(error) from error
         finally:

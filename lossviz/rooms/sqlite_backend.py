@@ -20,6 +20,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+from lossviz.rooms.backend import committed
 from lossviz.rooms.errors import StoreUnavailableError
 from lossviz.rooms.nicknames import nickname_fold, nickname_key
 
@@ -90,14 +91,13 @@ class SqliteBackend:
         """The file, its folders and its tables, if missing; an old schema updated."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
-        except (OSError, sqlite3.Error) as error:
+        except OSError as error:
             raise self._unavailable(error) from error
-        try:
+        with self._connection() as db:
             db.execute("PRAGMA journal_mode=WAL")  # persistent: stored in the file
             db.execute("PRAGMA foreign_keys=OFF")  # an upgrade drops and refills students
             db.execute("BEGIN IMMEDIATE")
-            try:
+            with committed(db.execute, sqlite3.Error):
                 (version,) = db.execute("PRAGMA user_version").fetchone()
                 if version < SCHEMA_VERSION:
                     if version == 0 and _has_table(db, "rooms"):
@@ -107,11 +107,16 @@ class SqliteBackend:
                             if statement.strip():
                                 db.execute(statement)
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection to the file for one operation; its failures as StoreUnavailableError."""
+        try:
+            db = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+        except (OSError, sqlite3.Error) as error:
+            raise self._unavailable(error) from error
+        try:
+            yield db
         except sqlite3.Error as error:
             raise self._unavailable(error) from error
         finally:
@@ -122,25 +127,12 @@ class SqliteBackend:
         """See :mod:`lossviz.rooms.backend`."""
         if not self.path.exists():
             self._create()  # deleted while a server held this store: start afresh
-        try:
-            db = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
-        except (OSError, sqlite3.Error) as error:
-            raise self._unavailable(error) from error
-        try:
+        with self._connection() as db:
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
+            with committed(db.execute, sqlite3.Error):
                 yield db
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        except sqlite3.Error as error:
-            raise self._unavailable(error) from error
-        finally:
-            db.close()
 
     def close(self) -> None:
         """Nothing to close: a connection lives for one operation."""
