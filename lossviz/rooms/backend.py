@@ -19,8 +19,7 @@ Conventions every backend keeps:
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -48,25 +47,6 @@ class Backend(Protocol):
     def transaction(self, write: bool) -> AbstractContextManager[Tx]: ...
 
     def close(self) -> None: ...
-
-
-@contextlib.contextmanager
-def committed(
-    execute: Callable[[str], object],
-    driver_error: type[BaseException],
-    can_roll_back: Callable[[], bool] = lambda: True,
-) -> Iterator[None]:
-    """The block as one transaction already begun on a connection that ``execute(sql)``
-    speaks to: COMMIT after it, ROLLBACK when it raises (if ``can_roll_back()``; a failing
-    rollback is ignored: the block's own exception is the one that matters)."""
-    try:
-        yield
-    except BaseException:
-        if can_roll_back():
-            with contextlib.suppress(driver_error):
-                execute("ROLLBACK")
-        raise
-    execute("COMMIT")
 
 
 def open_backend(target: str | Path | Backend, busy_timeout_s: float = 30.0) -> Backend:

@@ -32,8 +32,8 @@ from typing import Any
 import psycopg
 from psycopg import pq
 
-from lossviz.rooms.backend import committed
 from lossviz.rooms.errors import StoreUnavailableError
+from lossviz.rooms.transactions import committed
 
 SCHEMA_LOCK = 0x6C6F7373  # pg_advisory_xact_lock key while creating the schema ("loss")
 

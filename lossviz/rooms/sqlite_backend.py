@@ -20,9 +20,9 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from lossviz.rooms.backend import committed
 from lossviz.rooms.errors import StoreUnavailableError
 from lossviz.rooms.nicknames import nickname_fold, nickname_key
+from lossviz.rooms.transactions import committed
 
 SCHEMA_VERSION = 2
 
