@@ -545,7 +545,10 @@ def cluster(
         ports = [free_port() for _ in range(workers)]
     worker_host = host if workers == 1 else "127.0.0.1"
     behind = {BEHIND_PROXY_ENV: "1"} if nginx is not None else {}
-    env = app_env(**{COOKIE_SECRET_ENV: secrets.token_hex(32)}, **behind)
+    # One secret for every worker (a cookie set by one is valid at all); the environment's
+    # own when it has one, so that several machines behind one balancer can share it.
+    secret = os.environ.get(COOKIE_SECRET_ENV, "").strip() or secrets.token_hex(32)
+    env = app_env(**{COOKIE_SECRET_ENV: secret}, **behind)
     supervisor = Supervisor(log)
     started = Cluster(url=f"http://{_connect_host(host)}:{port}", supervisor=supervisor)
     with contextlib.ExitStack() as stack:

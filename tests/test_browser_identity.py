@@ -33,14 +33,18 @@ def fake_st(monkeypatch):
         (None, "6.6.6.6, 10.0.0.7", True, "10.0.0.7"),  # nginx added the last entry
         (None, "10.0.0.7", True, "10.0.0.7"),
         (None, "", True, "this machine"),
+        ("10.0.0.2", "6.6.6.6, 10.0.0.7", "10.0.0.2", "10.0.0.7"),  # a trusted balancer
+        ("10.0.0.3", "6.6.6.6, 10.0.0.7", "10.0.0.2", "10.0.0.3"),  # not that one
     ],
 )  # fmt: skip
 def test_the_client_address(fake_st, monkeypatch, ip, forwarded, behind, expected):
     fake_st.context = context(ip, forwarded)
-    if behind:
+    monkeypatch.delenv(identity.BEHIND_PROXY_ENV, raising=False)
+    monkeypatch.delenv(identity.TRUSTED_PROXIES_ENV, raising=False)
+    if behind is True:
         monkeypatch.setenv(identity.BEHIND_PROXY_ENV, "1")
-    else:
-        monkeypatch.delenv(identity.BEHIND_PROXY_ENV, raising=False)
+    elif behind:
+        monkeypatch.setenv(identity.TRUSTED_PROXIES_ENV, f" {behind} , 192.0.2.1")
     assert identity.client_address() == expected
 
 

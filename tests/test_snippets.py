@@ -1,4 +1,4 @@
-"""Copy as code (lossviz/snippets.py): every generated script runs and prints the page's numbers.
+"""Copy as code (lossviz/teaching/snippets.py): every generated script prints the page's numbers.
 
 All the scripts are written to files and run in one subprocess (each with its own
 globals, by ``runpy``), so that torch is imported once; one more test runs a script
@@ -284,8 +284,9 @@ def test_what_cannot_be_written_raises(points, settings):
         triplet_snippet(points, settings)
 
 
-def test_the_readme_shows_the_default_scenes_script():
-    """The README's "Copy as code" example is what the page generates for its defaults."""
+def test_the_docs_show_the_default_scenes_script():
+    """docs/pages.md's "Copy as code" example is what the page generates for its defaults
+    (tests/test_docs.py runs it and checks the printout the page quotes)."""
     from pathlib import Path
 
     from lossviz.scenes.scene import PlaygroundScene
@@ -294,8 +295,8 @@ def test_the_readme_shows_the_default_scenes_script():
     settings = LossSettings(scene.margin, scene.p, scene.eps, scene.swap, scene.distance, "")
     script = triplet_snippet([[scene.ax, scene.ay], [scene.px, scene.py], [scene.nx, scene.ny]],
                              settings)  # fmt: skip
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    assert f"```python\n{script.strip()}\n```" in readme
+    pages = (Path(__file__).resolve().parents[1] / "docs" / "pages.md").read_text(encoding="utf-8")
+    assert f"```python\n{script.strip()}\n```" in pages
 
 
 RUFF = Path(sys.executable).with_name("ruff")
@@ -305,7 +306,7 @@ RUFF = Path(sys.executable).with_name("ruff")
     "case", [c for c in CASES if c.settings.distance != "custom"], ids=lambda c: c.id
 )
 def test_a_built_in_distances_script_is_formatted_as_ruff_formats_it(case):
-    """What a student copies reads like the project's code (and the README's block passes
+    """What a student copies reads like the project's code (and docs/pages.md's block passes
     ``ruff format --check``). A typed distance's expression stays on one line: not checked."""
     assert RUFF.exists(), f"ruff is a test requirement (requirements-dev.txt); not at {RUFF}"
     code = case.snippet()

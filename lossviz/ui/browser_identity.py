@@ -20,8 +20,9 @@ URL-safe characters are read back (anything else is as good as no cookie).
 The client's address (:func:`client_address`) is the websocket peer's. When that peer is
 this machine and the app runs behind a proxy of ours (``LOSSVIZ_BEHIND_PROXY=1``, which
 ``make serve`` sets for workers behind its nginx), it is the last ``X-Forwarded-For``
-entry, the one nginx adds; an earlier entry, or the header when no proxy of ours is in
-front (``make run``: a local program could write it), is never trusted.
+entry, the one nginx adds; likewise when the peer is one of ``LOSSVIZ_TRUSTED_PROXIES``
+(a balancer on another machine, by address). An earlier entry, or the header when no proxy
+of ours is in front (``make run``: a local program could write it), is never trusted.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from lossviz.ui.components.wire import json_payload
 SEAT_COOKIE = "lossviz_seat"
 KEY_COOKIE_PREFIX = "lossviz_key_"
 BEHIND_PROXY_ENV = "LOSSVIZ_BEHIND_PROXY"  # deploy.serve sets it for workers behind nginx
+TRUSTED_PROXIES_ENV = "LOSSVIZ_TRUSTED_PROXIES"  # a balancer on another machine
 SEAT_KEY = "identity.seat"  # session state: this browser's seat secret
 KEYS_KEY = "identity.keys"  # session state: room code -> teacher key
 SEAT_MAX_AGE_S = 30 * 24 * 3600
@@ -110,17 +112,22 @@ def keep(key_max_age_s: float) -> None:
     _mount(key="identity.cookies", data=json_payload({"cookies": cookies}), height="content")
 
 
+def _trusted_proxies() -> frozenset[str]:
+    """Addresses of proxies of ours on other machines (``LOSSVIZ_TRUSTED_PROXIES``, commas)."""
+    raw = os.environ.get(TRUSTED_PROXIES_ENV, "")
+    return frozenset(part.strip() for part in raw.split(",") if part.strip())
+
+
 def client_address() -> str:
     """The client's network address as far as this server can tell (see the module)."""
     peer = st.context.ip_address  # None for this machine (127.0.0.1 or ::1)
-    if peer is not None:
-        return peer
-    if os.environ.get(BEHIND_PROXY_ENV, "").strip() == "1":
+    local_proxy = peer is None and os.environ.get(BEHIND_PROXY_ENV, "").strip() == "1"
+    if local_proxy or (peer is not None and peer in _trusted_proxies()):
         forwarded = st.context.headers.get("X-Forwarded-For", "")
         last = forwarded.rsplit(",", 1)[-1].strip()
         if last:
             return last[:64]
-    return "this machine"
+    return peer if peer is not None else "this machine"
 
 
 __all__ = ["client_address", "forget_teacher_key", "keep", "keep_teacher_key", "seat_for",
