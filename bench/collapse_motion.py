@@ -6,8 +6,8 @@ a server started as ``make run`` starts one. Three measurements, each repeated:
 - *Plotly frames, replay*: the figure the page used to draw (one Plotly frame per recorded
   step, 40 ms each, built once; ``bench/apps/plotly_replay.py``): frames Plotly painted per
   second (its ``plotly_animatingframe`` events) while its Replay button played.
-- *player, replay*: the page's player with the same finished run: paints that moved the
-  points, per second, while its Play button played.
+- *player, replay*: the page's player with the same finished run: animation frames in
+  which the points moved (seen as its scrubber moving), per second, while Play played.
 - *player, live*: the real page, a fresh ``autostart`` link (the server trains meanwhile):
   the same, from the first frame to the end of the run.
 
@@ -21,7 +21,7 @@ import os
 import random
 import statistics
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
@@ -34,6 +34,15 @@ from tests.browser.conftest import (
     VIEWPORT,
     start_streamlit,
     wait_for_app,
+)
+from tests.browser.player_helpers import (
+    Shown,
+    ended,
+    now_ms,
+    player,
+    record_scrubber_moves,
+    scrubber_moves,
+    wait_shown,
 )
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results" / "collapse_motion-cpu.md"
@@ -61,22 +70,11 @@ def rate(times: list[float]) -> dict:
     }
 
 
-def player_state(page: Page, js: str):
-    return page.locator(".lv-player").evaluate(js)
-
-
-def wait_player(page: Page, condition: str) -> None:
-    deadline = time.monotonic() + TIMEOUT_S
-    while not player_state(page, f"(el) => Boolean({condition})"):
-        if time.monotonic() > deadline:
-            raise TimeoutError(condition)
-        page.wait_for_timeout(20)
-
-
-def moving_paints(page: Page, start: float, end: float) -> list[float]:
-    paints = player_state(page, "(el) => el.__lvPaints")
-    return [t for (t, pos), (_, before) in zip(paints[1:], paints, strict=False)
-            if start <= t <= end and pos != before]  # fmt: skip
+def wait_player(page: Page, condition: Callable[[Shown], bool], what: str) -> None:
+    try:
+        wait_shown(page, condition, what, TIMEOUT_S)
+    except AssertionError as error:
+        raise TimeoutError(what) from error
 
 
 def plotly_replay(page: Page, base: str) -> dict:
@@ -90,20 +88,23 @@ def plotly_replay(page: Page, base: str) -> dict:
 def player_replay(page: Page, base: str) -> dict:
     page.goto(f"{base}/?view=player")
     wait_for_app(page)
-    wait_player(page, "el.dataset.finished === 'true'")
+    wait_player(page, lambda s: s.finished, "the finished run")
     page.wait_for_timeout(300)
-    start = page.evaluate("() => performance.now()")
-    page.locator(".lv-player").get_by_role("button", name="Play", exact=True).click()
-    wait_player(page, "el.dataset.playing === 'false' && Number(el.dataset.frame) > 0")
-    return rate(moving_paints(page, start, page.evaluate("() => performance.now()")))
+    record_scrubber_moves(page)
+    start = now_ms(page)
+    player(page).get_by_role("button", name="Play", exact=True).click()
+    wait_player(page, lambda s: not s.playing and s.frame > 0, "the end of the replay")
+    return rate(scrubber_moves(page, start, now_ms(page)))
 
 
 def player_live(page: Page, base: str) -> dict:
     page.goto(f"{base}/collapse?autostart=1&seed={random.randrange(10_000, 2**31)}")
-    wait_player(page, "el.dataset.playing === 'true' && Number(el.dataset.frames) > 0")
-    start = page.evaluate("() => performance.now()")
-    wait_player(page, "el.dataset.finished === 'true' && el.dataset.playing === 'false'")
-    return rate(moving_paints(page, start, page.evaluate("() => performance.now()")))
+    wait_player(page, lambda s: s.status != "", "the player")
+    record_scrubber_moves(page)
+    wait_player(page, lambda s: s.playing and s.frames > 0, "playing")
+    start = now_ms(page)
+    wait_player(page, ended, "the end of the run")
+    return rate(scrubber_moves(page, start, now_ms(page)))
 
 
 def main() -> None:

@@ -26,22 +26,19 @@ with st.sidebar:
                  format_func=collapse_page.PRESET_LABELS.get, on_change=collapse_page.apply_preset,
                  placeholder="Custom settings")  # fmt: skip
     st.subheader("Losses")
-    widgets.choice(binding, "loss", "Loss (left)")
-    widgets.choice(binding, "compare", "Beside it (right)")
-    widgets.slider(binding, "margin", "Margin m")
+    widgets.choice(binding, "loss")
+    widgets.choice(binding, "compare")
+    widgets.slider(binding, "margin")
     st.subheader("Training")
-    widgets.choice(binding, "dataset", "Data", style="radio", horizontal=True)
-    widgets.choice(binding, "optimizer", "Optimizer", style="radio", horizontal=True)
-    widgets.number(binding, "lr", "Learning rate", format="%.4f")
-    widgets.slider(binding, "steps", "Steps")
-    widgets.choice(binding, "batch_size", "Batch size", style="slider")
-    widgets.toggle(binding, "l2_normalize", "L2-normalise the outputs")
-    widgets.number(binding, "clip_grad", "Clip gradient norm (0 = off)")
-    widgets.number(binding, "seed", "Seed")
-    widgets.toggle(
-        binding, "autostart", "Start training when this link opens",
-        help="For a class: share the address; every page that opens it trains.",
-    )  # fmt: skip
+    widgets.choice(binding, "dataset", style="radio", horizontal=True)
+    widgets.choice(binding, "optimizer", style="radio", horizontal=True)
+    widgets.number(binding, "lr", format="%.4f")
+    widgets.slider(binding, "steps")
+    widgets.choice(binding, "batch_size", style="slider")
+    widgets.toggle(binding, "l2_normalize")
+    widgets.number(binding, "clip_grad")
+    widgets.number(binding, "seed")
+    widgets.toggle(binding, "autostart")
 scene = binding.commit()
 with st.sidebar:
     class_link("pages/collapse.py", scene.to_query(), autostart=True)

@@ -2,9 +2,7 @@
 
 import streamlit as st
 
-from lossviz.core.device import default_device
 from lossviz.core.losses import NonFiniteError
-from lossviz.core.pair_reading import read_pair
 from lossviz.scenes.presets import CONTRASTIVE_PRESETS
 from lossviz.teaching.formulas import contrastive_latex
 from lossviz.teaching.references import inverted_snippet_code
@@ -14,7 +12,7 @@ from lossviz.ui.controls import learning_rate_control, loss_controls, loss_setti
 from lossviz.ui.copy_code import copy_as_code
 from lossviz.ui.inert import inert
 from lossviz.ui.instruments.pair_plane import pair_plane
-from lossviz.ui.points import descent_buttons, presets_bar
+from lossviz.ui.points import descent_buttons, page_header, presets_bar
 from lossviz.ui.presenter import class_link
 from lossviz.ui.reference_panel import pair_reference_panel
 from lossviz.ui.setup import ensure_navigation
@@ -22,26 +20,13 @@ from lossviz.ui.setup import ensure_navigation
 ensure_navigation()
 
 binding = contrastive_page.BINDING
-scene = binding.load()
-st.title("Contrastive loss")
-st.caption(
-    "Drag **X1** and **X2** and say whether they are similar. Everything below is recomputed "
-    f"by the PyTorch core on **{default_device().type}** as you drop a point."
-)
-binding.warn_about_link()
+page_header(binding, "Contrastive loss", "Drag **X1** and **X2** and say whether they are similar.")
 
 with st.sidebar:
     st.subheader("Pair")
-    widgets.toggle(
-        binding, "similar", "Similar pair (same class)",
-        help="On: label y = 1, the pair is pulled together by d². Off: y = 0, the pair is "
-        "pushed apart by max(m − d, 0)² until it is the margin m apart.",
-    )  # fmt: skip
+    widgets.toggle(binding, "similar")
     st.subheader("Loss")
-    loss_controls(
-        binding,
-        margin_help="A dissimilar pair closer than this is pushed apart; beyond it, no loss.",
-    )
+    loss_controls(binding)
     st.subheader("Gradient descent")
     learning_rate_control(binding)
 scene = binding.commit()
@@ -57,10 +42,9 @@ def pair_view(settings):
     """Everything a drop or the convention toggle changes (reruns only this part)."""
     scene = binding.commit()
     inverted = contrastive_page.inverted()
-    try:
-        reading = read_pair(contrastive_page.POINTS.positions(scene), scene.similar, settings)
-        snippet = read_pair(
-            contrastive_page.POINTS.positions(scene), scene.similar, settings, inverted=True
+    try:  # the pair's two readings, once: everything below shows them
+        reading, snippet = contrastive_page.readings_of(
+            tuple(contrastive_page.POINTS.of(scene).values()), scene.similar, settings
         )
     except NonFiniteError as problem:
         st.error(inert(problem))
@@ -112,7 +96,7 @@ def pair_view(settings):
                 "says, and draw its arrows on the plane.",
             )  # fmt: skip
             st.caption("Its docstring says label 1 = similar; its formula treats 0 as similar.")
-            pair_reference_panel(positions, scene.similar, settings)
+            pair_reference_panel(reading, snippet)
             if inverted:
                 st.metric("snippet's loss", f"{snippet.loss:.3f}")
                 st.markdown(

@@ -44,10 +44,7 @@ pytorch-metric-learning give.
     )
 
 st.subheader("Easy, semi-hard and hard")
-margin = widgets.slider(
-    home_page.BINDING, "margin", "margin m", format="%.1f",
-    help="How much farther the negative must be than the positive before the loss is zero.",
-)  # fmt: skip
+margin = widgets.slider(home_page.BINDING, "margin", format="%.1f")
 scene = home_page.BINDING.commit()
 with st.sidebar:
     class_link(HOME.path, scene.to_query())

@@ -20,14 +20,14 @@ binding.warn_about_link()
 
 with st.sidebar:
     st.subheader("Data")
-    source = widgets.choice(binding, "source", "Source", style="radio")
+    source = widgets.choice(binding, "source", style="radio")
     if source == "blobs":
-        widgets.slider(binding, "classes", "Classes")
-        widgets.slider(binding, "per_class", "Points per class")
-        widgets.slider(binding, "spread", "Spread")
-        widgets.number(binding, "seed", "Seed")
+        widgets.slider(binding, "classes")
+        widgets.slider(binding, "per_class")
+        widgets.slider(binding, "spread")
+        widgets.number(binding, "seed")
     else:
-        widgets.choice(binding, "space", "Distances in", style="radio", horizontal=True)
+        widgets.choice(binding, "space", style="radio", horizontal=True)
     if source == "upload":
         st.file_uploader(
             "CSV file",
@@ -40,8 +40,8 @@ with st.sidebar:
         st.download_button("Download the example", mining_page.example_bytes(),
                            file_name="embeddings.csv", mime="text/csv")  # fmt: skip
     st.subheader("Triplets")
-    widgets.choice(binding, "distance", "Distance")
-    widgets.slider(binding, "margin", "Margin m")
+    widgets.choice(binding, "distance")
+    widgets.slider(binding, "margin")
 scene = binding.commit()
 link_place = st.sidebar.empty()  # filled once the anchor row is known (below)
 
@@ -61,7 +61,7 @@ mining_page.kind_metrics(counts)
 left, right = st.columns([3, 2], gap="large")
 with left:
     rows = scene.field_spec("anchor").narrowed(hi=analysis.size - 1)  # this data's rows
-    widgets.number(binding, "anchor", "Anchor (row)", spec=rows)
+    widgets.number(binding, "anchor", spec=rows)
     scene = binding.commit()
     view = analysis.anchor_view(scene.anchor, scene.margin)
     with link_place.container():

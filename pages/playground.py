@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from lossviz.core.device import default_device
 from lossviz.core.losses import NonFiniteError
 from lossviz.figures import COLORS
 from lossviz.scenes.presets import PLAYGROUND_PRESETS
@@ -14,7 +13,7 @@ from lossviz.ui.controls import learning_rate_control, loss_controls, loss_setti
 from lossviz.ui.copy_code import copy_as_code
 from lossviz.ui.inert import inert
 from lossviz.ui.instruments.triplet_plane import triplet_plane
-from lossviz.ui.points import descent_buttons, presets_bar
+from lossviz.ui.points import descent_buttons, page_header, presets_bar
 from lossviz.ui.presenter import class_link
 from lossviz.ui.readouts import kind_badge, playground_explainer
 from lossviz.ui.reference_panel import triplet_reference_panel
@@ -23,22 +22,13 @@ from lossviz.ui.setup import ensure_navigation
 ensure_navigation()
 
 binding = playground_page.BINDING
-scene = binding.load()
-st.title("Triplet playground")
-st.caption(
-    "Drag the anchor **A**, the positive **P** and the negative **N**. Everything below is "
-    f"recomputed by the PyTorch core on **{default_device().type}** as you drop a point."
-)
-binding.warn_about_link()
+page_header(binding, "Triplet playground",
+            "Drag the anchor **A**, the positive **P** and the negative **N**.")  # fmt: skip
 
 with st.sidebar:
     st.subheader("Loss")
     loss_controls(binding)
-    widgets.toggle(
-        binding, "swap", "Swap",
-        help="Balntas et al. 2016: use min(d(a, n), d(p, n)) as the negative distance, "
-        "so a negative close to the positive counts too.",
-    )  # fmt: skip
+    widgets.toggle(binding, "swap")
     st.subheader("Gradient descent")
     learning_rate_control(binding)
 scene = binding.commit()
@@ -89,7 +79,7 @@ def triplet_view(settings):
     toggles = st.columns(2)
     copy_as_code(lambda: triplet_snippet(positions, settings), "This triplet and its loss",
                  key="playground.show_code", toggle_in=toggles[0])  # fmt: skip
-    triplet_reference_panel(positions, settings, key="playground.check_reference",
+    triplet_reference_panel(positions, settings, reading, key="playground.check_reference",
                             toggle_in=toggles[1])  # fmt: skip
 
 

@@ -39,6 +39,28 @@ def widget(at: AppTest, label: str):
     raise AssertionError(f"no widget labelled {label!r}")
 
 
+# The loss controls both loss pages show (lossviz.ui.controls): (label, value, scene field).
+SHARED_CONTROLS = [("Margin m", 0.35, "margin"), ("eps", 0.0, "eps"), ("Learning rate", 0.5, "lr")]
+
+
+def set_widget(at: AppTest, label: str, value: object) -> AppTest:
+    """Give the widget labelled ``label`` a value and rerun (asserting no exception)."""
+    widget(at, label).set_value(value)
+    return ok(at.run())
+
+
+def assert_field_shown(at: AppTest, scene, field: str, value: object) -> None:
+    """The page's scene holds ``value`` in ``field``, and so does its link."""
+    assert getattr(scene, field) == value
+    assert at.query_params[field] == type(scene).field_spec(field).encode(value)
+
+
+def assert_preset_shown(at: AppTest, scene, preset) -> None:
+    """The page's scene is the preset's, and the page says the preset's lesson."""
+    assert scene == preset.scene
+    assert at.info and at.info[0].value == preset.lesson
+
+
 def metric_values(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 

@@ -75,3 +75,9 @@ def rooms_db(request, tmp_path) -> Iterator[Path | str]:
         if server.pid() is None:  # a test stopped it and failed before starting it again
             server.start()
         server.drop_schema(name)
+
+
+@pytest.fixture
+def db(rooms_db: Path | str) -> Path | str:
+    """The rooms tests' name for ``rooms_db``: each test runs once on each backend."""
+    return rooms_db

@@ -41,7 +41,7 @@ def home(request) -> AppTest:
 def test_app_shows_the_home_page_by_default():
     at = run(APP)
     assert [t.value for t in at.title] == [TITLE]
-    assert [s.label for s in at.slider] == ["margin m"]
+    assert [s.label for s in at.slider] == ["Margin m"]
 
 
 @pytest.mark.parametrize("info", ALL_PAGES, ids=lambda info: info.path)
@@ -60,7 +60,7 @@ def test_every_page_runs_through_the_navigation(info):
 
 def test_home_shows_the_default_margin(home):
     margin = home.slider[0]
-    assert margin.label == "margin m"
+    assert margin.label == "Margin m"
     assert semi_hard_text(margin.value) in markdown_text(home)
     assert len(home.get("plotly_chart")) == 1
 

@@ -21,7 +21,17 @@ from lossviz.ui.contrastive_page import INVERTED_KEY
 from lossviz.ui.instruments.pair_plane import reading_json as pair_reading
 from lossviz.ui.points import DESCENT_STEPS, RESET
 from tests import apptest_helpers as helpers
-from tests.apptest_helpers import choose_preset, component_data, metric_values, ok, widget
+from tests.apptest_helpers import (
+    SHARED_CONTROLS,
+    assert_field_shown,
+    assert_preset_shown,
+    choose_preset,
+    component_data,
+    metric_values,
+    ok,
+    set_widget,
+    widget,
+)
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "contrastive.py")
 SCENE_KEY = "contrastive.scene"
@@ -128,21 +138,12 @@ def test_curves_come_from_the_core():
 
 @pytest.mark.parametrize(
     ("label", "value", "field"),
-    [
-        (SIMILAR, False, "similar"),
-        ("Margin m", 0.35, "margin"),
-        ("Margin m", 2.5, "margin"),
-        ("eps", 0.0, "eps"),
-        ("Learning rate", 0.5, "lr"),
-    ],
+    [*SHARED_CONTROLS, (SIMILAR, False, "similar"), ("Margin m", 2.5, "margin")],
 )
 def test_each_control_changes_the_scene_and_the_numbers(label, value, field):
-    at = open_page()
-    widget(at, label).set_value(value)
-    ok(at.run())
-    assert getattr(scene_of(at), field) == value
+    at = set_widget(open_page(), label, value)
+    assert_field_shown(at, scene_of(at), field, value)
     assert_shows_core_numbers(at)
-    assert at.query_params[field] == ContrastiveScene.field_spec(field).encode(value)
 
 
 def test_similar_toggle_changes_the_active_term():
@@ -160,8 +161,7 @@ def test_similar_toggle_changes_the_active_term():
 @pytest.mark.parametrize("name", list(CONTRASTIVE_PRESETS))
 def test_each_preset(name):
     at = choose_preset(open_page(), name)
-    assert scene_of(at) == CONTRASTIVE_PRESETS[name].scene
-    assert at.info and at.info[0].value == CONTRASTIVE_PRESETS[name].lesson
+    assert_preset_shown(at, scene_of(at), CONTRASTIVE_PRESETS[name])
     assert_shows_core_numbers(at)
 
 
@@ -240,3 +240,31 @@ def test_the_snippet_shows_the_margin_its_curve_uses():
     ok(at.run())
     (code,) = [c.value for c in at.code if "label 1 = similar" in c.value]
     assert "    m = 1.5  # the margin\n" in code
+
+
+def test_a_rerun_reads_the_pair_once_and_hands_the_readings_to_everything(monkeypatch):
+    """Two readings (the loss's, the inverted snippet's) per new scene, shared by the
+    numbers, the plane, the curves and the reference check; none for a scene already read."""
+    from lossviz.teaching import references
+    from lossviz.ui import contrastive_page
+
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("inverted", False))
+        return read_pair(*args, **kwargs)
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the reference check read the pair again")
+
+    monkeypatch.setattr(contrastive_page, "read_pair", counted)
+    monkeypatch.setattr(references, "read_pair", refused)
+    contrastive_page.readings_of.cache_clear()
+    at = open_page({"x2x": "1.234", "x2y": "-0.5"})
+    assert sorted(calls) == [False, True]
+    assert_shows_core_numbers(at)
+    ok(at.run())  # the same scene: nothing is read again
+    widget(at, INVERTED).set_value(True)
+    ok(at.run())
+    assert sorted(calls) == [False, True]
+    assert_shows_core_numbers(at)

@@ -210,3 +210,45 @@ def test_every_bounded_control_comes_from_its_spec(path):
     uses = source.count("widget_key(")
     writes = source.count("st.session_state[BINDING.widget_key(")
     assert path.name == "state.py" or uses == writes, f"{path.name} keys a widget itself"
+
+
+WORDING = {"label", "help"}
+
+
+def widget_wordings(path: Path) -> list[str]:
+    """Each ``widgets.<function>(...)`` call that words its control itself (a third positional
+    argument, the label it once took, or a ``label=``/``help=`` keyword), and each import of
+    the widget functions by name (calls the check would not see)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module == "lossviz.ui.widgets":
+            found.append(f"line {node.lineno}: imports from lossviz.ui.widgets")
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        owner = node.func.value
+        if isinstance(owner, ast.Name) and owner.id == "widgets":
+            words = node.args[2:] + [k.value for k in node.keywords if k.arg in WORDING]
+            if words:
+                found.append(f"line {node.lineno}: widgets.{node.func.attr} is given wording")
+    return found
+
+
+@pytest.mark.parametrize("path", [*PAGES, *UI], ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_a_controls_label_and_help_come_from_its_spec(path):
+    """No call site passes a widget its label or help: both live in the field's spec (the
+    scene of the page says its own words), so a control reads the same everywhere."""
+    assert not widget_wordings(path), path.name
+
+
+def test_the_wording_checker_sees_a_label_at_a_call_site(tmp_path):
+    bad = tmp_path / "bad_page.py"
+    bad.write_text(
+        "from lossviz.ui import widgets\n"
+        "from lossviz.ui.widgets import toggle\n"
+        'widgets.slider(binding, "margin", "Margin m")\n'
+        'widgets.toggle(binding, "swap", help="Use min(d(a, n), d(p, n)).")\n'
+        'widgets.choice(binding, "eps", style="radio", horizontal=True)\n'
+    )
+    assert [line.split(":")[0] for line in widget_wordings(bad)] == [
+        "line 2", "line 3", "line 4",
+    ]  # fmt: skip

@@ -100,7 +100,7 @@ def test_step_3_semi_hard_by_a_drag():
 
 def test_step_4_p_control_makes_it_easy():
     at = open_step("pnorm")
-    at = ok(widget(at, "p (of the p-norm)").set_value(math.inf).run())
+    at = ok(widget(at, "p (Minkowski)").set_value(math.inf).run())
     assert task_done(at)
     reading = observe_triplet(BY_SLUG["pnorm"].scene.replace(p=math.inf)).reading
     assert metric_values(at)["d(a, p)"] == f"{reading.d_ap:.3f}"
@@ -144,7 +144,7 @@ def test_step_7_train_runs_the_shared_run_and_ticks():
 
 def test_step_9_similar_off_then_apart():
     at = open_step("contrastive")
-    at = ok(widget(at, "Similar pair (label 1)").set_value(False).run())
+    at = ok(widget(at, "Similar pair (same class)").set_value(False).run())
     reading = observe_pair(BY_SLUG["contrastive"].scene.replace(similar=False)).reading
     assert metric_values(at)["loss"] == f"{reading.loss:.3f}" and not task_done(at)
     at = move(at, "contrastive", x2x=1.5, x2y=0.5)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from lossviz.batches.analysis import (
+    MINING_DISTANCES,
     BatchAnalysis,
     batch_distances,
 )
@@ -273,11 +274,88 @@ def test_non_finite_embeddings_are_refused():
         BatchAnalysis(torch.tensor([[0.0], [math.nan]]), torch.tensor([0, 1]))
 
 
+def oracle_distances(rows: list[list[float]], distance: str) -> list[list[float]]:
+    """Python floats (float64) from the definitions, one pair at a time."""
+    if distance == "euclidean":
+        return [[math.dist(u, v) for v in rows] for u in rows]
+    if distance == "manhattan":
+        return [[math.fsum(abs(a - b) for a, b in zip(u, v, strict=True)) for v in rows]
+                for u in rows]  # fmt: skip
+    norms = [max(math.hypot(*u), 1e-12) for u in rows]  # floored as F.normalize
+
+    def cosine(i: int, j: int) -> float:
+        dot = math.fsum(a * b for a, b in zip(rows[i], rows[j], strict=True))
+        return 0.0 if i == j else min(2.0, max(0.0, 1.0 - dot / (norms[i] * norms[j])))
+
+    return [[cosine(i, j) for j in range(len(rows))] for i in range(len(rows))]
+
+
+def oracle(rows: list[list[float]], lab: list[int], distance: str, margin: float, anchor: int):
+    """Counts, the four batch losses and one anchor's view by plain loops in float64."""
+    d = oracle_distances(rows, distance)
+    n = len(rows)
+    pos = [[j for j in range(n) if j != i and lab[j] == lab[i]] for i in range(n)]
+    neg = [[j for j in range(n) if lab[j] != lab[i]] for i in range(n)]
+    deltas = [d[a][k] - d[a][p] for a in range(n) for p in pos[a] for k in neg[a]]
+    # No delta within rounding of a border: the device's float64 then classifies as we do.
+    assert min(min(abs(t), abs(t - margin)) for t in deltas) > 1e-9
+    counts = {
+        Kind.HARD: sum(t <= 0 for t in deltas),
+        Kind.SEMI_HARD: sum(0 < t <= margin for t in deltas),
+        Kind.EASY: sum(t > margin for t in deltas),
+    }
+    active = [margin - t for t in deltas if margin - t > 0]
+    hard = [max(0.0, max(d[a][p] for p in pos[a]) - min(d[a][k] for k in neg[a]) + margin)
+            for a in range(n) if pos[a] and neg[a]]  # fmt: skip
+    hp = [max((d[a][p] for p in pos[a]), default=0.0) for a in range(n)]
+    hn = [min(d[a][k] for k in neg[a]) if neg[a] else max(d[a]) for a in range(n)]
+    scale = max(sum(hn) / n, 1e-12)
+    semihard = []
+    for a in range(n):
+        for p in pos[a]:
+            farther = [d[a][k] for k in neg[a] if d[a][k] > d[a][p]]
+            chosen = min(farther) if farther else max((d[a][k] for k in neg[a]), default=0.0)
+            semihard.append(max(0.0, d[a][p] - chosen + margin))
+    losses = {
+        "batch_all": sum(active) / len(active),
+        "batch_hard": sum(hard) / len(hard),
+        "batch_hard_fix": sum(max(0.0, (hp[a] - hn[a]) / scale + margin) for a in range(n)) / n,
+        "batch_semihard": sum(semihard) / len(semihard),
+    }
+    row = d[anchor]
+    kinds = [row[k] - row[p] for p in pos[anchor] for k in neg[anchor]]
+    view = {
+        "counts": {
+            Kind.EASY: sum(t > margin for t in kinds),
+            Kind.SEMI_HARD: sum(0 < t <= margin for t in kinds),
+            Kind.HARD: sum(t <= 0 for t in kinds),
+        },
+        "positives": tuple(pos[anchor]),
+        "hardest_positive": max(pos[anchor], key=lambda p: row[p]),
+        "hardest_negative": min(neg[anchor], key=lambda k: row[k]),
+        "semihard_negatives": tuple(
+            k for k in neg[anchor] if any(0 < row[k] - row[p] <= margin for p in pos[anchor])
+        ),
+        "batch_all_active": sum(row[k] - row[p] < margin for p in pos[anchor] for k in neg[anchor]),
+    }
+    return counts, losses, view, (min(deltas), max(deltas))
+
+
+@pytest.mark.parametrize("distance", MINING_DISTANCES)
 @pytest.mark.parametrize("device", DEVICES)
-def test_same_answers_on_every_device(device):
-    x, labels = batch(4, n=50, dims=6, classes=4, dtype=torch.float32)
-    here = BatchAnalysis(x.to(device), labels.to(device))
-    cpu = BatchAnalysis(x, labels)
-    assert here.counts(0.4) == cpu.counts(0.4)
-    assert here.losses(0.4) == pytest.approx(cpu.losses(0.4))
-    assert here.anchor_view(7, 0.4) == cpu.anchor_view(7, 0.4)
+def test_every_device_gives_the_float64_oracles_answers(device, distance):
+    x, labels = batch(4, n=40, dims=6, classes=4, dtype=torch.float32)
+    margin, anchor = 0.4 if distance != "cosine" else 0.15, 7
+    counts, losses, view, (lo, hi) = oracle(
+        x.double().tolist(), labels.tolist(), distance, margin, anchor
+    )
+    here = BatchAnalysis(x.to(device), labels.to(device), distance)
+    assert here.dist.device.type == device
+    assert here.total == sum(counts.values())
+    assert here.counts(margin) == counts
+    shares = here.shares_over_margins([margin], every=1)[0].tolist()
+    assert shares == pytest.approx([counts[k] / here.total for k in Kind], abs=1e-12)
+    assert here.delta_range() == pytest.approx((lo, hi), rel=1e-9)
+    assert here.losses(margin) == pytest.approx(losses, rel=1e-9)
+    got = here.anchor_view(anchor, margin)
+    assert {k: getattr(got, k) for k in view} == view

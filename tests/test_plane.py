@@ -1,10 +1,11 @@
-"""The draggable plane's Python wrapper (lossviz/ui/plane.py), headless.
+"""The draggable plane's Python wrapper (lossviz/ui/components/plane.py), headless.
 
 The browser side (drag, keys, animation) is in tests/browser/test_plane_component.py.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -22,10 +23,10 @@ from lossviz.ui.components import plane as plane_module
 from lossviz.ui.components.component import ASSETS, MIRROR_JS, asset_component, inline_js
 from lossviz.ui.components.plane import (
     Metric,
+    PlaneSpec,
     Regions,
     Trajectory,
     default_lines,
-    plane_data,
     points_callback,
     points_from_value,
 )
@@ -131,8 +132,8 @@ def test_default_lines():
     assert default_lines(["X1", "X2", "X3"], None) == [("X1", "X2"), ("X2", "X3")]
 
 
-def test_plane_data_is_strict_json_and_carries_everything():
-    data = plane_data(
+def test_the_spec_is_strict_json_and_carries_everything():
+    spec = PlaneSpec(
         key="k",
         points={"A": (0.0, 0.0), "P": (9.0, 1.0), "N": (-1.5, 0.5)},
         bounds=BOUNDS,
@@ -144,6 +145,7 @@ def test_plane_data_is_strict_json_and_carries_everything():
         colors={"N": "rgb(10, 20, 30)"},
         caption="Drag a point",
     )
+    data = spec.to_json()
     json.dumps(data, allow_nan=False)  # no Infinity / NaN reaches the browser
     assert data["points"]["P"] == [4.0, 1.0]  # clamped for display
     assert data["metric"] == {"kind": "lp", "p": "inf", "eps": 1e-6}
@@ -153,22 +155,28 @@ def test_plane_data_is_strict_json_and_carries_everything():
     assert data["labels"] == {"A": "<b>A</b> anchor"}  # verbatim: the JS writes textContent
     assert data["trajectory"]["id"] == 4 and len(data["trajectory"]["frames"]) == 2
     assert data["regions"]["cells"] == "0" and data["ack"] == 0
+    # The bytes the element receives: the same JSON, with the acknowledged seq.
+    assert json.loads(spec.payload(ack=7)) == {**data, "ack": 7}
 
 
-def test_plane_data_without_metric_draws_no_lines_and_validates_inputs():
-    assert plane_data(key="k", points=TRIPLET, bounds=BOUNDS)["lines"] == []
+def test_the_spec_without_metric_draws_no_lines_and_validates_once_when_built():
+    assert PlaneSpec(key="k", points=TRIPLET, bounds=BOUNDS).to_json()["lines"] == []
     with pytest.raises(ValueError, match="bounds"):
-        plane_data(key="k", points=TRIPLET, bounds=(1.0, 1.0))
+        PlaneSpec(key="k", points=TRIPLET, bounds=(1.0, 1.0))
     with pytest.raises(ValueError, match="finite"):
-        plane_data(key="k", points={"A": (math.nan, 0.0)}, bounds=BOUNDS)
+        PlaneSpec(key="k", points={"A": (math.nan, 0.0)}, bounds=BOUNDS)
     with pytest.raises(ValueError, match="names"):
-        plane_data(key="k", points={"<img>": (0.0, 0.0)}, bounds=BOUNDS)
+        PlaneSpec(key="k", points={"<img>": (0.0, 0.0)}, bounds=BOUNDS)
     with pytest.raises(ValueError, match="names"):
-        plane_data(key="k", points={"seq": (0.0, 0.0)}, bounds=BOUNDS)  # the value's counter
+        PlaneSpec(key="k", points={"seq": (0.0, 0.0)}, bounds=BOUNDS)  # the value's counter
     with pytest.raises(ValueError, match="colour"):
-        plane_data(key="k", points=TRIPLET, bounds=BOUNDS, colors={"A": "url(x)"})
+        PlaneSpec(key="k", points=TRIPLET, bounds=BOUNDS, colors={"A": "url(x)"})
     with pytest.raises(ValueError, match="lines"):
-        plane_data(key="k", points=TRIPLET, bounds=BOUNDS, metric=Metric(), lines=[("A", "Z")])
+        PlaneSpec(key="k", points=TRIPLET, bounds=BOUNDS, metric=Metric(), lines=[("A", "Z")])
+    with pytest.raises(ValueError, match="height_px"):
+        PlaneSpec(key="k", points=TRIPLET, bounds=BOUNDS, height_px=50)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        PlaneSpec(key="k", points=TRIPLET, bounds=BOUNDS).caption = "changed after validation"
 
 
 # --------------------------------------------------------------------------- the JS distances
@@ -291,3 +299,29 @@ def test_the_apps_own_state_drives_the_data():
     assert data["trajectory"]["id"] == 1 and len(data["trajectory"]["frames"]) == 30
     assert data["trajectory"]["frames"][-1] == data["points"]
     assert not at.exception
+
+
+def test_an_instruments_plane_is_described_once_per_scene_and_shared():
+    """Equal requests (another session, another rerun) get the very same spec, and its JSON
+    is serialised once; a moved point is another scene."""
+    from lossviz.core.loss_settings import LossSettings
+    from lossviz.core.triplet_reading import read_triplet
+    from lossviz.ui.instruments.scene_plane import SceneView
+    from lossviz.ui.instruments.triplet_plane import LABELS, reading_json, triplet_spec
+
+    settings = LossSettings(1.0, 2.0, 1e-6, False, "euclidean", "")
+
+    def view(points):
+        return SceneView.of("k", points, BOUNDS, settings, "caption", 520)
+
+    reading = read_triplet(list(TRIPLET.values()), settings)
+    spec, scale = triplet_spec(view(TRIPLET), reading)
+    assert triplet_spec(view(dict(TRIPLET)), reading) == (spec, scale)
+    assert triplet_spec(view(dict(TRIPLET)), reading)[0] is spec
+    data = spec.to_json(ack=3)
+    assert json.loads(spec.payload(3)) == data
+    assert data["reading"] == json.loads(json.dumps(reading_json(reading)))
+    assert data["labels"] == LABELS and data["shapes"]["layers"][0]["role"] == "semi"
+    moved = {**TRIPLET, "N": (2.0, 2.0)}
+    other = triplet_spec(view(moved), read_triplet(list(moved.values()), settings))[0]
+    assert other is not spec and other.to_json()["points"]["N"] == [2.0, 2.0]

@@ -69,6 +69,26 @@ def test_make_distance_rejects_unknown_and_bad_input():
         make_distance("custom", 2.0, 0.0, "__import__('os')")
 
 
+def test_settings_build_their_distance_once_per_process_for_equal_settings():
+    x1, x2 = torch.tensor([[0.0, 0.0]]), torch.tensor([[3.0, 4.0]])
+    built = settings(distance="minkowski", p=3.0).pair_distance()
+    assert built is settings(distance="minkowski", p=3.0, margin=2.0, swap=True).pair_distance()
+    assert built is not settings(distance="minkowski", p=4.0).pair_distance()
+    want = make_distance("minkowski", 3.0, 0.0)(x1, x2)
+    assert torch.equal(built(x1, x2), want)
+    expr = "sqrt(sum((a - b) ** 2))"
+    typed = settings(distance="custom", expr=expr).pair_distance()
+    assert typed is settings(distance="custom", expr=expr, margin=0.5).pair_distance()
+    assert typed(x1, x2).item() == pytest.approx(5.0)
+    # The expression only counts for "custom": a named distance ignores a leftover one.
+    assert settings(expr="a").pair_distance() is EUCLID0.pair_distance()
+    for _ in range(2):  # errors are raised every time, never cached
+        with pytest.raises(ValueError, match="unknown distance"):
+            settings(distance="hamming").pair_distance()
+        with pytest.raises(ExpressionError):
+            settings(distance="custom", expr="__import__('os')").pair_distance()
+
+
 def test_grid_points_start_at_the_top_left():
     cells = grid_points((-4.0, 4.0), 4)
     assert cells[0].tolist() == [-3.0, 3.0]

@@ -18,7 +18,17 @@ from lossviz.teaching.snippets import triplet_snippet
 from lossviz.ui.instruments.triplet_plane import reading_json as triplet_reading
 from lossviz.ui.points import RESET
 from tests import apptest_helpers as helpers
-from tests.apptest_helpers import choose_preset, component_data, metric_values, ok, widget
+from tests.apptest_helpers import (
+    SHARED_CONTROLS,
+    assert_field_shown,
+    assert_preset_shown,
+    choose_preset,
+    component_data,
+    metric_values,
+    ok,
+    set_widget,
+    widget,
+)
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "playground.py")
 SCENE_KEY = "playground.scene"
@@ -90,27 +100,18 @@ def test_defaults_show_the_cores_numbers():
 
 @pytest.mark.parametrize(
     ("label", "value", "field"),
-    [
-        ("Margin m", 0.35, "margin"),
-        ("eps", 0.0, "eps"),
-        ("Swap", True, "swap"),
-        ("Learning rate", 0.5, "lr"),
-    ],
+    [*SHARED_CONTROLS, ("Swap", True, "swap")],
 )
 def test_each_control_changes_the_scene_and_the_numbers(label, value, field):
-    at = open_page()
-    widget(at, label).set_value(value)
-    ok(at.run())
-    assert getattr(scene_of(at), field) == value
+    at = set_widget(open_page(), label, value)
+    assert_field_shown(at, scene_of(at), field, value)
     assert_shows_core_numbers(at)
-    assert at.query_params[field] == PlaygroundScene.field_spec(field).encode(value)
 
 
 @pytest.mark.parametrize("name", list(PLAYGROUND_PRESETS))
 def test_each_preset(name):
     at = choose_preset(open_page(), name)
-    assert scene_of(at) == PLAYGROUND_PRESETS[name].scene
-    assert at.info and at.info[0].value == PLAYGROUND_PRESETS[name].lesson
+    assert_preset_shown(at, scene_of(at), PLAYGROUND_PRESETS[name])
     assert_shows_core_numbers(at)
 
 
@@ -177,6 +178,22 @@ def test_reference_panel_shows_the_tutorial_and_the_snippet_beside_the_core():
     assert f"| {reading.loss:.6g} | {reading.loss:.6g} |" in tutorial[2]
     assert sum("differs" in r for r in rows) == 2  # A-P's and A-N's loss in the snippet
     assert any("label 1 = similar" in m.value for m in at.markdown)
+
+
+def test_the_reference_check_uses_the_pages_reading(monkeypatch):
+    """The tutorial is compared with the reading the page computed for its numbers and its
+    plane, never a second reading of the triplet."""
+    from lossviz.teaching import references
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the reference check read the triplet again")
+
+    monkeypatch.setattr(references, "read_triplet", refused)
+    at = open_page({"nx": "-1.25", "ny": "2.0"})
+    assert_shows_core_numbers(at)
+    rows = [line for m in at.markdown for line in m.value.splitlines() if line.startswith("| ")]
+    reading = expected_reading(scene_of(at))
+    assert any(row.startswith(f"| d(a, n) | {reading.d_an:.6g} |") for row in rows)
 
 
 def test_reference_panel_catches_the_tutorial_at_infinity():

@@ -44,7 +44,7 @@ def class_links(at: AppTest) -> list[str]:
 
 # (page, link query, hide names, labels hidden, a label still shown, scene key, values)
 PAGES = [
-    ("pages/home.py", {"margin": "1.5"}, "margin", ["margin m"], None,
+    ("pages/home.py", {"margin": "1.5"}, "margin", ["Margin m"], None,
      "home.scene", {"margin": 1.5}),
     ("pages/playground.py", {"margin": "0.7", "swap": "1", "p": "3.0"}, "margin,p,swap",
      ["Margin m", "p (Minkowski)", "Swap"], "Distance", "playground.scene",
@@ -151,7 +151,7 @@ def test_a_known_name_gives_no_notice_even_if_this_page_has_no_such_control():
     at.query_params["hide"] = "swap,margin"  # home has no swap; the playground has
     ok(at.run())
     assert not at.warning
-    assert "margin m" not in labels(at)
+    assert "Margin m" not in labels(at)
 
 
 def test_present_turns_on_the_projector_style():

@@ -1,4 +1,4 @@
-"""Check a reference (lossviz/references.py): the tutorial's NumPy triplet loss and the
+"""Check a reference (lossviz/teaching/references.py): the tutorial's NumPy triplet loss and the
 inverted contrastive snippet, pinned against torch and the core."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from lossviz.core.loss_settings import LossSettings
+from lossviz.core.pair_reading import read_pair
 from lossviz.core.triplet_reading import read_triplet
 from lossviz.teaching import references
 from lossviz.teaching.references import (
@@ -23,6 +24,7 @@ from lossviz.teaching.references import (
     SIMILAR_REASON,
     TUTORIAL,
     agrees,
+    compare_pair_readings,
     contrastive_reference_check,
     lp_order,
     triplet_reference_check,
@@ -189,6 +191,29 @@ def test_contrastive_check_agrees_where_pull_and_push_coincide(similar):
     check = contrastive_reference_check([[0.0, 0.0], [0.5, 0.0]], similar, settings(eps=0.0))
     assert check.agree
     assert [(row.core, row.reference) for row in check.rows] == [(0.5, 0.5), (0.25, 0.25)]
+
+
+def test_the_checks_use_the_readings_the_page_hands_them(monkeypatch):
+    reading = read_triplet(TRIPLET, settings())
+    core = read_pair(TRIPLET[:2], False, settings())
+    snippet = read_pair(TRIPLET[:2], False, settings(), inverted=True)
+
+    def read_again(*args, **kwargs):
+        raise AssertionError("the page's reading was read again")
+
+    monkeypatch.setattr(references, "read_triplet", read_again)
+    monkeypatch.setattr(references, "read_pair", read_again)
+    check = triplet_reference_check(TRIPLET, settings(), reading)
+    assert [row.core for row in check.rows] == [reading.d_ap, reading.d_an, reading.loss]
+    pair_check = compare_pair_readings(core, snippet)
+    assert [row.core for row in pair_check.rows] == [core.d, core.loss]
+    assert [row.reference for row in pair_check.rows] == [snippet.d, snippet.loss]
+    monkeypatch.undo()
+    assert pair_check == contrastive_reference_check(TRIPLET[:2], False, settings())
+    with pytest.raises(ValueError, match="same label"):
+        compare_pair_readings(core, read_pair(TRIPLET[:2], True, settings(), inverted=True))
+    with pytest.raises(ValueError, match="snippet"):
+        compare_pair_readings(core, core)
 
 
 def test_contrastive_check_works_for_every_distance():

@@ -30,12 +30,6 @@ from tests.rooms_support import KEY, SETTINGS, Clock, dump, raw, store_at
 
 
 @pytest.fixture
-def db(rooms_db: Path | str) -> Path | str:
-    """A SQLite file path or a PostgreSQL URL: each test runs once on each."""
-    return rooms_db
-
-
-@pytest.fixture
 def sqlite_db(tmp_path: Path) -> Path:
     """For what only SQLite has (a file, WAL)."""
     return tmp_path / "deep" / "folder" / "rooms.sqlite3"

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from pathlib import Path
-
-import pytest
 
 from lossviz.rooms import (
     JoinRateLimitedError,
@@ -20,11 +17,6 @@ from lossviz.rooms import (
     RoomStore,
 )
 from tests.rooms_support import KEY, SETTINGS, Clock, raw
-
-
-@pytest.fixture
-def db(rooms_db: Path | str) -> Path | str:
-    return rooms_db
 
 
 def together(count: int, work: Callable[[int], object]) -> list[object]:

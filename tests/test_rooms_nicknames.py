@@ -4,7 +4,6 @@ lookalikes (Cyrillic, Greek, fullwidth, digits) taken when the look-alike is in 
 from __future__ import annotations
 
 import unicodedata
-from pathlib import Path
 
 import pytest
 
@@ -91,11 +90,6 @@ def test_the_keys_are_the_documented_skeletons():
     assert nickname_key("\u0430lice") == nickname_fold("\u0430lice") == "alice"
     assert nickname_key("Ian") == "lan" and nickname_fold("Ian") == "ian"
     assert all(len(k) == 1 for k in HOMOGLYPHS)
-
-
-@pytest.fixture
-def db(rooms_db: Path | str) -> Path | str:
-    return rooms_db
 
 
 @pytest.mark.parametrize(

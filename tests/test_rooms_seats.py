@@ -4,7 +4,6 @@ limit per address, the teacher's lock and removal, and their key checks."""
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 
 import pytest
 
@@ -29,11 +28,6 @@ from tests.rooms_support import KEY, SETTINGS, Clock, dump, raw, store_at
 SEAT = "browser-seat-secret-0123456789"  # what a cookie holds: 16..200 characters
 ADDRESS = "203.0.113.7"
 LIMITED = RoomConfig(answer_interval_s=0.0, join_interval_s=1.0)
-
-
-@pytest.fixture
-def db(rooms_db: Path | str) -> Path | str:
-    return rooms_db
 
 
 # --------------------------------------------------------------------------- rejoining
@@ -175,13 +169,19 @@ def test_a_refused_join_does_not_use_up_the_address(db):
     assert store.join(room.code, "bo", address=ADDRESS).nickname == "bo"  # at once
 
 
-def test_the_limit_is_per_room_and_off_at_zero(db):
-    clock = Clock()
+def joined_two_rooms(db, clock: Clock):
+    """A limited store with two rooms, and "ada" joined to each from ``ADDRESS``."""
     store = store_at(db, LIMITED, clock)
     room, _ = store.create_room(SETTINGS, KEY)
     other, _ = store.create_room(SETTINGS, KEY)
     store.join(room.code, "ada", address=ADDRESS)
     store.join(other.code, "ada", address=ADDRESS)
+    return store, room
+
+
+def test_the_limit_is_per_room_and_off_at_zero(db):
+    clock = Clock()
+    _, room = joined_two_rooms(db, clock)
     free = store_at(db, RoomConfig(join_interval_s=0.0), clock)
     for name in ("bo", "cy", "dee"):
         free.join(room.code, name, address=ADDRESS)
@@ -190,11 +190,7 @@ def test_the_limit_is_per_room_and_off_at_zero(db):
 
 def test_only_a_keyed_digest_of_the_address_is_kept_and_only_for_the_interval(db):
     clock = Clock()
-    store = store_at(db, LIMITED, clock)
-    room, _ = store.create_room(SETTINGS, KEY)
-    other, _ = store.create_room(SETTINGS, KEY)
-    store.join(room.code, "ada", address=ADDRESS)
-    store.join(other.code, "ada", address=ADDRESS)
+    store, room = joined_two_rooms(db, clock)
     rows = raw(db, "SELECT room, address_hash FROM join_attempts ORDER BY room")
     assert len(rows) == 2 and rows[0][1] != rows[1][1]  # salted per room: not linkable
     assert ADDRESS not in dump(db)

@@ -1,4 +1,4 @@
-"""Tests for lossviz/scene.py: exact round trips, and a query parser that never raises."""
+"""Tests for lossviz/scenes/scene.py: exact round trips, and a query parser that never raises."""
 
 import dataclasses
 import math
@@ -9,8 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lossviz.scenes.scene import (
+    CollapseScene,
     ContrastiveScene,
     FieldSpec,
+    HomeScene,
     MiningScene,
     PlaygroundScene,
     QuizScene,
@@ -276,3 +278,34 @@ def test_distance_choices_follow_the_core_registry():
     from lossviz.scenes.scene import DISTANCE_NAMES
 
     assert set(DISTANCE_NAMES) == set(DISTANCES) | {"custom"}
+
+
+ALL_SCENES = [*SCENES, HomeScene, CollapseScene]
+DRAGGED = {"ax", "ay", "px", "py", "nx", "ny", "x1x", "x1y", "x2x", "x2y"}  # no control
+OWN_WORDS = {"seed": {"Seed", "Teacher's seed"}}  # the quiz's seed is the teacher's
+
+
+def test_every_control_field_has_its_label_and_one_wording():
+    """A control's label lives in its spec, and a field is called the same on every page."""
+    labels: dict[str, set[str]] = {}
+    for cls in ALL_SCENES:
+        for name, spec in cls.specs().items():
+            assert bool(spec.label) == (name not in DRAGGED), f"{cls.__name__}.{name}"
+            if spec.label:
+                labels.setdefault(name, set()).add(spec.label)
+    for name, found in labels.items():
+        assert len(found) == 1 or found == OWN_WORDS.get(name), (name, found)
+
+
+def test_option_labels_and_a_pages_own_words():
+    assert PlaygroundScene.field_spec("p").shown(math.inf) == "∞"
+    assert PlaygroundScene.field_spec("p").shown(2.0) == "2"
+    assert MiningScene.field_spec("source").shown("iris") == "Iris (4-D)"
+    assert MiningScene.field_spec("source").shown("nonsense") == "nonsense"
+    assert CollapseScene.field_spec("compare").shown("none") == "nothing"
+    triplet, pair = PlaygroundScene.field_spec("margin"), ContrastiveScene.field_spec("margin")
+    assert pair.label == triplet.label and pair.help != triplet.help
+    assert dataclasses.replace(pair, help=triplet.help) == triplet  # the same field otherwise
+    assert list(ContrastiveScene.specs())[:7] == list(PlaygroundScene.specs())[:7]
+    narrowed = MiningScene.field_spec("anchor").narrowed(hi=9)
+    assert (narrowed.label, narrowed.hi) == ("Anchor (row)", 9)

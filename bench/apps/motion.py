@@ -1,6 +1,6 @@
 """The default collapse run drawn two ways, for ``bench/collapse_motion.py``.
 
-``?view=player``: the page's player (``lossviz/ui/player.py``) with every recorded frame.
+``?view=player``: the page's player (``lossviz/ui/components/player.py``) with every recorded frame.
 ``?view=plotly``: the Plotly figure with one frame per recorded step, built once
 (``bench/apps/plotly_replay.py``), as the page drew it before the player.
 """

@@ -1,7 +1,7 @@
 """The collapse figure as the page drew it before the player: Plotly, frames built once.
 
 Kept for ``bench/collapse_motion.py`` only, which measures how smoothly each way moves the
-points in a browser (the reason the page now uses ``lossviz/ui/player.js``). Not used by
+points in a browser (the reason the page now uses ``lossviz/ui/components/assets/player.js``). Not used by
 the app.
 """
 

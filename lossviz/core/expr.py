@@ -16,6 +16,7 @@ returned to the caller has shape ``(...,)``: one number per row.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -358,11 +359,14 @@ def _probe(distance: ParsedDistance) -> None:
             )
 
 
+@functools.lru_cache(maxsize=256)
 def parse_distance(text: str) -> Callable[[Tensor, Tensor], Tensor]:
     """Parse a distance typed in a and b; (..., D), (..., D) -> (...,).
 
     Raises ExpressionError, with a message for a student, when the text is not
     an allowed formula or does not give one finite, non-negative number per row.
+    A text that parses is parsed once per process (the result is immutable and shared:
+    a page checks its typed distance on every rerun); errors are raised every time.
     """
     tree = _parse_tree(text)
     _check_tree(tree)

@@ -3,10 +3,13 @@
 A page's distance is a ``DISTANCES`` name with its ``p`` and ``eps``, or a typed
 expression (``distance == "custom"``, parsed safely by :mod:`lossviz.core.expr`).
 Scenes without a finite loss raise :class:`~lossviz.core.losses.NonFiniteError`.
+The settings build their own distance (:meth:`LossSettings.pair_distance`), once per
+process for equal settings.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from torch import Tensor
@@ -27,6 +30,14 @@ class LossSettings:
     distance: str
     expr: str
 
+    def pair_distance(self) -> PairDistance:
+        """The pair distance these settings select, ``(N, D), (N, D) -> (N,)``: built once
+        per process for equal ``distance``, ``p``, ``eps`` and (for "custom") ``expr``, and
+        shared (a distance is a pure function). Raises as :func:`make_distance` does
+        (errors are not cached)."""
+        expr = self.expr if self.distance == "custom" else ""
+        return _shared_distance(self.distance, self.p, self.eps, expr)
+
 
 def make_distance(distance: str, p: float, eps: float, expr: str = "") -> PairDistance:
     """The pair distance a page selected: a ``DISTANCES`` name or "custom" (parsed ``expr``).
@@ -44,3 +55,8 @@ def make_distance(distance: str, p: float, eps: float, expr: str = "") -> PairDi
         return base(x1, x2, p=p, eps=eps)
 
     return pair_distance
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_distance(distance: str, p: float, eps: float, expr: str) -> PairDistance:
+    return make_distance(distance, p, eps, expr)

@@ -27,7 +27,7 @@ from torch import Tensor
 from lossviz.core.descent import gradient_descent
 from lossviz.core.device import default_device
 from lossviz.core.grid import grid_points
-from lossviz.core.loss_settings import LossSettings, make_distance
+from lossviz.core.loss_settings import LossSettings
 from lossviz.core.losses import NonFiniteError, PairDistance, contrastive_loss
 
 POINT_NAMES = ("X1", "X2")
@@ -81,7 +81,7 @@ def _pair_tensor(points: Tensor | Sequence[Sequence[float]]) -> Tensor:
 
 
 def _loss(x: Tensor, similar: bool, settings: LossSettings, inverted: bool) -> Tensor:
-    distance = make_distance(settings.distance, settings.p, settings.eps, settings.expr)
+    distance = settings.pair_distance()
     x1, x2 = x[0:1], x[1:2]
     if inverted:
         return inverted_snippet_loss(
@@ -114,7 +114,7 @@ def read_pair(
     term is the one of the swapped label). Raises ``NonFiniteError`` when the loss or
     a gradient is not finite.
     """
-    distance = make_distance(settings.distance, settings.p, settings.eps, settings.expr)
+    distance = settings.pair_distance()
     x = _pair_tensor(points).clone().requires_grad_()
     loss = _loss(x, similar, settings, inverted)
     (grad,) = torch.autograd.grad(loss, x)
@@ -186,7 +186,7 @@ def margin_cells(
     Row-major text, ``resolution**2`` characters, first row at the top (y = hi), as
     the plane's ``Regions`` want. Spots where a typed distance is not finite are "0".
     """
-    distance = make_distance(settings.distance, settings.p, settings.eps, settings.expr)
+    distance = settings.pair_distance()
     x = torch.as_tensor([x1], dtype=torch.float64, device=default_device())
     candidates = grid_points(bounds, resolution).to(x.device)
     with torch.no_grad():

@@ -19,7 +19,7 @@ from torch import Tensor
 from lossviz.core.descent import gradient_descent
 from lossviz.core.device import default_device
 from lossviz.core.grid import UNDEFINED, grid_points
-from lossviz.core.loss_settings import LossSettings, make_distance
+from lossviz.core.loss_settings import LossSettings
 from lossviz.core.losses import NonFiniteError, triplet_distances, triplet_margin_loss
 from lossviz.core.triplets import Kind, classify
 
@@ -62,7 +62,7 @@ def read_triplet(
     The kind uses the same d(a, n) as the loss (the swapped one when swap is
     on). Raises ``NonFiniteError`` when the loss or a gradient is not finite.
     """
-    distance = make_distance(settings.distance, settings.p, settings.eps, settings.expr)
+    distance = settings.pair_distance()
     x = _points_tensor(points).clone().requires_grad_()
     a, p, n = x[ANCHOR : ANCHOR + 1], x[POSITIVE : POSITIVE + 1], x[NEGATIVE : NEGATIVE + 1]
     loss = triplet_margin_loss(
@@ -106,7 +106,7 @@ def negative_landscape(
     and d(a, p) + margin around A, and swap adds the region around P.
     Cells where a typed distance is not finite have a NaN loss.
     """
-    distance = make_distance(settings.distance, settings.p, settings.eps, settings.expr)
+    distance = settings.pair_distance()
     x = torch.as_tensor([anchor, positive], dtype=torch.float64, device=default_device())
     candidates = grid_points(bounds, resolution).to(x.device)
     count = candidates.shape[0]
@@ -132,7 +132,7 @@ def descend(
     bounds: tuple[float, float],
 ) -> Tensor:
     """Gradient descent on all three points of a triplet: ``(steps + 1, 3, 2)``, CPU."""
-    distance = make_distance(settings.distance, settings.p, settings.eps, settings.expr)
+    distance = settings.pair_distance()
 
     def loss_of(x: Tensor) -> Tensor:
         return triplet_margin_loss(

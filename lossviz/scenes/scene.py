@@ -1,10 +1,12 @@
 """Page state as frozen dataclasses (scenes), and shareable links.
 
 Each page keeps its controls in one frozen dataclass. This module is the one
-place where a control's default, bounds, step and options live: the core's
-registries and ranges feed it (the core never imports it), and the pages build
-their widgets from ``Scene.field_spec(name)`` (``lossviz.ui.widgets``) and never
-repeat one.
+place where a control's default, bounds, step and options live, and its label,
+help and option labels (what a student reads): the core's registries and ranges
+feed it (the core never imports it), and the pages build their widgets from
+``Scene.field_spec(name)`` (``lossviz.ui.widgets``) and never repeat one. A field
+says the same on every page that draws it; a page that needs other words for it
+states them in its own scene (:func:`reworded`).
 
 Query format (``to_query`` / ``from_query``): one key per field, named like the
 field, with a string value:
@@ -35,16 +37,19 @@ from typing import Any, Literal, Self
 
 from lossviz.batches.analysis import MINING_DISTANCES
 from lossviz.batches.point_sets import BUNDLED, MAX_ROWS
-from lossviz.core.distances import DISTANCES, TORCH_EPS
+from lossviz.core.distances import DISTANCE_LABELS, DISTANCES, TORCH_EPS
+from lossviz.core.expr import ALLOWED_FUNCTIONS, EXAMPLES
 from lossviz.core.ranges import SEED, Range
 from lossviz.teaching.quiz_rounds import DIFFICULTIES, QUIZ_DISTANCES
 from lossviz.training.collapse import (
     BATCH_SIZES,
     CLIP_GRAD,
     DATASETS,
+    LOSS_LABELS,
     LOSSES,
     LR,
     MARGIN,
+    OPTIMIZER_LABELS,
     OPTIMIZERS,
     STEPS,
 )
@@ -71,7 +76,12 @@ def _show(raw: object, limit: int = 40) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class FieldSpec:
-    """How one field is bounded, written and read; pages build widgets from it."""
+    """How one field is bounded, written, read and shown; pages build widgets from it.
+
+    ``label`` and ``help`` are what its control says (the same on every page that draws the
+    field; a page needing other words declares its own spec: :func:`reworded`), and
+    ``option_labels`` what a value is called on screen (:meth:`shown`).
+    """
 
     kind: Literal["number", "choice", "flag", "text"]
     default: Any
@@ -83,6 +93,16 @@ class FieldSpec:
     max_len: int = 0  # text
     step: float | None = None  # number: a slider's step (None: the widget's own)
     marks: tuple[float, ...] = ()  # number: values offered on a select slider (others kept)
+    label: str = ""  # the control's label ("": a field no control draws, e.g. a dragged point)
+    help: str | None = None  # the control's tooltip (Markdown)
+    option_labels: tuple[tuple[Any, str], ...] = ()  # (value, what it is called on screen)
+
+    def shown(self, value: Any) -> str:
+        """How ``value`` is written on screen: its option label, else the value (``:g`` floats)."""
+        for option, label in self.option_labels:
+            if option == value:
+                return label
+        return f"{value:g}" if isinstance(value, float) else str(value)
 
     def narrowed(self, lo: float | None = None, hi: float | None = None) -> FieldSpec:
         """This number field offering less (a page's narrower range, e.g. rows of the data).
@@ -158,6 +178,12 @@ def _field(spec: FieldSpec) -> Any:
     return dataclasses.field(default=spec.default, metadata={"spec": spec})
 
 
+def _wording(
+    label: str, help: str | None, option_labels: Mapping[Any, str] | None = None
+) -> dict[str, Any]:
+    return {"label": label, "help": help, "option_labels": tuple((option_labels or {}).items())}
+
+
 def number(
     default: float,
     lo: float | Range,
@@ -167,6 +193,9 @@ def number(
     integer: bool = False,
     step: float | None = None,
     marks: Sequence[float] = (),
+    label: str = "",
+    help: str | None = None,
+    option_labels: Mapping[float, str] | None = None,
 ):
     """A number field: ``[lo, hi]``, or a core :class:`~lossviz.core.ranges.Range` (closed)."""
     if isinstance(lo, Range):
@@ -174,20 +203,36 @@ def number(
             raise ValueError(f"narrow {lo} to a closed range for a control")
         lo, hi, integer = lo.lo, lo.hi, lo.integer
     spec = FieldSpec("number", default, lo, hi, allow_inf=allow_inf, integer=integer, step=step,
-                     marks=tuple(marks))  # fmt: skip
+                     marks=tuple(marks), **_wording(label, help, option_labels))  # fmt: skip
     return _field(spec)
 
 
-def choice(default: Any, options: Sequence[Any]):
-    return _field(FieldSpec("choice", default, options=tuple(options)))
+def choice(
+    default: Any,
+    options: Sequence[Any],
+    *,
+    label: str = "",
+    help: str | None = None,
+    option_labels: Mapping[Any, str] | None = None,
+):
+    """A choice field: one of ``options``, each shown as ``option_labels`` calls it."""
+    return _field(FieldSpec("choice", default, options=tuple(options),
+                            **_wording(label, help, option_labels)))  # fmt: skip
 
 
-def flag(default: bool):
-    return _field(FieldSpec("flag", default))
+def flag(default: bool, *, label: str = "", help: str | None = None):
+    return _field(FieldSpec("flag", default, **_wording(label, help)))
 
 
-def text(default: str, max_len: int):
-    return _field(FieldSpec("text", default, max_len=max_len))
+def text(default: str, max_len: int, *, label: str = "", help: str | None = None):
+    return _field(FieldSpec("text", default, max_len=max_len, **_wording(label, help)))
+
+
+def reworded(scene: type[Scene], name: str, *, label: str | None = None,
+             help: str | None = None):  # fmt: skip
+    """``scene``'s field ``name`` with another label or help (a subclass's own words for it)."""
+    spec = scene.field_spec(name)
+    return _field(dataclasses.replace(spec, label=label or spec.label, help=help or spec.help))
 
 
 class Scene:
@@ -236,29 +281,79 @@ class Scene:
 DISTANCE_NAMES = (*DISTANCES, "custom")  # "custom": a typed expression
 P_MARKS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, math.inf)
 
+# What the controls say. A field shared by several scenes (the margin, the distance, swap,
+# the seed) is worded once here; the other fields are worded where their scene declares them.
+DISTANCE_OPTION_LABELS = {**DISTANCE_LABELS, "custom": "Custom expression…"}
+TRIPLET_MARGIN_HELP = (
+    "How much farther the negative must be from the anchor than the positive is before the "
+    "loss is zero."
+)
+SWAP_HELP = (
+    "Balntas et al. 2016: use min(d(a, n), d(p, n)) as the negative distance, so a negative "
+    "close to the positive counts too."
+)
+EXPR_HELP = f"Any distance in the points `a` and `b`, e.g. `{EXAMPLES[0]}`.\n\n" + "\n".join(
+    f"- `{name}`: {text}" for name, text in ALLOWED_FUNCTIONS.items()
+)
+
+
+def _margin(default: float, lo: float | Range, hi: float | None = None, *, step: float):
+    return number(default, lo, hi, step=step, label="Margin m", help=TRIPLET_MARGIN_HELP)
+
+
+def _distance(default: str, options: Sequence[str], help: str | None = None):
+    return choice(default, options, label="Distance", help=help,
+                  option_labels=DISTANCE_OPTION_LABELS)  # fmt: skip
+
+
+def _swap():
+    return flag(False, label="Swap", help=SWAP_HELP)
+
+
+def _seed(label: str = "Seed", help: str | None = None):
+    return number(0, SEED, label=label, help=help)
+
+
+def _learning_rate():
+    return number(0.1, 1e-4, 10.0, label="Learning rate",
+                  help="Step size of Step and Descend: each point moves by −lr · ∇L.")  # fmt: skip
+
 
 def _coord(default: float):
-    return number(default, -4.0, 4.0)
+    return number(default, -4.0, 4.0)  # dragged on a plane: no control, no label
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LossScene(Scene):
     """Controls every loss page shares."""
 
-    margin: float = number(1.0, 0.05, 5.0, step=0.05)
-    p: float = number(2.0, 0.5, 10.0, allow_inf=True, marks=P_MARKS)
-    eps: float = choice(TORCH_EPS, (0.0, TORCH_EPS))
-    distance: str = choice("euclidean", DISTANCE_NAMES)
-    expr: str = text("max(abs(a - b))", 300)
-    lr: float = number(0.1, 1e-4, 10.0)
-    seed: int = number(0, SEED)
+    margin: float = _margin(1.0, 0.05, 5.0, step=0.05)
+    p: float = number(
+        2.0, 0.5, 10.0, allow_inf=True, marks=P_MARKS, label="p (Minkowski)",
+        help="The p of the p-norm (sum |x|^p)^(1/p): 1 is Manhattan, 2 Euclidean, ∞ the "
+        "largest coordinate. Below 1 it is not a norm, but torch accepts it.",
+        option_labels={math.inf: "∞"},
+    )  # fmt: skip
+    eps: float = choice(
+        TORCH_EPS, (0.0, TORCH_EPS), label="eps",
+        help="torch adds eps to the difference a − b before taking the norm, so two "
+        "coincident points are eps·D^(1/p) apart and still have a gradient direction.",
+        option_labels={0.0: "0", TORCH_EPS: "1e-6 (torch's default)"},
+    )  # fmt: skip
+    distance: str = _distance(
+        "euclidean", DISTANCE_NAMES,
+        help="How far apart two points are. The regions and the loss change with it.",
+    )  # fmt: skip
+    expr: str = text("max(abs(a - b))", 300, label="d(a, b) =", help=EXPR_HELP)
+    lr: float = _learning_rate()
+    seed: int = _seed()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class HomeScene(Scene):
     """Home page: the margin of the loss-along-delta picture."""
 
-    margin: float = number(1.0, 0.1, 2.0, step=0.1)
+    margin: float = _margin(1.0, 0.1, 2.0, step=0.1)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -271,29 +366,44 @@ class PlaygroundScene(LossScene):
     py: float = _coord(0.5)
     nx: float = _coord(1.5)
     ny: float = _coord(-1.0)
-    swap: bool = flag(False)
+    swap: bool = _swap()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ContrastiveScene(LossScene):
-    """Contrastive page: a pair (x1x, x1y), (x2x, x2y), similar or not."""
+    """Contrastive page: a pair (x1x, x1y), (x2x, x2y), similar or not.
 
+    Its margin is the loss pages' own, with what it does to a pair as its help.
+    """
+
+    margin: float = reworded(LossScene, "margin", help="A dissimilar pair closer than this is "
+                             "pushed apart; beyond it, no loss.")  # fmt: skip
     x1x: float = _coord(0.0)
     x1y: float = _coord(0.0)
     x2x: float = _coord(1.0)
     x2y: float = _coord(0.5)
-    similar: bool = flag(True)
+    similar: bool = flag(
+        True, label="Similar pair (same class)",
+        help="On: label y = 1, the pair is pulled together by d². Off: y = 0, the pair is "
+        "pushed apart by max(m − d, 0)² until it is the margin m apart.",
+    )  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class QuizScene(Scene):
     """Quiz: the teacher's seed fixes the questions; the rest sets their kind."""
 
-    seed: int = number(0, SEED)
-    difficulty: str = choice("normal", DIFFICULTIES)
-    distance: str = choice("euclidean", QUIZ_DISTANCES)
-    swap: bool = flag(False)
-    margin: float = number(1.0, 0.05, 5.0, step=0.05)
+    seed: int = _seed(
+        "Teacher's seed", help="The same seed and settings give every student the same questions."
+    )
+    difficulty: str = choice(
+        "normal", DIFFICULTIES, label="Difficulty",
+        help="Near the boundary: every triplet lies within 10% of the margin of a border.",
+        option_labels={"normal": "normal", "boundary": "near the boundary"},
+    )  # fmt: skip
+    distance: str = _distance("euclidean", QUIZ_DISTANCES)
+    swap: bool = _swap()
+    margin: float = _margin(1.0, 0.05, 5.0, step=0.05)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -304,15 +414,22 @@ class MiningScene(Scene):
     and the page asks for the file again).
     """
 
-    source: str = choice("blobs", ("blobs", *BUNDLED, "upload"))
-    classes: int = number(3, 2, 8, integer=True)
-    per_class: int = number(8, 2, 30, integer=True)
-    spread: float = number(1.0, 0.0, 3.0, step=0.05)
-    seed: int = number(0, SEED)
-    space: str = choice("raw", ("raw", "pca2"))
-    distance: str = choice("euclidean", MINING_DISTANCES)
-    margin: float = number(1.0, 0.0, 5.0, step=0.01)
-    anchor: int = number(0, 0, MAX_ROWS - 1, integer=True)
+    source: str = choice(
+        "blobs", ("blobs", *BUNDLED, "upload"), label="Source",
+        option_labels={"blobs": "Generated blobs (2-D)", "digits": "Handwritten digits (64-D)",
+                       "iris": "Iris (4-D)", "upload": "Upload a CSV"},
+    )  # fmt: skip
+    classes: int = number(3, 2, 8, integer=True, label="Classes")
+    per_class: int = number(8, 2, 30, integer=True, label="Points per class")
+    spread: float = number(1.0, 0.0, 3.0, step=0.05, label="Spread")
+    seed: int = _seed()
+    space: str = choice(
+        "raw", ("raw", "pca2"), label="Distances in",
+        option_labels={"raw": "all dimensions", "pca2": "the 2-D picture (PCA)"},
+    )  # fmt: skip
+    distance: str = _distance("euclidean", MINING_DISTANCES)
+    margin: float = _margin(1.0, 0.0, 5.0, step=0.01)
+    anchor: int = number(0, 0, MAX_ROWS - 1, integer=True, label="Anchor (row)")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -325,15 +442,23 @@ class CollapseScene(Scene):
     offers less; the batch sizes are the powers of two the page offers.
     """
 
-    dataset: str = choice("digits", DATASETS)
-    loss: str = choice("batch_hard", LOSSES)
-    compare: str = choice("batch_hard_fix", (*LOSSES, "none"))
-    margin: float = number(0.2, MARGIN, step=0.01)
-    lr: float = number(0.03, LR.narrowed(lo=1e-4), step=0.01)
-    optimizer: str = choice("adam", OPTIMIZERS)
-    steps: int = number(300, STEPS.narrowed(lo=10), step=10)
-    batch_size: int = choice(128, BATCH_SIZES)
-    l2_normalize: bool = flag(False)
-    clip_grad: float = number(0.0, CLIP_GRAD.narrowed(hi=100.0), step=0.5)
-    seed: int = number(0, SEED)
-    autostart: bool = flag(False)
+    dataset: str = choice(
+        "digits", DATASETS, label="Data",
+        option_labels={"digits": "Digits (64-D)", "blobs": "Blobs (2-D)"},
+    )  # fmt: skip
+    loss: str = choice("batch_hard", LOSSES, label="Loss (left)", option_labels=LOSS_LABELS)
+    compare: str = choice("batch_hard_fix", (*LOSSES, "none"), label="Beside it (right)",
+                          option_labels={**LOSS_LABELS, "none": "nothing"})  # fmt: skip
+    margin: float = _margin(0.2, MARGIN, step=0.01)
+    lr: float = number(0.03, LR.narrowed(lo=1e-4), step=0.01, label="Learning rate")
+    optimizer: str = choice("adam", OPTIMIZERS, label="Optimizer", option_labels=OPTIMIZER_LABELS)
+    steps: int = number(300, STEPS.narrowed(lo=10), step=10, label="Steps")
+    batch_size: int = choice(128, BATCH_SIZES, label="Batch size")
+    l2_normalize: bool = flag(False, label="L2-normalise the outputs")
+    clip_grad: float = number(0.0, CLIP_GRAD.narrowed(hi=100.0), step=0.5,
+                              label="Clip gradient norm (0 = off)")  # fmt: skip
+    seed: int = _seed()
+    autostart: bool = flag(
+        False, label="Start training when this link opens",
+        help="For a class: share the address; every page that opens it trains.",
+    )  # fmt: skip

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from lossviz.core.distances import TORCH_EPS
-from lossviz.core.loss_settings import LossSettings, make_distance
+from lossviz.core.loss_settings import LossSettings
 from lossviz.core.losses import triplet_distances
 from lossviz.core.triplet_reading import read_triplet
 from lossviz.core.triplets import Kind
@@ -136,7 +136,7 @@ def _draw(
     kind: Kind, difficulty: str, settings: LossSettings, generator: torch.Generator
 ) -> tuple[list[list[float]], object] | None:
     """Points (A, P, N) whose triplet is ``kind`` within the difficulty's window, or None."""
-    distance = make_distance(settings.distance, settings.p, settings.eps)
+    distance = settings.pair_distance()
     window = _window(kind, difficulty, settings.margin)
     for _ in range(_ATTEMPTS):
         anchor_positive = _uniform(generator, (2, 2), _POINT_SPAN)
@@ -195,7 +195,7 @@ def make_round(
         raise QuizError(f"a round needs at least one question; got {length}")
     settings = quiz_settings(distance, swap, margin)
     try:
-        make_distance(distance, settings.p, settings.eps)
+        settings.pair_distance()  # an unknown distance name raises here, before any draw
     except ValueError as problem:
         raise QuizError(str(problem)) from None
     generator = torch.Generator(device="cpu")

@@ -26,8 +26,8 @@ import numpy as np
 from torch import Tensor
 
 from lossviz.core.loss_settings import LossSettings
-from lossviz.core.pair_reading import read_pair
-from lossviz.core.triplet_reading import read_triplet
+from lossviz.core.pair_reading import PairReading, read_pair
+from lossviz.core.triplet_reading import TripletReading, read_triplet
 
 REL_TOL = 1e-6
 ABS_TOL = 1e-9
@@ -167,20 +167,24 @@ def _points(points: Tensor | Sequence[Sequence[float]], rows: int) -> list[np.nd
 
 
 def triplet_reference_check(
-    points: Tensor | Sequence[Sequence[float]], settings: LossSettings
+    points: Tensor | Sequence[Sequence[float]],
+    settings: LossSettings,
+    reading: TripletReading | None = None,
 ) -> ReferenceCheck:
     """The NumPy tutorial triplet loss against :func:`~lossviz.core.triplet_reading.read_triplet`.
 
-    ``points`` is ``(3, 2)``: rows A, P, N. Rows compared: d(a, p), d(a, n) and the
-    loss; with swap on, d(a, p), d(a, n) and d(p, n) (the tutorial has no swap).
-    Not applicable (no rows) for a distance that is not a p-norm. Raises
-    ``NonFiniteError`` when the core cannot read the scene.
+    ``points`` is ``(3, 2)``: rows A, P, N. ``reading``: the core's reading of these
+    points under ``settings`` when the page has it (else read here). Rows compared:
+    d(a, p), d(a, n) and the loss; with swap on, d(a, p), d(a, n) and d(p, n) (the
+    tutorial has no swap). Not applicable (no rows) for a distance that is not a p-norm.
+    Raises ``NonFiniteError`` when the core cannot read the scene.
     """
     p = lp_order(settings)
     if p is None:
         return ReferenceCheck(TUTORIAL, False, (), NOT_LP_MESSAGE)
     a, pos, neg = _points(points, 3)
-    reading = read_triplet(points, settings)
+    if reading is None:
+        reading = read_triplet(points, settings)
     eps = settings.eps
     reason = INF_DISTANCE_REASON if math.isinf(p) else OTHER_REASON
     rows = [
@@ -200,15 +204,25 @@ def contrastive_reference_check(
 ) -> ReferenceCheck:
     """The inverted snippet, fed label = 1 if similar else 0, against the core's loss.
 
-    ``points`` is ``(2, 2)``: rows X1, X2. Rows: "d" (the snippet uses the same
-    distance, so it always agrees) and "loss", which agrees only where the pull d²
-    and the push relu(m − d)² happen to be equal (d = m / 2). Raises
-    ``NonFiniteError`` when the core cannot read the scene.
+    ``points`` is ``(2, 2)``: rows X1, X2. Both are read here
+    (:func:`~lossviz.core.pair_reading.read_pair`, the snippet's with ``inverted=True``),
+    then compared by :func:`compare_pair_readings`. Raises ``NonFiniteError`` when the
+    core cannot read the scene.
     """
     _points(points, 2)
     core = read_pair(points, similar, settings)
-    snippet = read_pair(points, similar, settings, inverted=True)
-    reason = SIMILAR_REASON if similar else DISSIMILAR_REASON
+    return compare_pair_readings(core, read_pair(points, similar, settings, inverted=True))
+
+
+def compare_pair_readings(core: PairReading, snippet: PairReading) -> ReferenceCheck:
+    """The core's reading of a pair beside the inverted snippet's reading of the same pair
+    (same points, label and settings; ``snippet.inverted``). Rows: "d" (the snippet uses
+    the same distance, so it always agrees) and "loss", which agrees only where the pull
+    d² and the push relu(m − d)² happen to be equal (d = m / 2).
+    """
+    if core.inverted or not snippet.inverted or core.similar != snippet.similar:
+        raise ValueError("compare the core's reading with the snippet's, of the same label")
+    reason = SIMILAR_REASON if core.similar else DISSIMILAR_REASON
     rows = (
         _row("d", core.d, snippet.d, SAME_DISTANCE_REASON),
         _row("loss", core.loss, snippet.loss, reason),

@@ -4,7 +4,7 @@
 lockstep (``frames[i][r]``: run r's :class:`~lossviz.training.collapse.Snapshot` at
 the i-th record, as :meth:`lossviz.training.side_by_side.SideBySide.frames` and
 :meth:`lossviz.training.run_registry.SharedRun.frames` return them) the way the page's
-player (``lossviz/ui/player.js``) draws one: per run a title, a badge
+player (``lossviz/ui/components/assets/player.js``) draws one: per run a title, a badge
 ("collapsed", "not collapsed" or "stopped"), a read-out "step k · loss x
 (margin m) · spread y% of its start" and a square scatter of the evaluation
 points in their class colours. Each run's axes span the widest box of the
@@ -38,7 +38,7 @@ from lossviz.training.collapse import Snapshot, TrainConfig, collapsed
 # (tests/test_layers.py); tests/test_run_gif.py holds the two equal.
 CLASS_COLORS: tuple[str, ...] = ("#117733", "#CC6677", "#DDCC77", "#882255", "#44AA99",
                                  "#999933", "#AA4499", "#332288", "#88CCEE", "#DDDDDD")  # fmt: skip
-# The player's colours (lossviz/ui/player.py STYLE and player.css).
+# The player's colours (lossviz/ui/components/player.py STYLE and assets/player.css).
 BACKGROUND = "#ffffff"
 TEXT_COLOR = "#31333f"
 RIM_COLOR = "#333333"

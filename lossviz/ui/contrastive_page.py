@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+
 import plotly.graph_objects as go
 import streamlit as st
 
 from lossviz.core.loss_settings import LossSettings
 from lossviz.core.pair_reading import (
     POINT_NAMES,
+    PairReading,
     descend_pair,
     loss_along_distance,
+    read_pair,
 )
 from lossviz.figures.curves import contrastive_curves
 from lossviz.scenes.scene import ContrastiveScene
@@ -44,18 +48,52 @@ def step(settings: LossSettings, steps: int = 1) -> None:
     POINTS.follow(path.tolist())
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@functools.lru_cache(maxsize=4096)
+def readings_of(
+    points: tuple[tuple[float, float], ...], similar: bool, settings: LossSettings
+) -> tuple[PairReading, PairReading]:
+    """The pair's reading (X1, X2: ``points``) and the inverted snippet's
+    (:func:`read_pair`, ``inverted=True``), once per process for each scene (every student
+    opens the default one): what the plane, the numbers, the formulas, the curves and the
+    reference check show. Raises ``NonFiniteError`` as it does (errors are not cached)."""
+    rows = [list(xy) for xy in points]
+    return read_pair(rows, similar, settings), read_pair(rows, similar, settings, inverted=True)
+
+
+@functools.lru_cache(maxsize=64)
 def curves_figure(
     margin: float,
     pair: tuple[float, float, bool],
     inverted_point: tuple[float, float] | None,
 ) -> go.Figure:
-    """Loss against d for both labels (values from the core), the pair marked; cached."""
+    """Loss against d for both labels (values from the core), the pair marked; built once
+    per margin and marks in the process, shared read-only by every session. ``pair`` is
+    (d, loss, similar); ``inverted_point`` the inverted snippet's (d, loss), if shown."""
     hi = max(2.0 * margin, 1.15 * pair[0], 0.5)
-    d, similar_loss, dissimilar_loss = loss_along_distance(margin, hi)
-    return contrastive_curves(
-        d.tolist(), similar_loss.tolist(), dissimilar_loss.tolist(), margin, pair, inverted_point
-    )
+    curves = loss_curves(margin, hi)
+    return contrastive_curves(*curves, margin, pair, inverted_point, figure=SharedFigure)
+
+
+class SharedFigure(go.Figure):
+    """A figure built once and shared read-only by every session (never changed after it
+    is built): its :meth:`to_dict`, which ``st.plotly_chart`` serialises on every rerun (a
+    deep copy of the curves' 1,600 floats and the theme's template), is computed once.
+    Treat what it returns as read-only."""
+
+    @functools.cached_property
+    def _shared_dict(self) -> dict:
+        return super().to_dict()
+
+    def to_dict(self) -> dict:
+        return self._shared_dict
+
+
+@functools.lru_cache(maxsize=64)
+def loss_curves(margin: float, hi: float) -> tuple[tuple[float, ...], ...]:
+    """:func:`loss_along_distance` on [0, ``hi``] as tuples (d, similar loss, dissimilar
+    loss), once per margin and ``hi`` (which is 2 m for every pair closer than 2 m / 1.15:
+    most drops share one)."""
+    return tuple(tuple(values.tolist()) for values in loss_along_distance(margin, hi))
 
 
 def contrastive_explainer() -> None:

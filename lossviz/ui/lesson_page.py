@@ -11,6 +11,9 @@ the plane, a batch counted by the mining core, a shared collapse run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import streamlit as st
 
 from lossviz.batches.analysis import BatchAnalysis
@@ -33,9 +36,9 @@ from lossviz.scenes.lesson import (
     training_observation,
     triplet_settings,
 )
-from lossviz.scenes.scene import MiningScene
+from lossviz.scenes.scene import MiningScene, Scene
 from lossviz.ui import widgets
-from lossviz.ui.components.plane import plane
+from lossviz.ui.components.plane import PlaneSpec, plane
 from lossviz.ui.inert import inert
 from lossviz.ui.instruments import shared_run
 from lossviz.ui.instruments.pair_plane import pair_plane
@@ -43,6 +46,9 @@ from lossviz.ui.instruments.triplet_plane import DRAG_CAPTION, triplet_plane
 from lossviz.ui.points import ScenePoints
 from lossviz.ui.readouts import kind_badge
 from lossviz.ui.state import SessionSceneBinding
+
+S = TypeVar("S", bound=Scene)
+O = TypeVar("O")
 
 STEP_PARAM = "step"
 DONE_KEY = "lesson.done"  # the slugs of the steps whose task this session has done
@@ -137,43 +143,47 @@ def _metric_row(values: list[tuple[str, str]], kind: Kind | None = None) -> None
             kind_badge(kind)
 
 
+def _observed(binding: SessionSceneBinding[S], observe: Callable[[S], O]) -> O | None:
+    """The step's scene, as its widgets left it, observed: ``observe(scene)``; None, with
+    the reason shown, when the core cannot read it."""
+    try:
+        return observe(binding.commit())
+    except NonFiniteError as problem:
+        st.error(inert(problem))
+        return None
+
+
+def _plane_args(step: Step, points: ScenePoints, scene: Scene, reading: object) -> dict[str, Any]:
+    """What a step's plane (triplet or pair) takes from the step: its key, points, scene,
+    reading, height and the downloads' file stem."""
+    return {"key": f"lesson.{step.slug}.plane", "points": points, "scene": scene,
+            "reading": reading, "height_px": PLANE_HEIGHT_PX,
+            "download_name": f"lossviz-lesson-{step.slug}"}  # fmt: skip
+
+
 def triplet_instrument(step: Step) -> bool:
     """The playground's plane for a triplet step; whether the step's task is done."""
     binding = BINDINGS[step.slug]
     points = ScenePoints(binding, TRIPLET_NAMES, TRIPLET_COORDS)
     binding.load()
     if "p" in step.controls:
-        widgets.marks(binding, "p", "p (of the p-norm)",
-                      help="1: Manhattan, 2: Euclidean, ∞: the largest coordinate.")  # fmt: skip
+        widgets.marks(binding, "p")
     if "swap" in step.controls:
-        widgets.toggle(binding, "swap", "Swap",
-                       help="Use min(d(a, n), d(p, n)) as the negative distance.")  # fmt: skip
-    scene = binding.commit()
-    try:
-        observation = observe_triplet(scene)
-    except NonFiniteError as problem:
-        st.error(inert(problem))
+        widgets.toggle(binding, "swap")
+    observation = _observed(binding, observe_triplet)
+    if observation is None:
         return False
-    reading = observation.reading
+    scene, reading = observation.scene, observation.reading
     an = ("min(d(a,n), d(p,n))", f"{reading.d_an_used:.3f}") if scene.swap else None
     _metric_row(
         [("d(a, p)", f"{reading.d_ap:.3f}"), an or ("d(a, n)", f"{reading.d_an:.3f}"),
          ("loss", f"{reading.loss:.3f}")],
         reading.kind,
     )  # fmt: skip
-    triplet_plane(
-        key=f"lesson.{step.slug}.plane",
-        points=points,
-        scene=scene,
-        reading=reading,
-        settings=triplet_settings(scene),
-        caption=DRAG_CAPTION
-        if step.draggable
-        else "The points stay put in this step: change p above.",
-        height_px=PLANE_HEIGHT_PX,
-        draggable=step.draggable,
-        download_name=f"lossviz-lesson-{step.slug}",
-    )
+    fixed = "The points stay put in this step: change p above."
+    triplet_plane(**_plane_args(step, points, scene, reading), settings=triplet_settings(scene),
+                  caption=DRAG_CAPTION if step.draggable else fixed,
+                  draggable=step.draggable)  # fmt: skip
     return step.done(observation)
 
 
@@ -182,27 +192,14 @@ def pair_instrument(step: Step) -> bool:
     binding = BINDINGS[step.slug]
     points = ScenePoints(binding, PAIR_NAMES, PAIR_COORDS)
     binding.load()
-    widgets.toggle(binding, "similar", "Similar pair (label 1)",
-                   help="On: label 1, pulled together by d². Off: label 0, pushed apart by "
-                   "(m − d)² until the pair is the margin apart.")  # fmt: skip
-    scene = binding.commit()
-    try:
-        observation = observe_pair(scene)
-    except NonFiniteError as problem:
-        st.error(inert(problem))
+    widgets.toggle(binding, "similar")
+    observation = _observed(binding, observe_pair)
+    if observation is None:
         return False
-    reading = observation.reading
+    scene, reading = observation.scene, observation.reading
     _metric_row([("d", f"{reading.d:.3f}"), ("loss", f"{reading.loss:.3f}"),
                  ("active term", reading.term.label)])  # fmt: skip
-    pair_plane(
-        key=f"lesson.{step.slug}.plane",
-        points=points,
-        scene=scene,
-        reading=reading,
-        settings=pair_settings(scene),
-        height_px=PLANE_HEIGHT_PX,
-        download_name=f"lossviz-lesson-{step.slug}",
-    )
+    pair_plane(**_plane_args(step, points, scene, reading), settings=pair_settings(scene))
     return step.done(observation)
 
 
@@ -222,7 +219,7 @@ def batch_instrument(step: Step) -> bool:
     """A labelled batch, its triplets counted at the margin; whether the task is done."""
     binding = BINDINGS[step.slug]
     binding.load()
-    widgets.slider(binding, "margin", "Margin m")
+    widgets.slider(binding, "margin")
     scene = binding.commit()
     observation = BatchObservation(scene, batch_counts(scene))
     shares = {kind: observation.share(kind) for kind in Kind}
@@ -239,19 +236,19 @@ def batch_instrument(step: Step) -> bool:
         name: CLASS_COLORS[label % len(CLASS_COLORS)]
         for name, label in zip(named, points.labels.tolist(), strict=True)
     }
-    plane(
+    spec = PlaneSpec(
         key=f"lesson.{step.slug}.plane",
         points=named,
         bounds=PLANE_BOUNDS,
-        on_change=lambda points: None,  # static: the browser never sends
         labels=dict.fromkeys(named, ""),
         colors=colors,
         lines=[],
         caption=f"The batch: {len(named)} embeddings, one colour per class.",
         height_px=PLANE_HEIGHT_PX,
-        static=True,
+        static=True,  # the browser never sends: no on_change
         download_name=f"lossviz-lesson-{step.slug}",
     )
+    plane(spec)
     return step.done(observation)
 
 

@@ -29,7 +29,7 @@ from lossviz.core.triplets import Kind, kinds_of_deltas
 from lossviz.figures import COLORS, class_color
 from lossviz.figures.batch import delta_histogram, embedding_scatter, margin_sweep
 from lossviz.scenes.scene import MiningScene
-from lossviz.ui.components.plane import plane, preview_metric
+from lossviz.ui.components.plane import PlaneSpec, plane, preview_metric
 from lossviz.ui.inert import inert
 from lossviz.ui.state import SceneBinding
 
@@ -272,11 +272,10 @@ def picture(batch: Batch, scene: MiningScene, view: AnchorView) -> None:
         if view.usable:
             anchor = names[view.anchor]
             lines = [(anchor, names[view.hardest_positive]), (anchor, names[view.hardest_negative])]
-        plane(
+        spec = PlaneSpec(
             key=PLANE_KEY,
             points={name: (float(x), float(y)) for name, (x, y) in zip(names, xy, strict=True)},
             bounds=(-data.BLOB_BOUND, data.BLOB_BOUND),
-            on_change=move_blobs(scene, names),
             metric=preview_metric(scene.distance, 2.0, 0.0),  # exact: the page's distances
             labels={name: roles.get(i, "") for i, name in enumerate(names)},
             colors=colors,
@@ -285,6 +284,7 @@ def picture(batch: Batch, scene: MiningScene, view: AnchorView) -> None:
             "hardest positive and hardest negative; ◐: negatives semi-hard for that positive.",
             height_px=520,
         )
+        plane(spec, on_change=move_blobs(scene, names))
         return
     figure = embedding_scatter(
         batch.picture,

@@ -7,7 +7,7 @@ import functools
 import streamlit as st
 import torch
 
-from lossviz.core.loss_settings import LossSettings, make_distance
+from lossviz.core.loss_settings import LossSettings
 from lossviz.core.outlines import triplet_outlines
 from lossviz.core.triplet_reading import (
     POINT_NAMES,
@@ -53,16 +53,17 @@ def heatmap_is_stale(scene: PlaygroundScene) -> bool:
     return st.session_state.get(_HEATMAP_KEY) != (points["A"], points["P"])
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@functools.lru_cache(maxsize=64)
 def landscape_heatmap(
     anchor: tuple[float, float], positive: tuple[float, float], settings: LossSettings
 ) -> bytes:
     """The loss heatmap's data for A and P where they are (N is not drawn, so dragging N
-    reuses it); built once per A, P and settings, shared read-only by every session.
+    reuses it); built once per A, P and settings in the process, shared by every session
+    (bytes: nothing to copy, and a hit costs a hash of its arguments, not Streamlit's).
     Its own grid (100 x 100: plenty for the eye), each value at its cell's centre; the
     zero line exact for a built-in distance."""
     loss, _ = negative_landscape(anchor, positive, settings, BOUNDS, HEATMAP_RESOLUTION)
-    distance = make_distance(settings.distance, settings.p, settings.eps, settings.expr)
+    distance = settings.pair_distance()
     pair = torch.tensor([anchor, positive], dtype=torch.float64)
     outlines = triplet_outlines(anchor, positive, distance(pair[:1], pair[1:]).item(), settings)
     return heatmap_payload(

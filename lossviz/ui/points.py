@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import streamlit as st
 
+from lossviz.core.device import default_device
 from lossviz.scenes.scene import Scene
 from lossviz.ui.components.plane import Trajectory
 from lossviz.ui.state import SceneBinding
@@ -20,24 +21,35 @@ DESCENT_STEPS = 50  # what "Descend" animates
 
 
 class ScenePoints:
-    """Points named ``names`` stored in the scene fields ``coords`` ((x field, y field) each)."""
+    """Points named ``names`` stored in the scene fields ``coords`` ((x field, y field) each).
+
+    ``in_use(scene)``, when given, says how many of them (the first ones) the scene shows
+    (InfoNCE's k negatives of 16); the others keep their fields unchanged.
+    """
 
     def __init__(
-        self, binding: SceneBinding, names: Sequence[str], coords: Sequence[tuple[str, str]]
-    ):
+        self, binding: SceneBinding, names: Sequence[str], coords: Sequence[tuple[str, str]],
+        in_use: Callable[[Scene], int] | None = None,
+    ):  # fmt: skip
         self.binding = binding
         self.names = tuple(names)
         self.coords = tuple(coords)
+        self._in_use = in_use
         self._trajectory_key = f"{binding.page}.trajectory"
         self._lesson_key = f"{binding.page}.lesson"
         spec = binding.scene_cls.field_spec(self.coords[0][0])
         self.bounds = (spec.lo, spec.hi)
 
+    def count(self, scene: Scene) -> int:
+        """How many of the points the scene shows."""
+        return len(self.names) if self._in_use is None else self._in_use(scene)
+
     def of(self, scene: Scene) -> dict[str, Point]:
-        """name -> (x, y) for a scene."""
+        """name -> (x, y) for a scene (the points it shows)."""
+        used = self.count(scene)
         return {
             name: (getattr(scene, fx), getattr(scene, fy))
-            for name, (fx, fy) in zip(self.names, self.coords, strict=True)
+            for name, (fx, fy) in zip(self.names[:used], self.coords[:used], strict=True)
         }
 
     def positions(self, scene: Scene) -> list[list[float]]:
@@ -47,7 +59,7 @@ class ScenePoints:
     def _fields(self, positions: Sequence[Sequence[float]]) -> dict[str, float]:
         return {
             field: float(value)
-            for (fx, fy), (x, y) in zip(self.coords, positions, strict=True)
+            for (fx, fy), (x, y) in zip(self.coords[: len(positions)], positions, strict=True)
             for field, value in ((fx, x), (fy, y))
         }
 
@@ -73,7 +85,7 @@ class ScenePoints:
         if len(path) > 2:
             previous = self.trajectory()
             frames = [
-                {name: (float(x), float(y)) for name, (x, y) in zip(self.names, frame, strict=True)}
+                {n: (float(x), float(y)) for n, (x, y) in zip(self.names, frame, strict=False)}
                 for frame in path
             ]
             animation_id = previous.animation_id + 1 if previous else 1
@@ -82,6 +94,19 @@ class ScenePoints:
 
     def trajectory(self) -> Trajectory | None:
         return st.session_state.get(self._trajectory_key)
+
+
+def page_header(binding: SceneBinding, title: str, lead: str) -> Scene:
+    """A points page's top: the title, ``lead`` (what to drag) and where the core computes,
+    and a notice about a bad link; returns the page's scene (``binding.load()``)."""
+    scene = binding.load()
+    st.title(title)
+    st.caption(
+        f"{lead} Everything below is recomputed by the PyTorch core on "
+        f"**{default_device().type}** as you drop a point."
+    )
+    binding.warn_about_link()
+    return scene
 
 
 RESET = "reset"  # the presets bar's last pill

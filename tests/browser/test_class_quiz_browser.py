@@ -164,6 +164,12 @@ def test_a_teacher_sees_three_students_answer_live(browser, class_server, rooms_
         # The projector view: the code and results, no nicknames, no key in the address.
         teacher.get_by_role("button", name="Show the projector view").click()
         expect(teacher).to_have_url(re.compile(rf"/class_quiz\?room={code}&view=board$"))
+        # Wait for the board's own button and for the teacher's elements to go (a rerun
+        # keeps the previous view's elements on screen, stale, until it replaces them).
+        expect(teacher.get_by_role("button", name="Back to the teacher's controls")).to_be_visible()
+        expect(teacher.get_by_text(re.compile(r"^Students \(\d+\)$"))).to_have_count(0)
+        expect(teacher.get_by_role("button", name="Lock the room")).to_have_count(0)
+        expect(teacher.get_by_role("button", name="Unlock the room")).to_have_count(0)
         expect(metric(teacher, "Joined")).to_have_text("2")
         body = teacher.locator("body").inner_text()
         assert key not in body and not [n for n in NICKNAMES if n in body], body

@@ -4,33 +4,49 @@ What AppTest cannot do: watch the browser play a shared run while the server sti
 it, press the player's own controls (pause, step, restart, scrub: they never reach the
 server), see two students watch one run with one of them paused, follow an ``autostart``
 link, and count the frames the browser paints. The frames the server sends are compared
-with the core in the AppTests; here the points the player decoded are compared with the
-core's at a few steps, and its read-outs with the core's numbers.
+with the core in the AppTests; here the points the player draws (its canvas's pixels) are
+compared with the core's at a few steps, and its read-outs with the core's numbers. Only
+what a viewer sees is read (tests/browser/player_helpers.py), never the player's state.
 
 The frame rates while training and on replay are measured and written to
-``test-artifacts/collapse-rates.json``; only floors that catch a broken page are asserted
-(bench/collapse_motion.py measures them for the README).
+``test-artifacts/collapse-rates.json``, not asserted (they are the machine's;
+bench/collapse_motion.py measures them for the README).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from lossviz.figures import CLASS_COLORS
 from lossviz.scenes.scene import CollapseScene
 from lossviz.scenes.training_scenes import configs
 from lossviz.training.collapse import train
 from lossviz.training.side_by_side import record_interval
 from tests.browser.conftest import APP_TIMEOUT_MS, ARTIFACTS, VIEWPORT, wait_for_app
 from tests.browser.plane_helpers import click_button, no_exception, shot
+from tests.browser.player_helpers import (
+    Shown,
+    canvas_image,
+    ended,
+    now_ms,
+    player,
+    record_scrubber_moves,
+    scrub_to,
+    scrubber_moves,
+    shown,
+    wait_shown,
+)
 
 pytestmark = pytest.mark.browser
 
+DOT, PAD = 3.6, 0.06  # player.js: a point's radius (px), the padding around a run's span
 TRAIN_TIMEOUT_MS = 120_000  # 300 steps x 2 runs take ~1-2 s alone; the machine is shared
 DIVERGING = "/collapse?dataset=blobs&loss=batch_hard&compare=none&optimizer=sgd&lr=10&steps=60"
 QUICK = "dataset=blobs&steps=60&compare=none"
@@ -40,29 +56,16 @@ RATES = ARTIFACTS / "collapse-rates.json"
 # --------------------------------------------------------------------------- page side
 
 
-def player(page: Page) -> Locator:
-    return page.locator(".lv-player")
-
-
 def open_collapse(page: Page, base_url: str, link: str) -> None:
     page.goto(f"{base_url}{link}")
     wait_for_app(page)
-    expect(player(page)).to_have_attribute(
-        "data-frames", re.compile(r"\d+"), timeout=APP_TIMEOUT_MS
+    expect(player(page).locator(".lv-status")).to_have_text(
+        re.compile(r"^(step \d+ of \d+|before training)"), timeout=APP_TIMEOUT_MS
     )
 
 
-def state(page: Page) -> dict:
-    """The player's data attributes: run, frame, frames, step, playing, finished."""
-    return player(page).evaluate("(el) => ({...el.dataset})")
-
-
-def wait_until(page: Page, condition: str, timeout_ms: int = TRAIN_TIMEOUT_MS) -> None:
-    """Poll a JS condition on the player's root element ``el`` (inside a shadow root)."""
-    deadline = time.monotonic() + timeout_ms / 1000
-    while not player(page).evaluate(f"(el) => Boolean({condition})"):
-        assert time.monotonic() < deadline, f"not within {timeout_ms} ms: {condition}"
-        page.wait_for_timeout(25)
+def wait_until(page: Page, condition: Callable[[Shown], bool], what: str) -> Shown:
+    return wait_shown(page, condition, what, TRAIN_TIMEOUT_MS / 1000)
 
 
 def player_button(page: Page, title: str) -> Locator:
@@ -77,15 +80,8 @@ def badges(page: Page) -> list[str]:
     return player(page).locator(".lv-badge").all_inner_texts()
 
 
-def decoded_points(page: Page, frame: int, run: int) -> np.ndarray:
-    xy = player(page).evaluate(
-        "(el, [f, r]) => Array.from(el.__lvPlayer.frames[f].runs[r].xy)", [frame, run]
-    )
-    return np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-
-
 def canvas_pixels(page: Page, run: int) -> bytes:
-    return player(page).locator("canvas.lv-scatter").nth(run).evaluate("(c) => c.toDataURL()")
+    return canvas_image(page, run).tobytes()
 
 
 # --------------------------------------------------------------------------- core side
@@ -98,16 +94,52 @@ def scene_of(link: str) -> CollapseScene:
     return scene
 
 
+@functools.cache
 def core_run(link: str, run: int) -> list:
     return list(train(configs(scene_of(link))[run]))
 
 
-def expect_core_points(page: Page, link: str, frame: int, run: int) -> None:
-    snapshot = core_run(link, run)[frame]
-    want = snapshot.embeddings.numpy().astype(np.float64)
-    got = decoded_points(page, frame, run)
-    width = want.max(axis=0) - want.min(axis=0)
-    assert np.all(np.abs(got - want) <= width / 65535 + 1e-6), (frame, run)
+def drawn_centres(snapshots: list, frame: int, side: float) -> np.ndarray:
+    """Where player.js draws the points of ``frame`` on a ``side`` px canvas, (E, 2) px.
+
+    As its drawScatter: a square around the widest box of every frame received (here the
+    whole run), padded by ``PAD`` of its side, inside a margin of ``DOT + 2`` px; y up.
+    """
+    points = [s.embeddings.numpy().astype(np.float64) for s in snapshots]
+    lo = np.min([xy.min(axis=0) for xy in points], axis=0)
+    hi = np.max([xy.max(axis=0) for xy in points], axis=0)
+    span = max(*(hi - lo), 1e-6) * (1 + 2 * PAD)
+    corner = (lo + hi) / 2 - span / 2
+    scale = (side - 2 * DOT - 4) / span
+    px = DOT + 2 + (points[frame] - corner) * scale
+    return np.stack([px[:, 0], side - px[:, 1]], axis=1)
+
+
+def rgb(colour: str) -> np.ndarray:
+    return np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
+
+
+def expect_core_points(page: Page, link: str, frame: int, run: int) -> int:
+    """The run's canvas shows the core's points of ``frame`` where the core puts them: the
+    pixel under every point's centre is painted, and under each point with no other dot
+    near it, in its class's colour. Returns how many points were alone."""
+    snapshots = core_run(link, run)
+    image = canvas_image(page, run).astype(int)
+    box = player(page).locator("canvas.lv-scatter").nth(run).bounding_box()
+    assert box is not None
+    centres = drawn_centres(snapshots, frame, box["width"])
+    ratio = image.shape[1] / box["width"]
+    pixels = image[(centres[:, 1] * ratio).astype(int), (centres[:, 0] * ratio).astype(int)]
+    painted = pixels[:, 3] == 255
+    assert painted.all(), (frame, run, int((~painted).sum()), len(centres))
+    gaps = np.linalg.norm(centres[:, None] - centres[None], axis=2)
+    np.fill_diagonal(gaps, np.inf)
+    alone = gaps.min(axis=1) > 2 * DOT + 2
+    labels = snapshots[frame].labels.numpy()
+    want = np.array([rgb(CLASS_COLORS[label % len(CLASS_COLORS)]) for label in labels])
+    wrong = np.abs(pixels[:, :3] - want).max(axis=1) > 12
+    assert not (wrong & alone).any(), (frame, run, int((wrong & alone).sum()), int(alone.sum()))
+    return int(alone.sum())
 
 
 # --------------------------------------------------------------------------- tests
@@ -116,29 +148,33 @@ def expect_core_points(page: Page, link: str, frame: int, run: int) -> None:
 def test_train_plays_the_shared_run_live_and_ends_collapsed_beside_the_fix(page, app_server):
     link = "/collapse?seed=101"
     open_collapse(page, app_server, link)
-    assert state(page)["step"] == "0" and badges(page) == ["not collapsed"] * 2
+    assert shown(page).step == 0 and badges(page) == ["not collapsed"] * 2
+    expect(player(page).locator(".lv-status")).to_have_text("before training")
     expect(player_button(page, "Play")).to_be_disabled()  # step 0 only, before training
     before = canvas_pixels(page, 0)
 
     click_button(page, "Train")
-    wait_until(page, "el.dataset.playing === 'true' && Number(el.dataset.frame) >= 3")
-    early = (canvas_pixels(page, 0), int(state(page)["frame"]))
-    wait_until(page, f"Number(el.dataset.frame) >= {early[1] + 5}")
+    early = wait_until(page, lambda s: s.playing and s.frame >= 3, "playing frame 3")
+    early_pixels = canvas_pixels(page, 0)
+    wait_until(page, lambda s: s.frame >= early.frame + 5, "five frames on")
     later = canvas_pixels(page, 0)
-    assert len({before, early[0], later}) == 3, "the points did not move on the canvas"
+    assert len({before, early_pixels, later}) == 3, "the points did not move on the canvas"
 
-    wait_until(page, "el.dataset.finished === 'true' && el.dataset.playing === 'false'")
-    final = state(page)
-    assert final["step"] == "300" and final["frame"] == str(int(final["frames"]) - 1)
+    final = wait_until(page, ended, "the end of the run")
+    assert final.step == 300 and final.frame == final.frames - 1
+    assert final.status == "step 300 of 300"
     assert badges(page) == ["collapsed", "not collapsed"]
     left, right = (core_run(link, 0)[-1], core_run(link, 1)[-1])
     assert readouts(page)[0].startswith(f"step 300 · loss {left.loss:.4f} (margin 0.2)")
     assert readouts(page)[1].startswith(f"step 300 · loss {right.loss:.4f}")
     assert abs(left.loss - 0.2) <= 0.02 * 0.2 < abs(right.loss - 0.2)
-    for frame in (0, int(final["frame"])):
-        for run in (0, 1):
-            expect_core_points(page, link, frame, run)
+    for run in (0, 1):
+        expect_core_points(page, link, final.frame, run)
     expect(player_button(page, "Play")).to_have_text("▶ Replay")
+    player_button(page, "Back to step 0").click()
+    alone = [expect_core_points(page, link, 0, run) for run in (0, 1)]
+    assert sum(alone) >= 10, alone  # so the colours were checked too
+    scrub_to(page, final.frame)
     expect(page.get_by_test_id("stCaptionContainer").filter(has_text="Trained once")).to_have_count(
         1
     )
@@ -161,39 +197,36 @@ def test_pause_step_restart_and_scrub_show_the_recorded_steps(page, app_server):
     link = f"/collapse?{QUICK}&seed=102"
     open_collapse(page, app_server, link)
     click_button(page, "Train")
-    wait_until(page, "el.dataset.finished === 'true' && Number(el.dataset.frame) >= 2")
+    wait_until(page, lambda s: s.finished and s.frame >= 2, "the whole run, at frame 2")
     player_button(page, "Pause").click()
-    paused = state(page)
-    assert paused["playing"] == "false"
+    paused = shown(page)
+    assert not paused.playing
     page.wait_for_timeout(800)
-    assert state(page)["frame"] == paused["frame"]  # nothing moves while paused
+    assert shown(page).frame == paused.frame  # nothing moves while paused
 
     snapshots = core_run(link, 0)
     interval = record_interval(60)
-    frame = int(paused["frame"])
+    frame = paused.frame
     player_button(page, "One recorded step on").click()
-    assert state(page)["frame"] == str(frame + 1)
+    assert shown(page).frame == frame + 1
     step = snapshots[frame + 1]
     assert step.step == (frame + 1) * interval
     assert readouts(page)[0].startswith(f"step {step.step} · loss {step.loss:.4f}")
     player_button(page, "One recorded step back").click()
     player_button(page, "One recorded step back").click()
-    assert state(page)["frame"] == str(frame - 1)
+    assert shown(page).frame == frame - 1
     player_button(page, "Back to step 0").click()
-    assert state(page)["step"] == "0" and readouts(page)[0].startswith("step 0 ·")
+    assert shown(page).step == 0 and readouts(page)[0].startswith("step 0 ·")
 
     # Scrub to a recorded frame: the slider's value is a frame index.
-    player(page).locator("input.lv-slider").evaluate(
-        "(s) => { s.value = '30'; s.dispatchEvent(new Event('input')); }"
-    )
-    assert state(page)["frame"] == "30" and state(page)["step"] == str(snapshots[30].step)
+    scrub_to(page, 30)
+    assert shown(page).frame == 30 and shown(page).step == snapshots[30].step
     expect_core_points(page, link, 30, 0)
     player(page).focus()
     page.keyboard.press("ArrowRight")
-    assert state(page)["frame"] == "31"
+    assert shown(page).frame == 31
     page.keyboard.press(" ")  # play from here to the end
-    wait_until(page, "el.dataset.playing === 'false'")
-    assert state(page)["frame"] == str(len(snapshots) - 1)
+    assert wait_until(page, lambda s: not s.playing, "the end").frame == len(snapshots) - 1
     no_exception(page)
 
 
@@ -204,22 +237,24 @@ def test_two_students_watch_one_run_and_pause_only_their_own_view(browser: Brows
         for page in students:
             page.goto(f"{app_server}{link}")
         paused, watching = students
-        wait_until(paused, "el.dataset.playing === 'true' && Number(el.dataset.frame) >= 2")
+        wait_until(paused, lambda s: s.playing and s.frame >= 2, "playing frame 2")
         player_button(paused, "Pause").click()
-        frame = state(paused)["frame"]
-        wait_until(watching, "el.dataset.finished === 'true' && el.dataset.playing === 'false'")
-        assert state(watching)["frame"] == str(int(state(watching)["frames"]) - 1)
+        frame = shown(paused).frame
+        end = wait_until(watching, ended, "the end of the run")
+        assert end.frame == end.frames - 1
         # The paused student kept their place while the run went on for everyone...
-        assert state(paused)["frame"] == frame and state(paused)["playing"] == "false"
-        wait_until(paused, "el.dataset.finished === 'true'")
-        assert state(paused)["frames"] == state(watching)["frames"]
-        assert state(paused)["run"] == state(watching)["run"]
+        assert shown(paused).frame == frame and not shown(paused).playing
+        assert wait_until(paused, lambda s: s.finished, "the whole run").frames == end.frames
+        # ...the same run: at its last step both see the same numbers and the same points.
+        scrub_to(paused, end.frame)
+        assert readouts(paused) == readouts(watching)
+        assert canvas_pixels(paused, 0) == canvas_pixels(watching, 0)
         # ...and a latecomer gets the finished run at once and plays it from step 0.
         late = browser.new_context(viewport=VIEWPORT).new_page()
         students.append(late)
         late.goto(f"{app_server}{link}")
-        wait_until(late, "el.dataset.finished === 'true' && el.dataset.playing === 'true'")
-        assert int(state(late)["frame"]) < int(state(late)["frames"]) - 1
+        now = wait_until(late, lambda s: s.finished and s.playing, "replaying the whole run")
+        assert now.frame < now.frames - 1
         for page in students:
             no_exception(page)
     finally:
@@ -233,9 +268,9 @@ def test_a_diverging_run_says_so_and_the_server_keeps_serving(page, app_server):
     error = page.get_by_test_id("stAlertContentError")
     expect(error).to_contain_text("smaller learning rate", timeout=TRAIN_TIMEOUT_MS)
     expect(error).to_contain_text("Training stopped at step")
-    wait_until(page, "el.dataset.finished === 'true' && el.dataset.playing === 'false'")
+    stopped = wait_until(page, ended, "the end of the run")
     assert badges(page) == ["stopped"]
-    assert 0 < int(state(page)["step"]) < 60
+    assert 0 < stopped.step < 60
     assert "loss not finite" in readouts(page)[0]
     no_exception(page)
     shot(page, "collapse-diverged")
@@ -248,25 +283,23 @@ def test_a_diverging_run_says_so_and_the_server_keeps_serving(page, app_server):
 
 def test_an_autostart_link_plays_without_a_click(page, app_server):
     open_collapse(page, app_server, f"/collapse?{QUICK}&seed=104&autostart=1")
-    wait_until(page, "el.dataset.finished === 'true' && el.dataset.playing === 'false'")
-    assert state(page)["frames"] == str(60 // record_interval(60) + 1)
-    assert state(page)["step"] == "60"
+    end = wait_until(page, ended, "the end of the run")
+    assert end.frames == 60 // record_interval(60) + 1
+    assert end.step == 60
     no_exception(page)
 
 
 # --------------------------------------------------------------------------- measurements
 
 
-def rate(paints: list, start: float, end: float) -> dict:
-    """Paints that moved the points (a new position) between two times, per second."""
-    moved = [t for (t, pos), (_, before) in zip(paints[1:], paints, strict=False)
-             if start <= t <= end and pos != before]  # fmt: skip
+def rate(moves: list[float], start: float, end: float) -> dict:
+    """Animation frames in which the points moved (the scrubber with them), per second."""
     seconds = (end - start) / 1000
-    gaps = np.diff(moved) if len(moved) > 1 else np.array([np.nan])
+    gaps = np.diff(moves) if len(moves) > 1 else np.array([np.nan])
     return {
         "seconds": round(seconds, 2),
-        "moving_paints": len(moved),
-        "fps": round(len(moved) / seconds, 1) if seconds > 0 else 0.0,
+        "moving_paints": len(moves),
+        "fps": round(len(moves) / seconds, 1) if seconds > 0 else 0.0,
         "median_gap_ms": round(float(np.median(gaps)), 1),
         "p95_gap_ms": round(float(np.percentile(gaps, 95)), 1),
     }
@@ -274,22 +307,25 @@ def rate(paints: list, start: float, end: float) -> dict:
 
 def test_measure_live_and_replay_frame_rates(page, app_server):
     open_collapse(page, app_server, "/collapse?seed=105")
+    record_scrubber_moves(page)
     click_button(page, "Train")
-    wait_until(page, "el.dataset.playing === 'true' && Number(el.dataset.frames) > 0")
-    start = page.evaluate("() => performance.now()")
-    wait_until(page, "el.dataset.finished === 'true' && el.dataset.playing === 'false'")
-    live_end = page.evaluate("() => performance.now()")
+    wait_until(page, lambda s: s.playing and s.status != "before training", "playing")
+    start = now_ms(page)
+    wait_until(page, ended, "the end of the run")
+    live_end = now_ms(page)
     player_button(page, "Play").click()  # "▶ Replay"
-    replay_start = page.evaluate("() => performance.now()")
-    wait_until(page, "el.dataset.playing === 'false'")
-    end = page.evaluate("() => performance.now()")
-    paints = player(page).evaluate("(el) => el.__lvPaints")
+    replay_start = now_ms(page)
+    wait_until(page, lambda s: not s.playing, "the end of the replay")
+    end = now_ms(page)
     rates = {
-        "live (the server training meanwhile)": rate(paints, start, live_end),
-        "replay": rate(paints, replay_start, end),
+        "live (the server training meanwhile)": rate(
+            scrubber_moves(page, start, live_end), start, live_end
+        ),
+        "replay": rate(scrubber_moves(page, replay_start, end), replay_start, end),
     }
     RATES.parent.mkdir(parents=True, exist_ok=True)
     RATES.write_text(json.dumps(rates, indent=2) + "\n")
     print(f"\ncollapse player rates: {json.dumps(rates)}")
-    # Floors that catch a broken player, not a slow machine (the README quotes the bench).
-    assert all(r["fps"] >= 5 for r in rates.values()), rates
+    # The rates are measured, not asserted (they are the machine's; bench/collapse_motion.py
+    # measures them for the README): here the points only have to have moved.
+    assert all(r["moving_paints"] > 0 for r in rates.values()), rates

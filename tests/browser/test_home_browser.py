@@ -34,7 +34,7 @@ def test_home_renders_and_the_margin_slider_updates_the_text(page, app_server):
     expect(chart.first).to_be_visible()
     expect(chart.first.locator(".main-svg").first).to_be_attached()
 
-    slider_block = page.get_by_test_id("stSlider").filter(has_text="margin m")
+    slider_block = page.get_by_test_id("stSlider").filter(has_text="Margin m")
     thumb = slider_block.get_by_role("slider")
     expect(thumb).to_have_count(1)
     # Streamlit 1.67's slider is react-aria: the thumb is a visually hidden

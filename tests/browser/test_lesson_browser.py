@@ -91,7 +91,7 @@ def test_the_whole_lesson_with_the_mouse(page: Page, app_server):
 
     # 4. p to infinity without moving a point (the plane is static here).
     expect(page.locator(".lv-plane")).to_have_class("lv-plane lv-static")
-    _drag_slider(page, "p (of the p-norm)", 1.0)  # the far end: p = ∞
+    _drag_slider(page, "p (Minkowski)", 1.0)  # the far end: p = ∞
     _done(page)
     expect(page.get_by_test_id("kind-badge")).to_have_attribute("data-kind", "easy")
     _next(page, 5)
@@ -126,7 +126,7 @@ def test_the_whole_lesson_with_the_mouse(page: Page, app_server):
         _next(page, number + 1)
 
     # 9. Dissimilar, then apart beyond the margin.
-    _toggle(page, "Similar pair (label 1)")
+    _toggle(page, "Similar pair (same class)")
     drag_to(page, "X2", (1.5, 0.5))
     _done(page)
     expect(page.get_by_text("9 of 9 tasks done")).to_be_visible()

@@ -21,7 +21,6 @@ from lossviz.batches.analysis import BatchAnalysis
 from lossviz.batches.point_sets import load_iris_points, make_blobs, project_2d, read_embeddings_csv
 from lossviz.core.triplets import Kind
 from lossviz.scenes.scene import MiningScene
-from lossviz.ui.labels import OPTION_LABELS
 from tests.browser.conftest import APP_TIMEOUT_MS, REPO, wait_for_app
 from tests.browser.plane_helpers import (
     click_button,
@@ -82,6 +81,15 @@ def wait_for_counts(page: Page) -> None:
     wait_for_app(page)
 
 
+def open_iris(page: Page, base_url: str, query: str = ""):
+    """The page on iris (``query``: more of the link), the counts shown; iris, the core's
+    analysis of it and the 2-D picture the page draws."""
+    iris = load_iris_points()
+    open_mining(page, base_url, f"/mining?source=iris{query}")
+    wait_for_counts(page)
+    return iris, core(iris.embeddings, iris.labels), project_2d(iris.embeddings).numpy()
+
+
 def expect_counts(page: Page, counts: dict[Kind, int]) -> None:
     expect(metric(page, "valid triplets")).to_have_text(f"{sum(counts.values()):,}")
     for kind in Kind:
@@ -90,7 +98,7 @@ def expect_counts(page: Page, counts: dict[Kind, int]) -> None:
 
 def choose_source(page: Page, source: str) -> None:
     radio = page.get_by_test_id("stSidebar").get_by_test_id("stRadio").filter(has_text="Source")
-    radio.get_by_text(OPTION_LABELS["source"][source], exact=True).click()
+    radio.get_by_text(MiningScene.field_spec("source").shown(source), exact=True).click()
     # The URL is written mid-run: wait for the end, or the next input interrupts this run.
     expect(page).to_have_url(re.compile(rf"source={source}\b"))
     wait_for_app(page)
@@ -231,11 +239,7 @@ def test_uploading_the_example_shows_the_cores_counts(page, app_server):
 
 
 def test_an_anchor_typed_in_draws_its_hardest_pair(page, app_server):
-    iris = load_iris_points()
-    batch = core(iris.embeddings, iris.labels)
-    picture = project_2d(iris.embeddings).numpy()
-    open_mining(page, app_server, "/mining?source=iris")
-    wait_for_counts(page)
+    iris, batch, picture = open_iris(page, app_server)
     expect_counts(page, batch.counts(DEFAULT.margin))
 
     row = 77  # versicolor, near virginica: it has hard triplets
@@ -258,11 +262,7 @@ def test_an_anchor_typed_in_draws_its_hardest_pair(page, app_server):
 
 
 def test_clicking_a_point_makes_it_the_anchor(page, app_server):
-    iris = load_iris_points()
-    batch = core(iris.embeddings, iris.labels)
-    picture = project_2d(iris.embeddings).numpy()
-    open_mining(page, app_server, "/mining?source=iris&anchor=0")
-    wait_for_counts(page)
+    _, batch, picture = open_iris(page, app_server, "&anchor=0")
     expect_hardest_pair(page, picture, 0, *hardest_pair(batch, 0))
 
     # A row far from every other point (one pixel is about 0.02 here): nothing else is hit.

@@ -9,8 +9,9 @@ iframe. The page's own session state is the source of truth for the points:
     def store(points):  # runs in the component's callback, before the script
         st.session_state.points = points
 
-    plane(key="triplet_plane", points=st.session_state.points, bounds=(-4, 4),
-          on_change=store, metric=Metric("lp", p=2.0))
+    spec = PlaneSpec(key="triplet_plane", points=st.session_state.points, bounds=(-4, 4),
+                     metric=Metric("lp", p=2.0))
+    plane(spec, on_change=store)
 
 A Reset button simply writes ``st.session_state.points``; the browser adopts the new
 points and never sends them back. Keep your own state under another key than the
@@ -24,21 +25,23 @@ across reruns), it hides the arrows, dims the regions and sends nothing.
 Value sent by the browser (state ``points`` of the component, on pointer-up or after
 a 400 ms pause in arrow-key moves): ``{"A": [x, y], "P": [x, y], ..., "seq": n}``.
 ``seq`` grows with every send, so two identical drops are still two changes.
-Data sent to the browser: see :func:`plane_data`.
+Data sent to the browser: :meth:`PlaneSpec.to_json`.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import streamlit as st
 
 from lossviz.core.grid import UNDEFINED_CELL
 from lossviz.core.outlines import Ball
+from lossviz.core.softmax_contrastive import TEMPERATURE
 from lossviz.figures import COLORS, KIND_COLORS
 from lossviz.ui.components.component import asset_component
 from lossviz.ui.components.wire import json_payload
@@ -90,14 +93,20 @@ def _finite(value: object) -> bool:
     )
 
 
+def _is_pair(value: object) -> bool:
+    """A list or tuple of two finite numbers (booleans and strings are not numbers)."""
+    return isinstance(value, (tuple, list)) and len(value) == 2 and all(map(_finite, value))
+
+
 def _check_point(point: object, what: str) -> Point:
-    if (
-        not isinstance(point, (tuple, list))
-        or len(point) != 2
-        or not all(_finite(v) for v in point)
-    ):
+    if not _is_pair(point):
         raise ValueError(f"{what} must be a pair of finite numbers (x, y); got {point!r}")
     return float(point[0]), float(point[1])
+
+
+def _check_opacity(opacity: object, what: str) -> None:
+    if not _finite(opacity) or not 0.0 <= opacity <= 1.0:
+        raise ValueError(f"{what} must be in [0, 1]; got {opacity!r}")
 
 
 @dataclass(frozen=True)
@@ -126,8 +135,16 @@ class Regions:
         unknown = set(self.cells) - set(self.palette)
         if unknown:
             raise ValueError(f"Regions.cells uses characters not in the palette: {sorted(unknown)}")
-        if not _finite(self.opacity) or not 0.0 <= self.opacity <= 1.0:
-            raise ValueError(f"Regions.opacity must be in [0, 1]; got {self.opacity!r}")
+        _check_opacity(self.opacity, "Regions.opacity")
+
+    def to_json(self) -> dict[str, Any]:
+        """The browser's ``regions``: ``size``, ``cells`` (as above), ``palette``, ``opacity``."""
+        return {
+            "size": self.size,
+            "cells": self.cells,
+            "palette": dict(self.palette),
+            "opacity": float(self.opacity),
+        }
 
 
 @dataclass(frozen=True)
@@ -151,6 +168,10 @@ class ShapeLayer:
             if not (_finite(ball.radius) and all(_finite(v) for v in ball.center)):
                 raise ValueError(f"a ball needs a finite centre and radius; got {ball!r}")
 
+    def to_json(self) -> dict[str, Any]:
+        """``{"color", "role", "balls"}``, each ball as :meth:`Ball.to_json` writes it."""
+        return {"color": self.color, "role": self.role, "balls": [b.to_json() for b in self.balls]}
+
 
 @dataclass(frozen=True)
 class Shapes:
@@ -164,38 +185,71 @@ class Shapes:
     def __post_init__(self) -> None:
         if self.base is not None:
             _check_color(self.base, "Shapes.base")
-        if not _finite(self.opacity) or not 0.0 <= self.opacity <= 1.0:
-            raise ValueError(f"Shapes.opacity must be in [0, 1]; got {self.opacity!r}")
+        _check_opacity(self.opacity, "Shapes.opacity")
+
+    def to_json(self) -> dict[str, Any]:
+        """The browser's ``shapes``: ``base`` (null: clear), ``opacity`` and the layers, in
+        drawing order."""
+        return {
+            "base": self.base,
+            "opacity": float(self.opacity),
+            "layers": [layer.to_json() for layer in self.layers],
+        }
 
 
 @dataclass(frozen=True)
 class LiveLoss:
     """The loss the browser computes itself while a point moves (``mirror.js``, checked
-    against the core): a triplet's (points A, P, N) or a pair's (X1, X2), with the
-    badge ``(text, colour)`` for each kind or term the read-out can show."""
+    against the core): a triplet's (points A, P, N), a pair's (X1, X2) or InfoNCE's (A, P,
+    N1 ... Nk, k from 1 to 16: ``lossviz.core.circle_reading.read_circle``), with the badge
+    ``(text, colour)`` for each kind or term the read-out can show (InfoNCE shows none).
 
-    kind: Literal["triplet", "pair"]
+    InfoNCE reads ``temperature`` (in [0.01, 2]) and ``on_circle`` (cosines of the
+    normalised points, else raw dot products); ``margin`` is unused (0.0). Its read-out
+    shows the loss, its lower bound ("none off the circle"), the hardest negative's share
+    ("N3 takes 71 %"), the alignment and the uniformity; the server's ``reading`` at rest
+    holds the same keys, :data:`lossviz.ui.components.infonce_readout.READING_KEYS`
+    (built by ``infonce_reading_json``). While a point moves the mirror also recomputes
+    the plane's ``weights`` (bars and arrow widths).
+    """
+
+    kind: Literal["triplet", "pair", "infonce"]
     margin: float
     badges: Mapping[str, tuple[str, str]]
     swap: bool = False  # triplet
     similar: bool = True  # pair
     inverted: bool = False  # pair: the inverted snippet's loss
+    temperature: float = 0.1  # infonce
+    on_circle: bool = True  # infonce: cosines (True) or raw dot products
 
     def __post_init__(self) -> None:
-        if self.kind not in ("triplet", "pair"):
-            raise ValueError(f"LiveLoss.kind must be triplet or pair; got {self.kind!r}")
+        if self.kind not in ("triplet", "pair", "infonce"):
+            raise ValueError(f"LiveLoss.kind must be triplet, pair or infonce; got {self.kind!r}")
         if not _finite(self.margin) or self.margin < 0:
             raise ValueError(f"LiveLoss.margin must be finite and >= 0; got {self.margin!r}")
+        if self.kind == "infonce" and not (
+            _finite(self.temperature) and TEMPERATURE.lo <= self.temperature <= TEMPERATURE.hi
+        ):
+            raise ValueError(
+                f"LiveLoss.temperature must be in [{TEMPERATURE.lo:g}, {TEMPERATURE.hi:g}]; "
+                f"got {self.temperature!r}"
+            )
+        if not isinstance(self.on_circle, bool):
+            raise ValueError(f"LiveLoss.on_circle must be a bool; got {self.on_circle!r}")
         for name, (_text, color) in self.badges.items():
             _check_color(color, f"LiveLoss.badges[{name!r}]")
 
     def to_json(self) -> dict[str, Any]:
+        """``{"kind", "margin", "swap", "similar", "inverted", "temperature", "on_circle",
+        "badges"}`` (a badge as ``[text, colour]``)."""
         return {
             "kind": self.kind,
             "margin": float(self.margin),
             "swap": bool(self.swap),
             "similar": bool(self.similar),
             "inverted": bool(self.inverted),
+            "temperature": float(self.temperature) if _finite(self.temperature) else None,
+            "on_circle": bool(self.on_circle),
             "badges": {name: [str(text), color] for name, (text, color) in self.badges.items()},
         }
 
@@ -221,6 +275,17 @@ class Trajectory:
         if not isinstance(self.frame_ms, int) or not 1 <= self.frame_ms <= 10_000:
             raise ValueError("Trajectory.frame_ms must be an int in [1, 10000]")
 
+    def to_json(self, names: Sequence[str]) -> dict[str, Any]:
+        """``{"id", "frame_ms", "frames"}``, each frame name -> [x, y] for the points named
+        ``names`` (others dropped)."""
+        return {
+            "id": self.animation_id,
+            "frame_ms": self.frame_ms,
+            "frames": [
+                {n: _pair_list(p) for n, p in frame.items() if n in names} for frame in self.frames
+            ],
+        }
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -238,6 +303,11 @@ class Metric:
             raise ValueError(f"Metric.p must be > 0 (inf allowed); got {self.p!r}")
         if not _finite(self.eps) or self.eps < 0:
             raise ValueError(f"Metric.eps must be finite and >= 0; got {self.eps!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"kind", "p", "eps"}``; JSON has no Infinity, so p = inf travels as "inf"."""
+        p = "inf" if math.isinf(self.p) else float(self.p)
+        return {"kind": self.kind, "p": p, "eps": float(self.eps)}
 
 
 _PREVIEW = {
@@ -280,7 +350,7 @@ def points_from_value(
     points: Points = {}
     for name in names:
         raw = value.get(name)
-        if not isinstance(raw, (list, tuple)) or len(raw) != 2 or not all(_finite(v) for v in raw):
+        if not _is_pair(raw):
             return None
         points[name] = clamp_point((float(raw[0]), float(raw[1])), bounds)
     return points
@@ -297,12 +367,7 @@ def default_lines(names: Sequence[str], metric: Metric | None) -> list[tuple[str
 
 
 def _check_bounds(bounds: object) -> tuple[float, float]:
-    if (
-        not isinstance(bounds, (tuple, list))
-        or len(bounds) != 2
-        or not all(_finite(v) for v in bounds)
-        or not float(bounds[0]) < float(bounds[1])
-    ):
+    if not _is_pair(bounds) or not float(bounds[0]) < float(bounds[1]):
         raise ValueError(f"bounds must be (lo, hi) with finite lo < hi; got {bounds!r}")
     return float(bounds[0]), float(bounds[1])
 
@@ -311,128 +376,174 @@ def _pair_list(point: Point) -> list[float]:
     return [float(point[0]), float(point[1])]
 
 
-def plane_data(
-    *,
-    key: str,
-    points: Mapping[str, Point],
-    bounds: tuple[float, float],
-    regions: Regions | None = None,
-    shapes: Shapes | None = None,
-    arrows: Mapping[str, Point] | None = None,
-    trajectory: Trajectory | None = None,
-    metric: Metric | None = None,
-    live: LiveLoss | None = None,
-    reading: Mapping[str, object] | None = None,
-    labels: Mapping[str, str] | None = None,
-    colors: Mapping[str, str] | None = None,
-    lines: Sequence[tuple[str, str]] | None = None,
-    caption: str = "",
-    height_px: int = 520,
-    ack: int = 0,
-    static: bool = False,
-    download_name: str = "lossviz-plane",
-) -> dict[str, Any]:
-    """The JSON-safe ``data`` the browser receives (validated; raises ValueError).
+@dataclass(frozen=True)
+class PlaneSpec:
+    """Everything one plane shows, validated once (``ValueError`` from the constructor);
+    :meth:`to_json` is the ``data`` the browser receives.
 
-    ``ack`` is the ``seq`` of the last value Python has received: the browser keeps
-    its own (just sent) positions until the data acknowledges them, so a stale
-    rerun's data cannot snap a dropped point back. ``static`` points cannot be dragged
-    or moved with the keyboard (a picture, e.g. a quiz question). ``shapes`` are drawn
-    over ``regions`` (give one or the other). ``live`` turns on the read-out above the
-    plot: ``reading`` (the server's numbers, e.g. ``{"d_ap": ..., "loss": ..., "kind":
-    "easy"}``) at rest, the mirror's while a point moves. ``download_name`` names the
-    SVG and PNG files the plane's download buttons save.
+    ``key``: the element's key (also the ``instance`` the browser sees). ``points``: name
+    -> (x, y) in data units, names like "A" or "X1" (never "seq"), 1 to ``MAX_POINTS``;
+    clamped to ``bounds`` (lo, hi, on both axes) for display. ``arrows``: name -> (dx, dy),
+    drawn from each point (unknown names dropped). ``metric`` turns on the lines
+    (``lines``, default :func:`default_lines`) and their live length labels. ``shapes`` are
+    drawn over ``regions`` (give one or the other). ``live`` turns on the read-out above
+    the plot: ``reading`` (the server's numbers, e.g. ``{"d_ap": ..., "loss": ..., "kind":
+    "easy"}``; non-finite numbers become null, strings at most 40 characters) at rest, the
+    mirror's while a point moves. ``labels`` (at most 80 characters each) and ``colors``
+    (CSS colours, over ``DEFAULT_COLORS``) by point name. ``static`` points cannot be
+    dragged or moved with the keyboard (a picture, e.g. a quiz question).
+    ``download_name`` names the SVG and PNG files the plane's download buttons save.
+
+    ``circle`` draws the unit circle and keeps every moved point on it: a drag puts the
+    point where the pointer's direction (from the origin) meets the circle (a pointer at
+    the exact centre keeps the point's angle), the arrow keys turn it by 3 degrees (15 with
+    Shift; right and up counterclockwise, left and down clockwise). The bounds must then
+    hold the circle (lo <= -1, hi >= 1); the value sent back is still ``{name: [x, y],
+    "seq": n}``, its coordinates rounded to 1e-6 (so within 7.1e-7 of the circle). Points
+    Python gives are shown where they are (snap them yourself). ``weights``: name -> a
+    share in [0, 1] (e.g. InfoNCE's softmax weights, :func:`~lossviz.ui.components.
+    infonce_readout.infonce_weights`), unknown names dropped: a bar beside the point with
+    its percentage as text ("42 %"), and the point's arrow 1.5 px (share 0) to 7 px (share
+    1) wide; an ``infonce`` ``live`` loss recomputes them while a point moves.
+
+    Frozen, and never hashed (it holds mappings; what it is given is not copied, so leave
+    it unchanged); its JSON is built once, in the constructor, so a spec kept across
+    reruns (an instrument's per-scene cache) costs a rerun only its ``ack``.
     """
-    lo, hi = _check_bounds(bounds)
-    if not points or len(points) > MAX_POINTS:
-        raise ValueError(f"points must hold 1 to {MAX_POINTS} named points")
-    for name in points:
-        if not isinstance(name, str) or not _NAME_RE.match(name) or name == "seq":
-            raise ValueError(f"point names must be short ids like 'A' or 'X1'; got {name!r}")
-    names = list(points)
-    pts = {
-        n: _pair_list(clamp_point(_check_point(p, f"points[{n!r}]"), (lo, hi)))
-        for n, p in points.items()
-    }
 
-    palette = {**DEFAULT_COLORS, **(colors or {})}
-    cols = {n: _check_color(palette.get(n, FALLBACK_COLOR), f"colors[{n!r}]") for n in names}
+    key: str
+    points: Mapping[str, Point]
+    bounds: tuple[float, float]
+    regions: Regions | None = None
+    shapes: Shapes | None = None
+    arrows: Mapping[str, Point] | None = None
+    trajectory: Trajectory | None = None
+    metric: Metric | None = None
+    live: LiveLoss | None = None
+    reading: Mapping[str, object] | None = None
+    labels: Mapping[str, str] | None = None
+    colors: Mapping[str, str] | None = None
+    lines: Sequence[tuple[str, str]] | None = None
+    caption: str = ""
+    height_px: int = 520
+    static: bool = False
+    download_name: str = "lossviz-plane"
+    circle: bool = False
+    weights: Mapping[str, float] | None = None
+    _json: dict[str, Any] = field(init=False, repr=False, compare=False)
 
-    texts = {}
-    for name, text in (labels or {}).items():
-        if name in pts:
-            if not isinstance(text, str):
-                raise ValueError(f"labels[{name!r}] must be a string")
-            texts[name] = text[:80]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_json", self._validated_json())
 
-    arrow_data = None
-    if arrows:
-        arrow_data = {
-            n: _pair_list(_check_point(d, f"arrows[{n!r}]")) for n, d in arrows.items() if n in pts
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The points' names, in order."""
+        return tuple(self.points)
+
+    @property
+    def limits(self) -> tuple[float, float]:
+        """``bounds`` as checked: (lo, hi), floats."""
+        lo, hi = self._json["bounds"]
+        return lo, hi
+
+    def _validated_json(self) -> dict[str, Any]:
+        lo, hi = _check_bounds(self.bounds)
+        if not self.points or len(self.points) > MAX_POINTS:
+            raise ValueError(f"points must hold 1 to {MAX_POINTS} named points")
+        for name in self.points:
+            if not isinstance(name, str) or not _NAME_RE.match(name) or name == "seq":
+                raise ValueError(f"point names must be short ids like 'A' or 'X1'; got {name!r}")
+        pts = {
+            n: _pair_list(clamp_point(_check_point(p, f"points[{n!r}]"), (lo, hi)))
+            for n, p in self.points.items()
+        }
+        palette = {**DEFAULT_COLORS, **(self.colors or {})}
+        colors = {n: _check_color(palette.get(n, FALLBACK_COLOR), f"colors[{n!r}]") for n in pts}
+        if not isinstance(self.height_px, int) or not 120 <= self.height_px <= 2000:
+            raise ValueError(f"height_px must be an int in [120, 2000]; got {self.height_px!r}")
+        if not isinstance(self.circle, bool):
+            raise ValueError(f"circle must be a bool; got {self.circle!r}")
+        if self.circle and not (lo <= -1.0 and hi >= 1.0):
+            raise ValueError(f"a plane with the unit circle needs bounds around it; got {lo, hi}")
+        return {
+            "instance": str(self.key),
+            "points": pts,
+            "bounds": [lo, hi],
+            "colors": colors,
+            "labels": self._labels_json(pts),
+            "arrows": self._arrows_json(pts),
+            "regions": None if self.regions is None else self.regions.to_json(),
+            "trajectory": None if self.trajectory is None else self.trajectory.to_json(pts),
+            "metric": None if self.metric is None else self.metric.to_json(),
+            "shapes": None if self.shapes is None else self.shapes.to_json(),
+            "live": None if self.live is None else self.live.to_json(),
+            "reading": None if self.reading is None else _reading_json(self.reading),
+            "download_name": _download_name(self.download_name),
+            "lines": self._lines_json(pts),
+            "caption": str(self.caption),
+            "height_px": self.height_px,
+            "static": bool(self.static),
+            "circle": self.circle,
+            "weights": self._weights_json(pts),
         }
 
-    pairs = default_lines(names, metric) if lines is None else [tuple(pair) for pair in lines]
-    for pair in pairs:
-        if len(pair) != 2 or not all(n in pts for n in pair):
-            raise ValueError(f"lines must name pairs of points; got {pair!r}")
+    def _labels_json(self, pts: Mapping[str, list[float]]) -> dict[str, str]:
+        texts = {}
+        for name, text in (self.labels or {}).items():
+            if name in pts:
+                if not isinstance(text, str):
+                    raise ValueError(f"labels[{name!r}] must be a string")
+                texts[name] = text[:80]
+        return texts
 
-    if not isinstance(height_px, int) or not 120 <= height_px <= 2000:
-        raise ValueError(f"height_px must be an int in [120, 2000]; got {height_px!r}")
+    def _arrows_json(self, pts: Mapping[str, list[float]]) -> dict[str, list[float]] | None:
+        if not self.arrows:
+            return None
+        return {
+            n: _pair_list(_check_point(d, f"arrows[{n!r}]"))
+            for n, d in self.arrows.items()
+            if n in pts
+        }
 
-    return {
-        "instance": str(key),
-        "points": pts,
-        "bounds": [lo, hi],
-        "colors": cols,
-        "labels": texts,
-        "arrows": arrow_data,
-        "regions": None
-        if regions is None
-        else {
-            "size": regions.size,
-            "cells": regions.cells,
-            "palette": dict(regions.palette),
-            "opacity": float(regions.opacity),
-        },
-        "trajectory": None
-        if trajectory is None
-        else {
-            "id": trajectory.animation_id,
-            "frame_ms": trajectory.frame_ms,
-            "frames": [
-                {n: _pair_list(p) for n, p in frame.items() if n in pts}
-                for frame in trajectory.frames
-            ],
-        },
-        # JSON has no Infinity: p = inf travels as the string "inf".
-        "metric": None
-        if metric is None
-        else {
-            "kind": metric.kind,
-            "p": "inf" if math.isinf(metric.p) else float(metric.p),
-            "eps": float(metric.eps),
-        },
-        "shapes": None if shapes is None else _shapes_json(shapes),
-        "live": None if live is None else live.to_json(),
-        "reading": None if reading is None else _reading_json(reading),
-        "download_name": _download_name(download_name),
-        "lines": [list(pair) for pair in pairs] if metric is not None else [],
-        "caption": str(caption),
-        "height_px": height_px,
-        "ack": int(ack),
-        "static": bool(static),
-    }
+    def _weights_json(self, pts: Mapping[str, list[float]]) -> dict[str, float] | None:
+        if self.weights is None:
+            return None
+        shares = {}
+        for name, share in self.weights.items():
+            if not _finite(share) or not 0.0 <= share <= 1.0:
+                raise ValueError(f"weights[{name!r}] must be a share in [0, 1]; got {share!r}")
+            if name in pts:
+                shares[name] = float(share)
+        return shares
 
+    def _lines_json(self, pts: Mapping[str, list[float]]) -> list[list[str]]:
+        pairs = (
+            default_lines(list(pts), self.metric)
+            if self.lines is None
+            else [tuple(pair) for pair in self.lines]
+        )
+        for pair in pairs:
+            if len(pair) != 2 or not all(n in pts for n in pair):
+                raise ValueError(f"lines must name pairs of points; got {pair!r}")
+        return [list(pair) for pair in pairs] if self.metric is not None else []
 
-def _shapes_json(shapes: Shapes) -> dict[str, Any]:
-    return {
-        "base": shapes.base,
-        "opacity": float(shapes.opacity),
-        "layers": [
-            {"color": layer.color, "role": layer.role, "balls": [b.to_json() for b in layer.balls]}
-            for layer in shapes.layers
-        ],
-    }
+    def to_json(self, ack: int = 0) -> dict[str, Any]:
+        """The JSON-safe ``data`` the browser receives (no NaN or infinity; p = inf travels
+        as "inf"). A new top-level dict; what it holds is shared and must not be changed.
+
+        ``ack`` is the ``seq`` of the last value Python has received: the browser keeps
+        its own (just sent) positions until the data acknowledges them, so a stale
+        rerun's data cannot snap a dropped point back.
+        """
+        return {**self._json, "ack": int(ack)}
+
+    @functools.cached_property
+    def _body(self) -> bytes:
+        return json_payload(self._json)
+
+    def payload(self, ack: int = 0) -> bytes:
+        """:meth:`to_json` as compact JSON bytes (the body serialised once per spec)."""
+        return self._body[:-1] + b',"ack":' + str(int(ack)).encode() + b"}"
 
 
 def _reading_json(reading: Mapping[str, object]) -> dict[str, object]:
@@ -484,68 +595,30 @@ def points_callback(
     return _on_points_change
 
 
+def _ignore(points: Points) -> None:
+    """A static plane's ``on_change``: the browser never sends."""
+
+
 # --------------------------------------------------------------------------- the element
 
 
-def plane(
-    *,
-    key: str,
-    points: dict[str, tuple[float, float]],
-    bounds: tuple[float, float],
-    on_change: Callable[[dict[str, tuple[float, float]]], None],
-    regions: Regions | None = None,
-    shapes: Shapes | None = None,
-    arrows: dict[str, tuple[float, float]] | None = None,
-    trajectory: Trajectory | None = None,
-    metric: Metric | None = None,
-    live: LiveLoss | None = None,
-    reading: Mapping[str, object] | None = None,
-    labels: dict[str, str] | None = None,
-    colors: dict[str, str] | None = None,
-    lines: list[tuple[str, str]] | None = None,
-    caption: str = "",
-    height_px: int = 520,
-    static: bool = False,
-    download_name: str = "lossviz-plane",
-) -> None:
-    """Show the draggable plane; ``on_change(points)`` runs (as a callback) after a move.
+def plane(spec: PlaneSpec, on_change: Callable[[Points], None] | None = None) -> None:
+    """Show the plane ``spec`` describes; ``on_change(points)`` runs (as a callback) after
+    a move.
 
-    ``points``: name -> (x, y) in data units, all draggable, clamped to ``bounds``
-    (lo, hi) on both axes. ``metric`` turns on the lines (``lines``, default A-P and
-    A-N) and their live length labels. ``on_change`` gets every point, clamped; a
-    malformed value from the browser is ignored. Store the points in your own
-    session state there: it, not the component's value, is the truth. ``static=True``
-    shows the points without letting them move (no drag, no arrow keys, not focusable),
-    so ``on_change`` never runs. ``shapes``, ``live``, ``reading``: see :func:`plane_data`.
+    ``on_change`` gets every point, clamped to the spec's bounds; a malformed value from
+    the browser is ignored. Store the points in your own session state there: it, not
+    the component's value, is the truth. A static spec never calls it (None is fine).
     """
-    lo_hi = _check_bounds(bounds)
-    data = plane_data(
-        key=key,
-        points=points,
-        bounds=lo_hi,
-        regions=regions,
-        shapes=shapes,
-        arrows=arrows,
-        trajectory=trajectory,
-        metric=metric,
-        live=live,
-        reading=reading,
-        labels=labels,
-        colors=colors,
-        lines=lines,
-        caption=caption,
-        height_px=height_px,
-        ack=_ack(_component_value(key)),
-        static=static,
-        download_name=download_name,
-    )
-    callback = points_callback(key, list(points), lo_hi, on_change)
-    _mount(key=key, data=json_payload(data), on_points_change=callback)
+    callback = points_callback(spec.key, spec.names, spec.limits, on_change or _ignore)
+    payload = spec.payload(_ack(_component_value(spec.key)))
+    _mount(key=spec.key, data=payload, on_points_change=callback)
 
 
 __all__ = [
     "LiveLoss",
     "Metric",
+    "PlaneSpec",
     "Regions",
     "ShapeLayer",
     "Shapes",
@@ -553,7 +626,6 @@ __all__ = [
     "clamp_point",
     "default_lines",
     "plane",
-    "plane_data",
     "points_callback",
     "points_from_value",
 ]

@@ -5,15 +5,16 @@ the plane, the margin around X1 shaded (where a dissimilar X2 is pushed: exact f
 built-in distance, cells computed by the core for a typed one), each point's arrow, the
 live read-out the browser computes while a point moves and the server's numbers at rest.
 A page hands it the reading it computed once (:class:`~lossviz.core.pair_reading.PairReading`)
-and, when its arrows show another loss (the inverted snippet), that reading too.
+and, when its arrows show another loss (the inverted snippet), that reading too; the
+plane's description is built once per scene, readings and settings in the process
+(:mod:`~lossviz.ui.instruments.scene_plane`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
-
-import streamlit as st
 
 from lossviz.core.descent import arrow_scale
 from lossviz.core.loss_settings import LossSettings
@@ -21,7 +22,8 @@ from lossviz.core.outlines import margin_outline
 from lossviz.core.pair_reading import POINT_NAMES, PairReading, Term, margin_cells
 from lossviz.figures import COLORS
 from lossviz.scenes.scene import ContrastiveScene
-from lossviz.ui.components.plane import LiveLoss, Regions, plane, preview_metric
+from lossviz.ui.components.plane import LiveLoss, PlaneSpec, Regions
+from lossviz.ui.instruments.scene_plane import SceneView, show
 from lossviz.ui.plane_layers import MARGIN_FILL, margin_shapes
 from lossviz.ui.points import ScenePoints
 
@@ -68,9 +70,10 @@ def arrows(
     return drawn, scale
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@functools.lru_cache(maxsize=64)
 def margin_grid(x1: Point, settings: LossSettings, bounds: tuple[float, float]) -> Regions:
-    """Where X2 would be inside the margin of X1, as cells: for a typed distance; cached."""
+    """Where X2 would be inside the margin of X1, as cells: for a typed distance; built once
+    per X1 and settings in the process (frozen: shared by every session)."""
     cells = margin_cells(x1, settings, bounds, REGION_RESOLUTION)
     return Regions(size=REGION_RESOLUTION, cells=cells, palette=MARGIN_PALETTE, opacity=0.3)
 
@@ -96,27 +99,28 @@ def pair_plane(
     download_name: str = "lossviz-pair",
 ) -> float:
     """Show the pair plane for ``scene``; returns the arrows' scale. ``reading`` is the
-    core's reading of the pair (the read-out); ``arrows_of`` another reading whose
-    gradients the arrows show instead (the inverted snippet's)."""
-    named = points.of(scene)
-    drawn, scale = arrows(arrows_of or reading, named, points.bounds)
-    plane(
-        key=key,
-        points=named,
-        bounds=points.bounds,
-        on_change=points.move,
-        **regions(named["X1"], settings, points.bounds),
-        arrows=drawn,
-        trajectory=points.trajectory(),
-        metric=preview_metric(settings.distance, settings.p, settings.eps),
-        live=live(scene.margin, scene.similar),
-        reading=reading_json(reading),
-        labels=LABELS,
-        caption=CAPTION,
-        height_px=height_px,
-        download_name=download_name,
-    )
+    core's reading of the pair (the read-out; its ``similar`` is the scene's label);
+    ``arrows_of`` another reading whose gradients the arrows show instead (the inverted
+    snippet's)."""
+    view = SceneView.of(key, points.of(scene), points.bounds, settings, CAPTION, height_px,
+                        download_name=download_name)  # fmt: skip
+    spec, scale = pair_spec(view, reading, arrows_of or reading)
+    show(spec, points)
     return scale
+
+
+@functools.lru_cache(maxsize=256)
+def pair_spec(
+    view: SceneView, reading: PairReading, arrows_of: PairReading
+) -> tuple[PlaneSpec, float]:
+    """The pair plane ``view`` asks for, ``reading``'s numbers, ``arrows_of``'s arrows, and
+    the arrows' scale; built once per scene in the process (the last 256 kept)."""
+    named, settings = view.named, view.settings
+    drawn, scale = arrows(arrows_of, named, view.bounds)
+    background = regions(named["X1"], settings, view.bounds)
+    spec = view.spec(background, drawn, live(settings.margin, reading.similar),
+                     reading_json(reading), LABELS)  # fmt: skip
+    return spec, scale
 
 
 __all__ = ["BADGES", "LABELS", "arrows", "live", "pair_plane", "reading_json", "regions"]

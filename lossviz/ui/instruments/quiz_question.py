@@ -22,7 +22,7 @@ from lossviz.teaching.quiz_rounds import (
     margin_ruler,
 )
 from lossviz.ui import widgets
-from lossviz.ui.components.plane import Metric, Shapes, plane
+from lossviz.ui.components.plane import Metric, PlaneSpec, Shapes, plane
 from lossviz.ui.plane_layers import kind_shapes
 from lossviz.ui.readouts import kind_badge
 from lossviz.ui.state import SceneBinding
@@ -44,20 +44,11 @@ def round_for(scene: QuizScene) -> list[Question]:
 
 def round_controls(binding: SceneBinding) -> None:
     """The settings a round is made from (the quiz's sidebar, the class quiz's room form)."""
-    widgets.choice(
-        binding, "difficulty", "Difficulty", style="radio", horizontal=True,
-        help="Near the boundary: every triplet lies within 10% of the margin of a border.",
-    )  # fmt: skip
-    widgets.choice(binding, "distance", "Distance")
-    widgets.toggle(
-        binding, "swap", "Swap",
-        help="The negative distance is min(d(a, n), d(p, n)), as the loss with swap uses it.",
-    )  # fmt: skip
-    widgets.slider(binding, "margin", "Margin m")
-    widgets.number(
-        binding, "seed", "Teacher's seed",
-        help="The same seed and settings give every student the same questions.",
-    )  # fmt: skip
+    widgets.choice(binding, "difficulty", style="radio", horizontal=True)
+    widgets.choice(binding, "distance")
+    widgets.toggle(binding, "swap")
+    widgets.slider(binding, "margin")
+    widgets.number(binding, "seed")
 
 
 def _shapes(question: Question) -> Shapes:
@@ -94,11 +85,10 @@ def show_plane(question: Question, revealed: bool) -> None:
     else:
         ruler = " The grey segment is as long as the margin." if kind == "lp" else ""
         caption = f"Margin m = {m:g}.{ruler} The regions appear once you answer."
-    plane(
+    spec = PlaneSpec(
         key=PLANE_KEY,
         points=points,
         bounds=BOUNDS,
-        on_change=lambda points: None,  # static: the browser never sends
         shapes=_shapes(question) if revealed else None,
         metric=Metric(kind="none"),  # lines without numbers: the distances sit beside it
         labels=labels,
@@ -106,8 +96,9 @@ def show_plane(question: Question, revealed: bool) -> None:
         lines=lines,
         caption=caption,
         height_px=480,
-        static=True,
+        static=True,  # the browser never sends: no on_change
     )
+    plane(spec)
 
 
 def answer_buttons(on_answer: Callable[..., None], args: tuple, key_prefix: str) -> None:

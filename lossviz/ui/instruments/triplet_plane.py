@@ -6,14 +6,15 @@ outlines for a built-in distance, a grid of cells computed by the core for a typ
 each point's arrow (the loss's negative gradient, scaled to the plane), the live
 read-out the browser computes while a point moves (``mirror.js``) and the server's
 numbers at rest, the labels and the SVG / PNG downloads. A page hands it the reading it
-computed once (:class:`~lossviz.core.triplet_reading.TripletReading`) and the settings.
+computed once (:class:`~lossviz.core.triplet_reading.TripletReading`) and the settings;
+the plane's description is built once per scene, reading and settings in the process
+(:mod:`~lossviz.ui.instruments.scene_plane`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-
-import streamlit as st
 
 from lossviz.core.descent import arrow_scale
 from lossviz.core.grid import kind_cells
@@ -23,13 +24,8 @@ from lossviz.core.triplet_reading import POINT_NAMES, TripletReading, negative_l
 from lossviz.core.triplets import Kind
 from lossviz.figures import KIND_COLORS
 from lossviz.scenes.scene import LossScene
-from lossviz.ui.components.plane import (
-    KIND_REGION_PALETTE,
-    LiveLoss,
-    Regions,
-    plane,
-    preview_metric,
-)
+from lossviz.ui.components.plane import KIND_REGION_PALETTE, LiveLoss, PlaneSpec, Regions
+from lossviz.ui.instruments.scene_plane import SceneView, show
 from lossviz.ui.plane_layers import kind_shapes
 from lossviz.ui.points import ScenePoints
 from lossviz.ui.readouts import KIND_SYMBOLS
@@ -71,11 +67,12 @@ def arrows(reading: TripletReading, bounds: tuple[float, float]) -> tuple[dict[s
     return drawn, scale
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@functools.lru_cache(maxsize=64)
 def region_grid(
     anchor: Point, positive: Point, settings: LossSettings, bounds: tuple[float, float]
 ) -> Regions:
-    """The kinds as 200 x 200 cells, for a typed distance (no known geometry); cached."""
+    """The kinds as 200 x 200 cells, for a typed distance (no known geometry); built once
+    per A, P and settings in the process (frozen: shared by every session)."""
     _, kind = negative_landscape(anchor, positive, settings, bounds, REGION_RESOLUTION)
     return Regions(size=REGION_RESOLUTION, cells=kind_cells(kind), palette=KIND_REGION_PALETTE)
 
@@ -106,26 +103,24 @@ def triplet_plane(
     """Show the triplet plane for ``scene`` (``points`` maps it to A, P, N); returns the
     arrows' scale (for the page's caption). ``reading`` is the core's reading of these
     points under ``settings``; ``draggable=False`` shows them fixed."""
-    named = points.of(scene)
-    drawn, scale = arrows(reading, points.bounds)
-    plane(
-        key=key,
-        points=named,
-        bounds=points.bounds,
-        on_change=points.move,
-        **regions(named, reading.d_ap, settings, points.bounds),
-        arrows=drawn,
-        trajectory=points.trajectory(),
-        metric=preview_metric(settings.distance, settings.p, settings.eps, show_pn=settings.swap),
-        live=live(settings.margin, settings.swap),
-        reading=reading_json(reading),
-        labels=LABELS,
-        caption=caption,
-        height_px=height_px,
-        static=not draggable,
-        download_name=download_name,
-    )
+    view = SceneView.of(key, points.of(scene), points.bounds, settings, caption, height_px,
+                        not draggable, download_name)  # fmt: skip
+    spec, scale = triplet_spec(view, reading)
+    show(spec, points)
     return scale
+
+
+@functools.lru_cache(maxsize=256)
+def triplet_spec(view: SceneView, reading: TripletReading) -> tuple[PlaneSpec, float]:
+    """The triplet plane ``view`` asks for, with ``reading``'s arrows and numbers, and the
+    arrows' scale; built once per scene in the process (the last 256 kept: every student
+    opens the default)."""
+    named, settings = view.named, view.settings
+    drawn, scale = arrows(reading, view.bounds)
+    background = regions(named, reading.d_ap, settings, view.bounds)
+    spec = view.spec(background, drawn, live(settings.margin, settings.swap),
+                     reading_json(reading), LABELS, show_pn=settings.swap)  # fmt: skip
+    return spec, scale
 
 
 __all__ = ["BADGES", "LABELS", "arrows", "live", "reading_json", "regions", "triplet_plane"]

@@ -1,4 +1,4 @@
-// The loss heatmap of lossviz/ui/heatmap.py (Streamlit Custom Components v2).
+// The loss heatmap of lossviz/ui/components/heatmap.py (Streamlit Custom Components v2).
 //
 // A square grid of values over [lo, hi]^2 (first row at the top), packed as uint16
 // levels of [0, zmax], drawn as an image in a colour scale, with axes, a colour bar,
@@ -37,7 +37,7 @@ export default function (component) {
   };
 }
 
-// lossviz sends its data as JSON bytes (lossviz/ui/wire.py): a Uint8Array here.
+// lossviz sends its data as JSON bytes (lossviz/ui/components/wire.py): a Uint8Array here.
 function parse(raw) {
   return raw instanceof Uint8Array ? JSON.parse(new TextDecoder().decode(raw)) : raw;
 }

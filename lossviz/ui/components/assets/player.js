@@ -1,4 +1,4 @@
-// The training player of lossviz/ui/player.py (Streamlit Custom Components v2).
+// The training player of lossviz/ui/components/player.py (Streamlit Custom Components v2).
 //
 // One component, two roles. A *player* (mounted with a key, once per script run) draws a
 // shared training run: the evaluation points of each run on a canvas, their step, loss,
@@ -20,7 +20,6 @@ import { themeColors } from "./theme.js";
 
 const RECORDS_PER_SECOND = 12; // playback at 1x: 60 recorded frames take 5 s
 const SPEEDS = [0.5, 1, 2, 4];
-const PAINT_LOG = 4000; // paints kept for the browser tests' frame-rate measurement
 const DOT = 3.6;
 const PAD = 0.06; // of the run's span, around the points
 const CURVE = { left: 46, right: 10, top: 22, bottom: 24 };
@@ -43,7 +42,6 @@ export default function (component) {
     views.set(parentElement, view);
   }
   player.view = view;
-  view.root.__lvPlayer = player; // read by the browser tests
   receive(player, data);
   return () => {
     setTimeout(() => {
@@ -55,7 +53,7 @@ export default function (component) {
   };
 }
 
-// lossviz sends its data as JSON bytes (lossviz/ui/wire.py): a Uint8Array here.
+// lossviz sends its data as JSON bytes (lossviz/ui/components/wire.py): a Uint8Array here.
 function parse(raw) {
   return raw instanceof Uint8Array ? JSON.parse(new TextDecoder().decode(raw)) : raw;
 }
@@ -68,7 +66,7 @@ function playerFor(name) {
     player = {
       name, runId: null, meta: null, frames: [], finished: false, pos: 0, playing: false,
       speed: 1, lastPlay: 0, pendingFeeds: [], view: null, raf: 0, lastTick: 0,
-      paints: [], spans: null, curves: null,
+      spans: null, curves: null,
     };
     players.set(name, player);
   }
@@ -144,7 +142,7 @@ function decodeFrame(frame) {
   };
 }
 
-// The inverse of lossviz/frame_codec.py's encode_points: uint16 pairs inside the box.
+// The inverse of lossviz/training/frame_codec.py's encode_points: uint16 pairs inside the box.
 export function decodePoints(box, q) {
   const bytes = Uint8Array.from(atob(q), (c) => c.charCodeAt(0));
   const view = new DataView(bytes.buffer);
@@ -362,19 +360,9 @@ function paint(player) {
   let status = `step ${frame.step} of ${meta.steps}`;
   if (!player.finished) status += ` · the server has trained to step ${player.frames[last].step}`;
   view.status.textContent = status;
-  const root = view.root;
-  root.dataset.run = player.runId;
-  root.dataset.frame = String(index);
-  root.dataset.frames = String(count);
-  root.dataset.step = String(frame.step);
-  root.dataset.playing = String(player.playing);
-  root.dataset.finished = String(player.finished);
   view.root.classList.toggle("lv-preview", player.preview);
   for (const control of view.controls) control.disabled = player.preview;
   if (player.preview) view.status.textContent = "before training";
-  player.paints.push([performance.now(), pos]);
-  if (player.paints.length > PAINT_LOG) player.paints.splice(0, player.paints.length - PAINT_LOG);
-  root.__lvPaints = player.paints;
 }
 
 function fmtLoss(loss) {
