@@ -87,6 +87,26 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "in a fresh process.",
     ),
     _one(
+        "infonce_batch",
+        "InfoNCE page: reading a batch of 2N views",
+        "`read_batch` <= 100 ms of server CPU at 2N = 512 views.",
+        "`read_batch` is everything the page shows of a batch at one temperature: the 2N x 2N "
+        "cosines, each row's softmax, NT-Xent per anchor, lightly's and pytorch-metric-"
+        "learning's NT-Xent (instance and class labels), SupCon, CLIP's loss, alignment and "
+        "uniformity, in float64. PML's class-label NT-Xent is computed in O(M^2) (the "
+        "negatives' log-sum-exp once per anchor), not one row per positive pair. The second "
+        "table is what the page builds around a reading; the heatmap's size is what one "
+        "rerun sends for it.",
+    ),
+    _one(
+        "infonce_latency",
+        "InfoNCE on the circle: dragging in a browser",
+        "the plane's read-out within a frame of a pointer move (median <= 20 ms).",
+        "k = 16 negatives (the most labels and bars to place); every recorded read-out is "
+        "checked against `read_circle` on its positions.",
+        note="Needs Debian chromium.",
+    ),
+    _one(
         "playground_rerun",
         "Server CPU of a playground (and contrastive) rerun",
         "median <= 15 ms of server CPU per rerun, for the whole page and for a drop "

@@ -91,7 +91,7 @@ def test_descent_lowers_the_loss_and_stays_on_the_circle():
 
 
 def test_degenerate_points_and_counts():
-    with pytest.raises(DegenerateError, match="zero vector"):
+    with pytest.raises(DegenerateError, match="A is at the centre"):
         read_circle({"A": (0.0, 0.0), "P": (1.0, 0.0), "N1": (0.0, 1.0)}, 0.1)
     with pytest.raises(DegenerateError, match="finite"):
         read_circle({"A": (math.nan, 0.0), "P": (1.0, 0.0), "N1": (0.0, 1.0)}, 0.1)
@@ -100,3 +100,13 @@ def test_degenerate_points_and_counts():
     with pytest.raises(ValueError, match="negatives"):
         point_names(MAX_NEGATIVES + 1)
     assert point_names(2) == ("A", "P", "N1", "N2")
+
+
+def test_a_point_at_the_centre_is_named_on_the_circle_and_fine_off_it():
+    points = {"A": (1.0, 0.0), "P": (0.0, 1.0), "N1": (0.0, 0.0)}
+    with pytest.raises(DegenerateError, match="N1 is at the centre"):
+        read_circle(points, 0.1)
+    with pytest.raises(DegenerateError, match="N1 is at the centre"):
+        descend_circle(points, 0.1, 0.1, 3)
+    off = read_circle(points, 0.1, on_circle=False)  # a raw dot product of 0: a number
+    assert off.similarities == (0.0, 0.0) and math.isfinite(off.loss)

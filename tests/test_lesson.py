@@ -24,6 +24,7 @@ from lossviz.scenes.lesson import (
     EASY_SHARE_RANGE,
     STEPS,
     observe_batch,
+    observe_circle,
     observe_pair,
     observe_triplet,
     step_number,
@@ -47,8 +48,8 @@ def _sentences(text: str) -> int:
 # --------------------------------------------------------------------------- the shape
 
 
-def test_seven_to_nine_steps_each_short_with_one_task():
-    assert 7 <= len(STEPS) <= 9
+def test_nine_to_eleven_steps_each_short_with_one_task():
+    assert 9 <= len(STEPS) <= 11
     assert len({s.slug for s in STEPS}) == len(STEPS)
     for step in STEPS:
         assert 2 <= _sentences(step.text) <= 5, step.slug  # two or three, colons count too
@@ -70,6 +71,8 @@ def test_no_task_is_done_at_its_preset():
             observation = observe_pair(step.scene)
         elif step.instrument == "batch":
             observation = observe_batch(step.scene)
+        elif step.instrument == "circle":
+            observation = observe_circle(step.scene)
         else:
             observation = training_observation(False)
         assert not step.done(observation), step.slug
@@ -78,7 +81,7 @@ def test_no_task_is_done_at_its_preset():
 @pytest.mark.parametrize(
     ("raw", "number", "noticed"),
     [(None, 1, False), ("", 1, False), ("1", 1, False), ("5", 5, False), ("9", 9, False),
-     (" 3 ", 3, False), ("0", 1, True), ("10", 1, True), ("-2", 1, True), ("2.5", 1, True),
+     (" 3 ", 3, False), ("0", 1, True), ("12", 1, True), ("-2", 1, True), ("2.5", 1, True),
      ("abc", 1, True), ("<script>", 1, True), ("9" * 500, 1, True), ("٣", 1, True)],
 )  # fmt: skip
 def test_step_number_reads_a_link_forgivingly(raw, number, noticed):
@@ -341,3 +344,48 @@ def test_step_9_a_dissimilar_pair_beyond_the_margin_costs_nothing_and_is_done():
     assert reading.d >= step.scene.margin and reading.loss == 0.0 and reading.term == Term.NONE
     assert step.done(observe_pair(far))
     assert not step.done(observe_pair(far.replace(similar=True)))  # similar: still pulled
+
+
+def test_step_10_n1_closer_than_p_takes_most_and_its_share_is_the_push_on_a():
+    step = _step("infonce")
+    scene = step.scene
+    reading = observe_circle(scene).reading
+    a, p, n1 = (
+        torch.tensor(scene.points()[name], dtype=torch.float64) for name in ("A", "P", "N1")
+    )
+    assert float(a @ n1) > float(a @ p)  # "N1 sits closer to A than P does"
+    assert reading.hardest == 1 and reading.weights[1] > 0.5  # "N1 takes most of it"
+    # "a negative's share is also its share of the push on the anchor": the raw gradient on
+    # A is (sum_i w_i n_i - (1 - w_p) p) / tau (before the circle's projection).
+    points = torch.tensor(list(scene.points().values()), dtype=torch.float64)
+    weights = torch.tensor(reading.weights, dtype=torch.float64)
+    raw = (weights[1:, None] * points[2:]).sum(0) - (1 - weights[0]) * points[1]
+    raw = raw / scene.tau
+    tangent = raw - (raw @ points[0]) * points[0]
+    # (the preset's points are unit vectors to 6 decimals: hence 1e-5)
+    assert tangent.tolist() == pytest.approx(list(reading.gradients["A"]), rel=1e-5, abs=1e-9)
+
+
+def test_step_10_done_once_n1_is_dragged_away():
+    step = _step("infonce")
+    away = step.scene.replace(n1x=0.0, n1y=-1.0)
+    assert step.done(observe_circle(away))
+    closer = step.scene.replace(px=math.cos(0.1), py=math.sin(0.1))  # or P towards A
+    assert step.done(observe_circle(closer))
+
+
+def test_step_11_at_tau_002_n1_takes_almost_all_and_far_negatives_get_no_gradient():
+    step = _step("temperature")
+    reading = observe_circle(step.scene).reading
+    assert step.scene.tau == 0.02 and reading.weights[1] > 0.9
+    for far in ("N3", "N4"):
+        assert math.hypot(*reading.gradients[far]) < 1e-9
+    assert "tau" in step.controls
+
+
+def test_step_11_raising_tau_spreads_the_weight_and_is_done():
+    step = _step("temperature")
+    reachable = [t for t in (0.05, 0.1, 0.15, 0.2, 0.5, 1.0, 2.0)
+                 if step.done(observe_circle(step.scene.replace(tau=t)))]  # fmt: skip
+    assert reachable and reachable == sorted(reachable) and 2.0 in reachable
+    assert not step.done(observe_circle(step.scene.replace(tau=0.05)))

@@ -10,7 +10,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lossviz.core.triplets import Kind
-from lossviz.scenes.lesson import BATCH_SCENE, STEPS, observe_batch, observe_pair, observe_triplet
+from lossviz.scenes.lesson import (
+    BATCH_SCENE,
+    STEPS,
+    observe_batch,
+    observe_circle,
+    observe_pair,
+    observe_triplet,
+)
 from tests.apptest_helpers import component_data, metric_values, ok, open_page, widget
 
 PAGE = "../pages/lesson.py"
@@ -57,7 +64,7 @@ def test_each_step_opens_from_its_link_with_its_task(step):
     assert not at.warning
 
 
-@pytest.mark.parametrize("raw", ["0", "10", "abc", "<b>x</b>", "1" * 300, "-1", "3.0"])
+@pytest.mark.parametrize("raw", ["0", "12", "abc", "<b>x</b>", "1" * 300, "-1", "3.0"])
 def test_a_malformed_step_opens_step_1_with_a_notice(raw):
     at = open_page(PAGE, {"step": raw})
     assert heading(at).startswith("1. ")
@@ -81,7 +88,7 @@ def test_step_1_done_by_a_drag_and_the_tick_stays_after_moving_back():
     at = open_step("asks")
     at = move(at, "asks", nx=-2.0, ny=-1.5)
     assert task_done(at)
-    assert "1 of 9 tasks done" in progress_text(at)
+    assert f"1 of {len(STEPS)} tasks done" in progress_text(at)
     at = move(at, "asks", nx=0.5, ny=-0.5)  # back where it started: still ticked
     assert task_done(at)
     assert at.button(key="lesson.next").proto.type == "primary"
@@ -160,9 +167,10 @@ def test_next_back_and_the_step_list_move_through_the_lesson():
     at = ok(at.run())
     assert heading(at).startswith("1. ")
     assert at.button(key="lesson.back").disabled
-    at.button(key="lesson.goto.9").click()
+    last = len(STEPS)
+    at.button(key=f"lesson.goto.{last}").click()
     at = ok(at.run())
-    assert heading(at).startswith("9. ") and at.button(key="lesson.next").disabled
+    assert heading(at).startswith(f"{last}. ") and at.button(key="lesson.next").disabled
 
 
 def test_open_in_the_full_page_carries_the_steps_scene():
@@ -178,3 +186,25 @@ def test_start_over_puts_the_preset_back():
     at = ok(at.run())
     assert at.session_state[scene_key("kinds")] == BY_SLUG["kinds"].scene
     assert task_done(at)  # the tick stays
+
+
+def test_step_10_shows_the_circle_and_is_done_by_dragging_n1_away():
+    at = open_step("infonce")
+    scene = at.session_state[scene_key("infonce")]
+    reading = observe_circle(scene).reading
+    shown = metric_values(at)
+    assert shown["loss"] == f"{reading.loss:.3f}"
+    assert shown["N1 takes"] == f"{100 * reading.weights[1]:.0f} %"
+    data = component_data(at, "lossviz.plane")[0]
+    assert data["circle"] is True and set(data["points"]) == {"A", "P", "N1", "N2", "N3", "N4"}
+    assert not task_done(at)
+    at = move(at, "infonce", n1x=0.0, n1y=-1.0)
+    assert task_done(at)
+
+
+def test_step_11_is_done_by_turning_tau_up():
+    at = open_step("temperature")
+    assert not task_done(at)
+    at = ok(widget(at, "Temperature τ").set_value(0.5).run())
+    assert at.session_state[scene_key("temperature")].tau == 0.5
+    assert task_done(at)

@@ -1,4 +1,5 @@
-"""The contrastive pair core (lossviz/core/pair_reading.py) against plain formulas and the loss module."""
+"""The contrastive pair core (lossviz/core/pair_reading.py) against plain formulas and the
+loss module."""
 
 from __future__ import annotations
 

@@ -18,10 +18,18 @@ import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
+from lossviz.core.circle_reading import read_circle
+from lossviz.core.softmax_contrastive import DegenerateError
 from lossviz.ui.components import component as component_module
 from lossviz.ui.components import plane as plane_module
 from lossviz.ui.components.component import ASSETS, MIRROR_JS, asset_component, inline_js
+from lossviz.ui.components.infonce_readout import (
+    READING_KEYS,
+    infonce_reading_json,
+    infonce_weights,
+)
 from lossviz.ui.components.plane import (
+    LiveLoss,
     Metric,
     PlaneSpec,
     Regions,
@@ -177,6 +185,114 @@ def test_the_spec_without_metric_draws_no_lines_and_validates_once_when_built():
         PlaneSpec(key="k", points=TRIPLET, bounds=BOUNDS, height_px=50)
     with pytest.raises(dataclasses.FrozenInstanceError):
         PlaneSpec(key="k", points=TRIPLET, bounds=BOUNDS).caption = "changed after validation"
+
+
+# --------------------------------------------------------------------------- InfoNCE on the circle
+
+CIRCLE = {
+    "A": (1.0, 0.0),
+    "P": (math.cos(0.5), math.sin(0.5)),
+    "N1": (0.0, 1.0),
+    "N2": (-1.0, 0.0),
+    "N3": (math.cos(-0.4), math.sin(-0.4)),
+}
+
+
+def test_an_infonce_live_loss_carries_its_temperature_and_checks_it():
+    live = LiveLoss("infonce", 0.0, {}, temperature=0.05, on_circle=False)
+    data = live.to_json()
+    assert data["kind"] == "infonce" and data["temperature"] == 0.05
+    assert data["on_circle"] is False
+    assert LiveLoss("infonce", 0.0, {}).to_json()["on_circle"] is True  # the default
+    for tau in (0.01, 2.0, 1):
+        assert LiveLoss("infonce", 0.0, {}, temperature=tau).to_json()["temperature"] == tau
+    for bad in (0.009, 2.01, 0.0, -0.1, math.nan, math.inf, True, "0.1", None):
+        with pytest.raises(ValueError, match="temperature"):
+            LiveLoss("infonce", 0.0, {}, temperature=bad)
+    # Only InfoNCE reads a temperature; a triplet's is never checked.
+    assert LiveLoss("triplet", 1.0, {}, temperature=50.0).to_json()["temperature"] == 50.0
+    with pytest.raises(ValueError, match="on_circle"):
+        LiveLoss("infonce", 0.0, {}, on_circle="yes")
+    with pytest.raises(ValueError, match="kind"):
+        LiveLoss("softmax", 0.0, {})
+
+
+def test_the_circle_and_the_weights_travel_checked():
+    weights = {"P": 0.5, "N1": 0.25, "N2": 0.0, "N3": 0.25, "Q": 1.0}  # Q: not a point
+    spec = PlaneSpec(key="k", points=CIRCLE, bounds=(-2.0, 2.0), circle=True, weights=weights)
+    data = spec.to_json()
+    json.dumps(data, allow_nan=False)
+    assert data["circle"] is True
+    assert data["weights"] == {"P": 0.5, "N1": 0.25, "N2": 0.0, "N3": 0.25}
+    plain = PlaneSpec(key="k", points=TRIPLET, bounds=BOUNDS).to_json()
+    assert plain["circle"] is False and plain["weights"] is None
+    assert PlaneSpec(key="k", points=CIRCLE, bounds=(-1.0, 1.0), circle=True).to_json()["circle"]
+    for bounds in ((-0.5, 0.5), (-2.0, 0.99), (-0.99, 3.0)):
+        with pytest.raises(ValueError, match="circle"):
+            PlaneSpec(key="k", points=CIRCLE, bounds=bounds, circle=True)
+    with pytest.raises(ValueError, match="circle"):
+        PlaneSpec(key="k", points=CIRCLE, bounds=(-2.0, 2.0), circle=1)
+    for bad in (1.01, -0.01, math.nan, math.inf, True, "0.5", None):
+        with pytest.raises(ValueError, match="weights"):
+            PlaneSpec(key="k", points=CIRCLE, bounds=(-2.0, 2.0), weights={"N1": bad})
+    # N1 ... Nk are negatives: N's colour unless told otherwise; other names the fallback.
+    colors = PlaneSpec(
+        key="k", points={**CIRCLE, "Z": (0.0, 0.0)}, bounds=BOUNDS, colors={"N2": "#123456"}
+    ).to_json()["colors"]
+    assert colors["N1"] == colors["N3"] == plane_module.DEFAULT_COLORS["N"]
+    assert colors["N2"] == "#123456" and colors["Z"] == plane_module.FALLBACK_COLOR
+
+
+@pytest.mark.parametrize("on_circle", [True, False])
+def test_the_infonce_reading_and_weights_come_from_the_core(on_circle):
+    reading = read_circle(CIRCLE, 0.2, on_circle=on_circle)
+    got = infonce_reading_json(reading)
+    assert tuple(got) == READING_KEYS
+    assert got["loss"] == reading.loss and got["hardest"] == f"N{reading.hardest}"
+    assert got["share"] == max(reading.weights[1:]) == reading.weights[reading.hardest]
+    assert got["alignment"] == reading.alignment and got["uniformity"] == reading.uniformity
+    assert got["bound"] == (reading.lower_bound if on_circle else None)
+    weights = infonce_weights(reading)
+    assert list(weights) == ["P", "N1", "N2", "N3"]
+    assert list(weights.values()) == list(reading.weights)
+    spec = PlaneSpec(
+        key="k",
+        points=CIRCLE,
+        bounds=(-2.0, 2.0),
+        circle=on_circle,
+        weights=weights,
+        live=LiveLoss("infonce", 0.0, {}, temperature=0.2, on_circle=on_circle),
+        reading=got,
+    )
+    data = json.loads(spec.payload())
+    assert data["reading"] == got and data["weights"] == weights
+
+
+def test_an_undefined_infonce_reading_is_all_none():
+    with pytest.raises(DegenerateError):
+        read_circle({**CIRCLE, "N2": (0.0, 0.0)}, 0.2)  # no direction: no place on the circle
+    assert infonce_reading_json(None) == dict.fromkeys(READING_KEYS)
+    spec = PlaneSpec(
+        key="k", points=CIRCLE, bounds=BOUNDS, reading=infonce_reading_json(None)
+    )  # fmt: skip
+    assert spec.to_json()["reading"] == dict.fromkeys(READING_KEYS)
+
+
+def test_the_apps_infonce_mode_describes_the_circle_plane():
+    at = AppTest.from_file(str(APP))
+    at.query_params["mode"] = "infonce"
+    at.query_params["k"] = "6"
+    at.query_params["tau"] = "0.05"
+    at.run()
+    assert not at.exception
+    data = _data(at)
+    assert data["instance"] == "infonce_plane" and data["circle"] is True
+    assert list(data["points"]) == ["A", "P", *(f"N{i}" for i in range(1, 7))]
+    assert all(math.isclose(math.hypot(*p), 1.0) for p in data["points"].values())
+    assert data["live"]["kind"] == "infonce" and data["live"]["temperature"] == 0.05
+    reading = read_circle(data["points"], 0.05)
+    assert data["reading"] == infonce_reading_json(reading)
+    assert math.isclose(sum(data["weights"].values()), 1.0)
 
 
 # --------------------------------------------------------------------------- the JS distances

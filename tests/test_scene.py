@@ -13,13 +13,14 @@ from lossviz.scenes.scene import (
     ContrastiveScene,
     FieldSpec,
     HomeScene,
+    InfoNCEScene,
     MiningScene,
     PlaygroundScene,
     QuizScene,
     Scene,
 )
 
-SCENES = [PlaygroundScene, ContrastiveScene, QuizScene, MiningScene]
+SCENES = [PlaygroundScene, ContrastiveScene, InfoNCEScene, QuizScene, MiningScene]
 BAD = object()  # the oracle's "must be rejected"
 MISSING = object()
 
@@ -248,10 +249,11 @@ def test_missing_everything_gives_defaults_and_unknown_keys_are_quiet(cls):
 @pytest.mark.parametrize("cls", SCENES)
 def test_scenes_are_frozen(cls):
     scene = cls()
+    name = next(n for n, spec in cls.specs().items() if spec.kind == "number")
     with pytest.raises(dataclasses.FrozenInstanceError):
-        scene.margin = 2.0  # type: ignore[misc]
-    assert scene.replace(margin=2.0).margin == 2.0
-    assert scene.margin == cls.field_spec("margin").default
+        setattr(scene, name, 2.0)
+    assert getattr(scene.replace(**{name: 2.0}), name) == 2.0
+    assert getattr(scene, name) == cls.field_spec(name).default
 
 
 def test_defaults_and_field_specs():
@@ -281,7 +283,19 @@ def test_distance_choices_follow_the_core_registry():
 
 
 ALL_SCENES = [*SCENES, HomeScene, CollapseScene]
-DRAGGED = {"ax", "ay", "px", "py", "nx", "ny", "x1x", "x1y", "x2x", "x2y"}  # no control
+DRAGGED = {
+    "ax",
+    "ay",
+    "px",
+    "py",
+    "nx",
+    "ny",
+    "x1x",
+    "x1y",
+    "x2x",
+    "x2y",
+    *(f"n{i}{c}" for i in range(1, 17) for c in "xy"),
+}  # no control
 OWN_WORDS = {"seed": {"Seed", "Teacher's seed"}}  # the quiz's seed is the teacher's
 
 

@@ -1,8 +1,8 @@
 """The collapse figure as the page drew it before the player: Plotly, frames built once.
 
 Kept for ``bench/collapse_motion.py`` only, which measures how smoothly each way moves the
-points in a browser (the reason the page now uses ``lossviz/ui/components/assets/player.js``). Not used by
-the app.
+points in a browser (the reason the page now uses
+``lossviz/ui/components/assets/player.js``). Not used by the app.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -62,7 +62,7 @@ class CircleReading:
     collapsed: float  # log(1 + k): every point on one spot
     weights: tuple[float, ...]  # softmax weights: the positive, then N1 ... Nk
     similarities: tuple[float, ...]  # s(A, P), then s(A, N1) ... (cosines or raw dots)
-    gradients: dict[str, Point]  # dL/d(point), along the circle when on_circle
+    gradients: dict[str, Point] = field(hash=False)  # dL/d(point), along the circle if on it
     alignment: float  # ||A - P||^2 (of the normalised points when on_circle)
     uniformity: float  # log mean exp(-2 ||x - y||^2) over every pair of points
     on_circle: bool
@@ -74,12 +74,16 @@ class CircleReading:
         return 1 + max(range(len(weights)), key=weights.__getitem__)
 
 
-def _tensor(points: Mapping[str, Point], names: Sequence[str]) -> Tensor:
+def _tensor(points: Mapping[str, Point], names: Sequence[str], on_circle: bool) -> Tensor:
     rows = []
     for name in names:
         x, y = points[name]
         if not (math.isfinite(x) and math.isfinite(y)):
             raise DegenerateError(f"{name} is not at a finite position.")
+        if on_circle and x == 0.0 and y == 0.0:
+            raise DegenerateError(
+                f"{name} is at the centre: it has no direction, so it has no place on the circle."
+            )
         rows.append((float(x), float(y)))
     return torch.tensor(rows, dtype=torch.float64)
 
@@ -92,7 +96,7 @@ def read_circle(
     tau = check_temperature(temperature)
     negatives = sum(1 for name in points if name.startswith("N"))
     names = point_names(negatives)
-    z = _tensor(points, names).requires_grad_()
+    z = _tensor(points, names, on_circle).requires_grad_()
     anchor, positive, others = z[:1], z[1:2], z[2:]
     loss = info_nce_loss(anchor, positive, others, tau, normalize=on_circle)
     if not torch.isfinite(loss):
@@ -138,7 +142,7 @@ def descend_circle(
     tau = check_temperature(temperature)
     negatives = sum(1 for name in points if name.startswith("N"))
     names = point_names(negatives)
-    z = _tensor(points, names)
+    z = _tensor(points, names, on_circle)
     if on_circle:
         z = z / z.norm(dim=1, keepdim=True)
     frames = [z.clone()]

@@ -1,12 +1,15 @@
-"""The guided lesson: nine short steps from one triplet to a batch, a collapse and its fix.
+"""The guided lesson: eleven short steps from one triplet to a batch, a collapse and its fix,
+a contrastive pair, and InfoNCE's softmax on the circle.
 
 Each :class:`Step` is a few sentences, a preset scene of one of the full pages
 (its instrument: ``"triplet"`` the playground's plane, ``"batch"`` a labelled batch
 as on the mining page, ``"training"`` a collapse run, ``"pair"`` the contrastive
-plane), one task for the student's hands, and the test that says the task is done.
+plane, ``"circle"`` the InfoNCE page's circle), one task for the student's hands, and
+the test that says the task is done.
 The test reads an *observation* of the step's current state that the core computed
 (:func:`observe_triplet`, :func:`observe_batch`, :func:`observe_pair`,
-:func:`observe_training`), never the page: the same numbers the full pages show.
+:func:`observe_circle`, :func:`observe_training`), never the page: the same numbers the
+full pages show.
 
 Every sentence that states a fact about numbers is checked against the core in
 ``tests/test_lesson.py`` (e.g. step 7's "the loss stops at the margin" trains the
@@ -23,23 +26,27 @@ from typing import Literal
 
 from lossviz.batches.analysis import BatchAnalysis
 from lossviz.batches.point_sets import make_blobs
+from lossviz.core.circle_reading import CircleReading, read_circle
 from lossviz.core.loss_settings import LossSettings
 from lossviz.core.pair_reading import PairReading, read_pair
 from lossviz.core.triplet_reading import TripletReading, read_triplet
 from lossviz.core.triplets import Kind
+from lossviz.scenes.presets import INFONCE_PRESETS
 from lossviz.scenes.scene import (
     CollapseScene,
     ContrastiveScene,
+    InfoNCEScene,
     MiningScene,
     PlaygroundScene,
     Scene,
 )
 from lossviz.training.collapse import Snapshot
 
-Instrument = Literal["triplet", "batch", "training", "pair"]
+Instrument = Literal["triplet", "batch", "training", "pair", "circle"]
 
 EASY_SHARE_RANGE = (0.4, 0.6)  # step 6: "about half" of the batch's triplets easy
 LOSS_AT_MARGIN_TOLERANCE = 1e-3  # step 7: a collapsed run's loss is the margin to this
+MOST_OF_THE_SOFTMAX = 0.5  # steps 10 and 11: "more than half", "less than half"
 
 
 # --------------------------------------------------------------------------- observations
@@ -78,6 +85,14 @@ class PairObservation:
 
 
 @dataclass(frozen=True)
+class CircleObservation:
+    """A circle step's scene and what InfoNCE reads from it."""
+
+    scene: InfoNCEScene
+    reading: CircleReading
+
+
+@dataclass(frozen=True)
 class TrainingObservation:
     """A training step's run as this student watched it: ``None`` snapshots until it is done.
 
@@ -89,7 +104,10 @@ class TrainingObservation:
     last: tuple[Snapshot, ...] = ()
 
 
-Observation = TripletObservation | BatchObservation | PairObservation | TrainingObservation
+Observation = (
+    TripletObservation | BatchObservation | PairObservation | CircleObservation
+    | TrainingObservation
+)  # fmt: skip
 
 
 def triplet_settings(scene: PlaygroundScene) -> LossSettings:
@@ -122,6 +140,11 @@ def observe_pair(scene: ContrastiveScene) -> PairObservation:
     return PairObservation(
         scene, read_pair(pair_points(scene), scene.similar, pair_settings(scene))
     )
+
+
+def observe_circle(scene: InfoNCEScene) -> CircleObservation:
+    """InfoNCE's loss, weights and gradients of a circle scene."""
+    return CircleObservation(scene, read_circle(scene.points(), scene.tau, scene.normalize))
 
 
 def lesson_batch(scene: MiningScene) -> BatchAnalysis:
@@ -195,6 +218,14 @@ def _trained(o: Observation) -> bool:
 
 def _dissimilar_at_rest(o: Observation) -> bool:
     return not o.scene.similar and o.reading.loss == 0.0
+
+
+def _positive_takes_most(o: Observation) -> bool:
+    return o.reading.weights[0] > MOST_OF_THE_SOFTMAX
+
+
+def _no_negative_takes_most(o: Observation) -> bool:
+    return max(o.reading.weights[1:]) < MOST_OF_THE_SOFTMAX
 
 
 # The batch of step 6: 60 blobs points in 3 classes (20 each), at a small margin.
@@ -338,12 +369,42 @@ STEPS: tuple[Step, ...] = (
         "margin apart, and then its loss is 0. Widely copied code reads 1 as *dissimilar*: "
         "check the convention before you reuse a formula.",
         "Turn **similar** off, then drag the points apart until the loss is 0.",
-        "A dissimilar pair beyond the margin costs nothing. That's the lesson: well done!",
+        "A dissimilar pair beyond the margin costs nothing.",
         "pair",
         ContrastiveScene(x1x=0.0, x1y=0.0, x2x=0.6, x2y=0.3, similar=True),
         "contrastive",
         _dissimilar_at_rest,
         controls=("similar",),
+    ),
+    Step(
+        "infonce",
+        "InfoNCE: one positive against many negatives",
+        "Today's contrastive losses put the points on a circle (a sphere in more dimensions) "
+        "and take a softmax: the loss is −log of the positive's share among the positive and "
+        "the negatives. Each bar is a share; a negative's share is also its share of the push "
+        "on the anchor. Here N1 sits closer to A than P does, so N1 takes most of it.",
+        "Drag **N1** away round the circle (or **P** towards A) until P takes more than half.",
+        "P takes most of the softmax now: the loss is small, and the negatives share what is "
+        "left of the push.",
+        "circle",
+        INFONCE_PRESETS["hard_negative"].scene,
+        "infonce",
+        _positive_takes_most,
+    ),
+    Step(
+        "temperature",
+        "Temperature: who takes the gradient",
+        "Every similarity is divided by the temperature τ before the softmax. At τ = 0.02 the "
+        "softmax is nearly a max: N1, only a little closer to A than N2, takes almost all the "
+        "weight, and the far negatives get no gradient at all. Raising τ spreads the weight.",
+        "Turn **τ** up until no negative takes more than half of the softmax.",
+        "The weight is spread: every negative pushes a little. Too large a τ treats near and "
+        "far negatives alike. That's the lesson: well done!",
+        "circle",
+        INFONCE_PRESETS["tau_small"].scene,
+        "infonce",
+        _no_negative_takes_most,
+        controls=("tau",),
     ),
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from lossviz.scenes.scene import PlaygroundScene
@@ -88,5 +89,64 @@ CONTRASTIVE_PRESETS: dict[str, Preset] = {
         "X1 and X2 sit on the same spot: a similar pair has nothing left to pull (loss 0); "
         "mark it dissimilar and eps = 1e-6 gives torch a direction to push them apart.",
         _pair((0.5, 0.5), (0.5, 0.5), similar=True),
+    ),
+}
+
+
+def _on_circle(anchor: float, positive: float, negatives: tuple[float, ...], radius=1.0,
+               **settings):  # fmt: skip
+    """An InfoNCEScene with A, P and N1 ... Nk at these angles (degrees) on the circle of
+    ``radius`` (for INFONCE_PRESETS); the negatives it does not name keep their defaults."""
+    from lossviz.scenes.scene import InfoNCEScene
+
+    def at(name: str, degrees: float) -> dict[str, float]:
+        angle = math.radians(degrees)
+        x, y = round(radius * math.cos(angle), 6), round(radius * math.sin(angle), 6)
+        return {f"{name}x": x + 0.0, f"{name}y": y + 0.0}  # + 0.0: never -0.0 in a link
+
+    fields = {**at("a", anchor), **at("p", positive)}
+    for i, degrees in enumerate(negatives, start=1):
+        fields |= at(f"n{i}", degrees)
+    return InfoNCEScene(negatives=len(negatives), **fields, **settings)
+
+
+INFONCE_PRESETS: dict[str, Preset] = {
+    "easy": Preset(
+        "An easy batch",
+        "P sits next to A and every negative is far round the circle: the positive takes "
+        "nearly all the softmax and the loss is close to its lowest possible value.",
+        _on_circle(0.0, 12.0, (110.0, 170.0, 230.0, 290.0), tau=0.1),
+    ),
+    "hard_negative": Preset(
+        "One hard negative",
+        "N1 is closer to A than P is: it takes most of the negatives' weight, so it gets "
+        "most of the push, and A is pulled towards P and away from N1 hardest.",
+        _on_circle(0.0, 40.0, (-15.0, 130.0, 200.0, 260.0), tau=0.1),
+    ),
+    "tau_small": Preset(
+        "τ too small: one negative takes it all",
+        "At τ = 0.02 the softmax is almost a max: N1, only a little closer to A than N2, "
+        "takes nearly all the weight; the other negatives get no gradient at all.",
+        _on_circle(0.0, 40.0, (-30.0, -35.0, 150.0, 210.0), tau=0.02),
+    ),
+    "tau_large": Preset(
+        "τ too large: every negative weighs the same",
+        "At τ = 2 the softmax is almost flat: near or far, each negative gets about the same "
+        "weight, and the loss hardly tells a good arrangement from a bad one.",
+        _on_circle(0.0, 40.0, (-30.0, -35.0, 150.0, 210.0), tau=2.0),
+    ),
+    "collapsed": Preset(
+        "Everything on one spot",
+        "Every point sits at the same place: every similarity is 1, each of the k + 1 "
+        "candidates gets weight 1/(k + 1) and the loss is log(k + 1), the value a collapsed "
+        "encoder sees (log(2N − 1) for a SimCLR batch of N examples: k = 2N − 2).",
+        _on_circle(45.0, 45.0, (45.0,) * 6, tau=0.1),
+    ),
+    "off_circle": Preset(
+        "Off the circle, length cheats",
+        "Without normalisation the similarity is a raw dot product: P, A and the negatives "
+        "pushed out to length 2 make the logits four times larger, and the loss falls without "
+        "any change of angle. Turn normalisation on to see the same angles' loss.",
+        _on_circle(0.0, 30.0, (130.0, 200.0, 260.0), radius=1.9, normalize=False, tau=0.5),
     ),
 }

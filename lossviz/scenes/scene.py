@@ -36,10 +36,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Self
 
 from lossviz.batches.analysis import MINING_DISTANCES
+from lossviz.batches.contrastive_views import DIMS as VIEW_DIMS
+from lossviz.batches.contrastive_views import EXAMPLES as VIEW_EXAMPLES
+from lossviz.batches.contrastive_views import NOISE as VIEW_NOISE
+from lossviz.batches.contrastive_views import SOURCES as VIEW_SOURCES
 from lossviz.batches.point_sets import BUNDLED, MAX_ROWS
+from lossviz.core.circle_reading import MAX_NEGATIVES, point_names
 from lossviz.core.distances import DISTANCE_LABELS, DISTANCES, TORCH_EPS
 from lossviz.core.expr import ALLOWED_FUNCTIONS, EXAMPLES
 from lossviz.core.ranges import SEED, Range
+from lossviz.core.softmax_contrastive import TEMPERATURE
 from lossviz.teaching.quiz_rounds import DIFFICULTIES, QUIZ_DISTANCES
 from lossviz.training.collapse import (
     BATCH_SIZES,
@@ -387,6 +393,112 @@ class ContrastiveScene(LossScene):
         help="On: label y = 1, the pair is pulled together by d². Off: y = 0, the pair is "
         "pushed apart by max(m − d, 0)² until it is the margin m apart.",
     )  # fmt: skip
+
+
+TEMPERATURE_MARKS = (0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0)
+
+
+def _unit(default: float):
+    """A coordinate of a point dragged on (or near) the unit circle: no control."""
+    return number(default, -2.0, 2.0)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class InfoNCEScene(Scene):
+    """InfoNCE page: an anchor (ax, ay), a positive (px, py) and ``negatives`` of the 16
+    negatives (n1x, n1y) ... (n16x, n16y), at temperature ``tau``; on the unit circle
+    (``normalize``: cosine similarities) or off it (raw dot products). The negatives beyond
+    ``negatives`` keep their places, so lowering k and raising it again brings them back.
+    """
+
+    tau: float = number(
+        0.1, TEMPERATURE, marks=TEMPERATURE_MARKS, label="Temperature τ",
+        help="The softmax divides every similarity by τ. Small τ: the closest negative takes "
+        "almost all the weight (a max). Large τ: every negative weighs the same (a mean).",
+    )  # fmt: skip
+    negatives: int = number(
+        4, 1, MAX_NEGATIVES, integer=True, label="Negatives k",
+        help="How many negatives share the softmax with the positive.",
+    )  # fmt: skip
+    normalize: bool = flag(
+        True, label="On the circle (normalised)",
+        help="On: every point is L2-normalised and similarity is the cosine. Off: raw dot "
+        "products of the points as they are, what an encoder without normalisation gives.",
+    )  # fmt: skip
+    lr: float = _learning_rate()
+    batch: str = choice(
+        "blobs", VIEW_SOURCES, label="Batch of",
+        option_labels={"blobs": "Generated points (4 classes)",
+                       "digits": "Handwritten digits (random projection)"},
+    )  # fmt: skip
+    examples: int = number(
+        8, VIEW_EXAMPLES, label="Examples N",
+        help="The batch holds N examples, each seen twice (two noisy views): 2N rows.",
+    )  # fmt: skip
+    dim: int = choice(
+        3, VIEW_DIMS, label="Embedding dimension",
+        option_labels={2: "2 (the circle)", 3: "3 (the sphere)"},
+    )  # fmt: skip
+    noise: float = number(
+        0.15, VIEW_NOISE, step=0.01, label="View noise",
+        help="How far each view strays from its example (the augmentation's strength).",
+    )  # fmt: skip
+    seed: int = _seed()
+    row: int = number(
+        0, 0, 511, integer=True, label="Anchor row",
+        help="The row of the similarity matrix whose softmax is drawn.",
+    )  # fmt: skip
+    ax: float = _unit(1.0)
+    ay: float = _unit(0.0)
+    px: float = _unit(0.866)
+    py: float = _unit(0.5)
+    n1x: float = _unit(-0.1855)
+    n1y: float = _unit(0.9826)
+    n2x: float = _unit(-0.1499)
+    n2y: float = _unit(-0.9887)
+    n3x: float = _unit(-0.9514)
+    n3y: float = _unit(0.3079)
+    n4x: float = _unit(0.7961)
+    n4y: float = _unit(-0.6052)
+    n5x: float = _unit(-0.726)
+    n5y: float = _unit(-0.6876)
+    n6x: float = _unit(-0.5611)
+    n6y: float = _unit(0.8277)
+    n7x: float = _unit(0.2558)
+    n7y: float = _unit(-0.9667)
+    n8x: float = _unit(-0.9954)
+    n8y: float = _unit(-0.096)
+    n9x: float = _unit(0.0663)
+    n9y: float = _unit(0.9978)
+    n10x: float = _unit(-0.3925)
+    n10y: float = _unit(-0.9197)
+    n11x: float = _unit(-0.8441)
+    n11y: float = _unit(0.5362)
+    n12x: float = _unit(0.6193)
+    n12y: float = _unit(-0.7851)
+    n13x: float = _unit(-0.875)
+    n13y: float = _unit(-0.4841)
+    n14x: float = _unit(-0.3362)
+    n14y: float = _unit(0.9418)
+    n15x: float = _unit(0.0058)
+    n15y: float = _unit(-1.0)
+    n16x: float = _unit(-0.9877)
+    n16y: float = _unit(0.1561)
+
+    def in_use(self) -> int:
+        """How many points the scene shows: A, P and its ``negatives``."""
+        return self.negatives + 2
+
+    def points(self) -> dict[str, tuple[float, float]]:
+        """name -> (x, y) of the points in use: A, P, N1 ... Nk."""
+        used = self.in_use()
+        return {name: (getattr(self, fx), getattr(self, fy))
+                for name, (fx, fy) in zip(INFONCE_NAMES[:used], INFONCE_COORDS[:used],
+                                          strict=True)}  # fmt: skip
+
+
+INFONCE_NAMES = point_names(MAX_NEGATIVES)  # A, P, N1 ... N16: every point a scene holds
+INFONCE_COORDS = tuple((f"{n.lower()}x", f"{n.lower()}y") for n in INFONCE_NAMES)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lossviz.core.circle_reading import CircleReading
 from lossviz.core.triplet_reading import TripletReading
 
 
@@ -47,5 +48,29 @@ def contrastive_latex(
         rf"&= {pull} \cdot {_n(d)}^2 + {push} \cdot \max\bigl({_n(margin)} - {_n(d)},\; 0\bigr)^2"
         r" \\"
         rf"&= {_n(loss)}"
+        r"\end{aligned}"
+    )
+
+
+def infonce_latex(reading: CircleReading, temperature: float) -> str:
+    """InfoNCE as ``-log`` of the positive's softmax share, the numbers substituted (s: the
+    cosine on the circle, the raw dot product off it), and its least value on the circle."""
+    s_ap, *s_an = reading.similarities
+    negatives = r" + ".join(rf"e^{{{_n(s)}/\tau}}" for s in s_an[:3])
+    if len(s_an) > 3:
+        negatives += rf" + \dots\ ({len(s_an) - 3}\ \text{{more}})"
+    bound = ""
+    if reading.lower_bound is not None:
+        bound = (
+            rf" \\ L_{{\min}} &= \log\bigl(1 + k\, e^{{-2/\tau}}\bigr) = {_n(reading.lower_bound)}"
+            rf" \qquad (k = {len(s_an)})"
+        )
+    return (
+        r"\begin{aligned}"
+        r"L &= -\log \frac{e^{s(a,p)/\tau}}{e^{s(a,p)/\tau} + \sum_i e^{s(a,n_i)/\tau}}"
+        rf" \qquad (\tau = {temperature:g}) \\"
+        rf"&= -\log \frac{{e^{{{_n(s_ap)}/\tau}}}}{{e^{{{_n(s_ap)}/\tau}} + {negatives}}} \\"
+        rf"&= {_n(reading.loss)}"
+        f"{bound}"
         r"\end{aligned}"
     )

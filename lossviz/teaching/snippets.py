@@ -359,3 +359,52 @@ def pair_snippet(
             "",
         ]
     )
+
+
+def infonce_snippet(points: Sequence[Sequence[float]], temperature: float, on_circle: bool) -> str:
+    """The InfoNCE page's scene as a torch script printing the loss, each candidate's softmax
+    weight, the alignment and the uniformity.
+
+    ``points`` is ``(k + 2, 2)``: rows A, P, N1 ... Nk. The numbers equal
+    :func:`lossviz.core.circle_reading.read_circle`'s (the loss in the log-sum-exp form,
+    which is what ``F.cross_entropy`` computes).
+    """
+    rows = torch.as_tensor(points, dtype=torch.float64)
+    if rows.ndim != 2 or rows.shape[1] != 2 or not 3 <= rows.shape[0] <= 18:
+        raise ValueError(f"expected (k + 2, 2) points, k from 1 to 16; got {tuple(rows.shape)}")
+    k = rows.shape[0] - 2
+    names = ", ".join(["A", "P", *(f"N{i}" for i in range(1, k + 1))])
+    written = ",\n".join(f"        [{_number(x)}, {_number(y)}]" for x, y in rows.tolist())
+    embed = (
+        "z = F.normalize(points, dim=1)  # on the unit circle: similarities are cosines"
+        if on_circle
+        else "z = points  # off the circle: raw dot products, lengths count"
+    )
+    return "\n".join(
+        [
+            f"# InfoNCE of an anchor, its positive and {k} negatives, computed by torch alone.",
+            _HEADER,
+            f"# One row (point) each: {names}.",
+            "points = torch.tensor(",
+            "    [",
+            f"{written},",
+            "    ],",
+            "    dtype=torch.float64,",
+            ")",
+            f"tau = {_number(temperature)}",
+            embed,
+            "logits = (z[:1] @ z[1:].T) / tau  # (1, k + 1): the positive first, then N1 ... Nk",
+            "loss = F.cross_entropy(logits, torch.tensor([0]))  # logsumexp(row) - row[0]",
+            "weights = torch.softmax(logits[0], dim=0)  # each candidate's share",
+            "alignment = (z[0] - z[1]).pow(2).sum()  # Wang and Isola, of A and P",
+            "uniformity = torch.pdist(z).pow(2).mul(-2).exp().mean().log()  # of every point",
+            "",
+            _print_line("loss", "loss"),
+            _print_line("weight(P)", "weights[0]"),
+            "for i, weight in enumerate(weights[1:], start=1):",
+            '    print(f"weight(N{i}) = {weight.item():.10g}")',
+            _print_line("alignment", "alignment"),
+            _print_line("uniformity", "uniformity"),
+            "",
+        ]
+    )

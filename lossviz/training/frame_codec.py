@@ -7,7 +7,8 @@ server: per run the step, loss, spread, kind shares, the collapsed flag and
 the guard's message, and the evaluation points packed as unsigned 16-bit
 integers inside the frame's own bounding box, base64-encoded.
 
-Packing (``encode_points`` / ``decode_points``, mirrored in ``lossviz/ui/components/assets/player.js``):
+Packing (``encode_points`` / ``decode_points``, mirrored in
+``lossviz/ui/components/assets/player.js``):
 for points (E, 2) with box ``[x0, y0, x1, y1]`` (the float32 min and max of
 each coordinate), ``q = round((x - x0) / (x1 - x0) * 65535)`` (0 where
 ``x1 == x0``), stored little-endian as ``x, y`` pairs, so a coordinate comes

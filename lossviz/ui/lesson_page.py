@@ -20,6 +20,7 @@ from lossviz.batches.analysis import BatchAnalysis
 from lossviz.batches.point_sets import make_blobs
 from lossviz.core.losses import NonFiniteError
 from lossviz.core.pair_reading import POINT_NAMES as PAIR_NAMES
+from lossviz.core.softmax_contrastive import DegenerateError
 from lossviz.core.triplet_reading import POINT_NAMES as TRIPLET_NAMES
 from lossviz.core.triplets import Kind
 from lossviz.figures import CLASS_COLORS
@@ -29,6 +30,7 @@ from lossviz.scenes.lesson import (
     Step,
     lesson_batch,
     observe_batch,
+    observe_circle,
     observe_pair,
     observe_triplet,
     pair_settings,
@@ -36,11 +38,12 @@ from lossviz.scenes.lesson import (
     training_observation,
     triplet_settings,
 )
-from lossviz.scenes.scene import MiningScene, Scene
+from lossviz.scenes.scene import INFONCE_COORDS, INFONCE_NAMES, InfoNCEScene, MiningScene, Scene
 from lossviz.ui import widgets
 from lossviz.ui.components.plane import PlaneSpec, plane
 from lossviz.ui.inert import inert
 from lossviz.ui.instruments import shared_run
+from lossviz.ui.instruments.circle_plane import ON_CIRCLE_BOUNDS, CircleView, circle_plane
 from lossviz.ui.instruments.pair_plane import pair_plane
 from lossviz.ui.instruments.triplet_plane import DRAG_CAPTION, triplet_plane
 from lossviz.ui.points import ScenePoints
@@ -203,6 +206,30 @@ def pair_instrument(step: Step) -> bool:
     return step.done(observation)
 
 
+def circle_instrument(step: Step) -> bool:
+    """The InfoNCE page's circle for a circle step; whether the step's task is done."""
+    binding = BINDINGS[step.slug]
+    points = ScenePoints(binding, INFONCE_NAMES, INFONCE_COORDS, in_use=InfoNCEScene.in_use)
+    binding.load()
+    if "tau" in step.controls:
+        widgets.marks(binding, "tau")
+    try:
+        observation = observe_circle(binding.commit())
+    except DegenerateError as problem:
+        st.error(inert(problem))
+        return False
+    scene, reading = observation.scene, observation.reading
+    hardest = reading.hardest
+    _metric_row([("loss", f"{reading.loss:.3f}"), ("τ", f"{scene.tau:g}"),
+                 ("P takes", f"{100 * reading.weights[0]:.0f} %"),
+                 (f"N{hardest} takes", f"{100 * reading.weights[hardest]:.0f} %")])  # fmt: skip
+    view = CircleView(f"lesson.{step.slug}.plane", tuple(points.of(scene).items()), scene.tau,
+                      scene.normalize, ON_CIRCLE_BOUNDS, height_px=PLANE_HEIGHT_PX,
+                      download_name=f"lossviz-lesson-{step.slug}")  # fmt: skip
+    circle_plane(view, reading, points)
+    return step.done(observation)
+
+
 @st.cache_resource(max_entries=4, show_spinner=False)
 def batch_analysis(scene: MiningScene) -> BatchAnalysis:
     """The lesson batch's analysis, once per process (``scene``'s margin is ignored)."""
@@ -274,6 +301,7 @@ def training_instrument(step: Step) -> bool:
 INSTRUMENTS = {
     "triplet": triplet_instrument,
     "pair": pair_instrument,
+    "circle": circle_instrument,
     "batch": batch_instrument,
     "training": training_instrument,
 }

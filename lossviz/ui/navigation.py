@@ -14,6 +14,7 @@ from lossviz.scenes.scene import (
     CollapseScene,
     ContrastiveScene,
     HomeScene,
+    InfoNCEScene,
     MiningScene,
     PlaygroundScene,
     QuizScene,
@@ -57,7 +58,7 @@ PAGES: tuple[PageInfo, ...] = (
         "pages/lesson.py",
         "Lesson",
         ":material/school:",
-        "Start here: nine short steps, about ten minutes, each with something to do with "
+        "Start here: eleven short steps, about fifteen minutes, each with something to do with "
         "your hands.",
         extra_params=("step",),
     ),
@@ -76,6 +77,14 @@ PAGES: tuple[PageInfo, ...] = (
         "Two points, similar or not: pull together, push out to the margin, and the "
         "label convention that trips people up.",
         ContrastiveScene,
+    ),
+    PageInfo(
+        "pages/infonce.py",
+        "InfoNCE",
+        ":material/donut_large:",
+        "Softmax contrastive learning on the circle: drag negatives, turn the temperature, "
+        "see who takes the gradient; NT-Xent, SupCon and CLIP on a batch.",
+        InfoNCEScene,
     ),
     PageInfo(
         "pages/mining.py",

@@ -64,23 +64,24 @@ def metric(page: Page, label: str) -> Locator:
     return block.get_by_test_id("stMetricValue")
 
 
-def to_screen(page: Page, xy: Point) -> Point:
-    """Data units -> page pixels, as plane.js's toPx (the plot rect spans ``BOUNDS``)."""
+def to_screen(page: Page, xy: Point, bounds: tuple[float, float] = BOUNDS) -> Point:
+    """Data units -> page pixels, as plane.js's toPx (the plot rect spans ``bounds``)."""
     box = page.locator(".lv-plot-rect").bounding_box()
     assert box is not None
-    lo, hi = BOUNDS
+    lo, hi = bounds
     return (
         box["x"] + (xy[0] - lo) / (hi - lo) * box["width"],
         box["y"] + (hi - xy[1]) / (hi - lo) * box["height"],
     )
 
 
-def drag_to(page: Page, name: str, target: Point) -> None:
-    """Press on the point's dot, move in steps to ``target`` (data units), release."""
+def drag_to(page: Page, name: str, target: Point, bounds: tuple[float, float] = BOUNDS) -> None:
+    """Press on the point's dot, move in steps to ``target`` (data units of a plane spanning
+    ``bounds``), release."""
     dot = page.locator(f'.lv-plane .lv-point[data-name="{name}"] .lv-dot').bounding_box()
     assert dot is not None
     x0, y0 = dot["x"] + dot["width"] / 2, dot["y"] + dot["height"] / 2
-    x1, y1 = to_screen(page, target)
+    x1, y1 = to_screen(page, target, bounds)
     sent = page.locator(".lv-plane").get_attribute("data-sent-count") or "0"
     page.mouse.move(x0, y0)
     page.mouse.down()

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from lossviz.core.triplets import Kind
 from lossviz.scenes.lesson import BATCH_SCENE, EASY_SHARE_RANGE, STEPS, observe_batch
 from lossviz.scenes.scene import MiningScene, PlaygroundScene
+from lossviz.ui.instruments.circle_plane import ON_CIRCLE_BOUNDS
 from tests.browser.conftest import wait_for_app
 from tests.browser.plane_helpers import (
     click_button,
@@ -68,13 +69,13 @@ def test_the_whole_lesson_with_the_mouse(page: Page, app_server):
     page.goto(f"{app_server}/lesson?step=1")
     wait_for_app(page)
     expect(page.get_by_role("heading", name=f"1. {STEPS[0].title}")).to_be_visible()
-    expect(page.get_by_text("0 of 9 tasks done")).to_be_visible()
+    expect(page.get_by_text(f"0 of {len(STEPS)} tasks done")).to_be_visible()
     shot(page, "lesson-step1")
 
     # 1. N farther than P.
     drag_to(page, "N", (-2.0, -1.5))
     _done(page)
-    expect(page.get_by_text("1 of 9 tasks done")).to_be_visible()
+    expect(page.get_by_text(f"1 of {len(STEPS)} tasks done")).to_be_visible()
     _next(page, 2)
 
     # 2. The loss to exactly zero.
@@ -129,7 +130,18 @@ def test_the_whole_lesson_with_the_mouse(page: Page, app_server):
     _toggle(page, "Similar pair (same class)")
     drag_to(page, "X2", (1.5, 0.5))
     _done(page)
-    expect(page.get_by_text("9 of 9 tasks done")).to_be_visible()
+    _next(page, 10)
+
+    # 10. N1 dragged away round the circle until P takes more than half.
+    drag_to(page, "N1", (0.0, -1.0), bounds=ON_CIRCLE_BOUNDS)
+    _done(page)
+    shot(page, "lesson-step10")
+    _next(page, 11)
+
+    # 11. The temperature up to its far end.
+    _drag_slider(page, "Temperature τ", 1.0)
+    _done(page)
+    expect(page.get_by_text(f"{len(STEPS)} of {len(STEPS)} tasks done")).to_be_visible()
     expect(page.get_by_text("You did every task of the lesson")).to_be_visible()
     # Every step in the list is ticked.
     for index, step in enumerate(STEPS, start=1):

@@ -5,6 +5,12 @@ built-in distance (p from 0.5 to infinity, eps, cosine, squared Euclidean, swap)
 coincident points, tiny and huge coordinates, points exactly on a border. Values agree
 within 1e-6 relative; the kind agrees except within 1e-6 of a border (where rounding
 decides); the regions' balls are lossviz.core.outlines'.
+
+InfoNCE (``readInfoNCE``) against ``lossviz.core.circle_reading.read_circle``: k from 1 to
+16 negatives, temperatures log-uniform from 0.01 to 2, on and off the circle, near-identical
+points at tau = 0.01 (where a formula without the log-sum-exp form overflows), points at
+the origin. Values agree within 1e-9 relative (absolute: a few ulps of the terms a value
+is the difference of).
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ import random
 
 import pytest
 
+from lossviz.core.circle_reading import MAX_NEGATIVES, point_names, read_circle
 from lossviz.core.loss_settings import LossSettings
 from lossviz.core.losses import NonFiniteError
 from lossviz.core.outlines import margin_outline, triplet_outlines
 from lossviz.core.pair_reading import read_pair
+from lossviz.core.softmax_contrastive import DegenerateError
 from lossviz.core.triplet_reading import read_triplet
 from lossviz.ui.components.component import MIRROR_JS
 from lossviz.ui.components.plane import preview_metric
@@ -198,3 +206,118 @@ def test_a_typed_distance_has_no_live_numbers(mirror):
                  mirror.regionBalls({kind: "none"}, {kind: "triplet", margin: 1}, {})]"""
     )
     assert result == [None, None]
+
+
+# --------------------------------------------------------------------------- InfoNCE
+
+INFO_REL = 1e-9
+ULP = 2.0**-52
+
+
+def infonce_scenes(count: int, seed: int = 2) -> list[tuple[float, bool, dict[str, list[float]]]]:
+    """(tau, on_circle, points): random scenes, and the hard cases in turn: near-identical
+    points at tau = 0.01, a point at the origin, the anchor on its positive, every point
+    on one spot, a negative on the anchor's far side."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        k = rng.randint(1, MAX_NEGATIVES)
+        tau = math.exp(rng.uniform(math.log(0.01), math.log(2.0)))
+        on_circle = (i // 8) % 2 == 0  # each case below on and off the circle in turn
+        names = point_names(k)
+        angle = rng.uniform(-math.pi, math.pi)
+        case = i % 8
+        if case == 1:  # near-identical points, the coldest temperature
+            tau = 0.01
+            radius = 1.0 if on_circle else rng.uniform(2.7, 2.8)  # logits > 709: exp() = inf
+            pts = {}
+            for n in names:
+                t = angle + rng.uniform(-1e-7, 1e-7)
+                pts[n] = [radius * math.cos(t), radius * math.sin(t)]
+        else:
+            pts = {n: [rng.uniform(-2, 2), rng.uniform(-2, 2)] for n in names}
+            if on_circle and rng.random() < 0.5:  # where the plane keeps them: on the circle
+                for n, (x, y) in pts.items():
+                    r = math.hypot(x, y)
+                    pts[n] = [x / r, y / r]
+        if case == 2:
+            pts[rng.choice(names)] = [0.0, 0.0]  # no direction (off the circle: a dot of 0)
+        elif case == 3:
+            pts["P"] = list(pts["A"])
+        elif case == 4:
+            pts = dict.fromkeys(names, list(pts["A"]))
+        elif case == 5:
+            pts[names[-1]] = [-pts["A"][0], -pts["A"][1]]
+        out.append((tau, on_circle, pts))
+    return out
+
+
+def _info_close(got, want, scale: float) -> bool:
+    """Within INFO_REL, or a few ulps of ``scale`` (what a difference of terms that large
+    can lose to rounding: the loss near 0 at tau = 0.01, the uniformity near 0)."""
+    return got is not None and math.isclose(got, want, rel_tol=INFO_REL, abs_tol=8 * ULP * scale)
+
+
+def test_infonce_matches_the_core(mirror):
+    cases = infonce_scenes(400)
+    payload = [
+        {"loss": {"kind": "infonce", "temperature": tau, "on_circle": on}, "pts": pts}
+        for tau, on, pts in cases
+    ]
+    got = mirror.evaluate(
+        "(cases) => cases.map(({loss, pts}) => mirror.readInfoNCE(loss, pts))", payload
+    )
+    checked = cold = undefined = 0
+    for (tau, on_circle, pts), live in zip(cases, got, strict=True):
+        names = list(pts)
+        assert live["names"] == names[1:]
+        k = len(names) - 2
+        bound = math.log1p(k * math.exp(-2 / tau)) if on_circle else None
+        if on_circle:
+            assert math.isclose(live["bound"], bound, rel_tol=INFO_REL), (tau, k, live)
+        else:
+            assert live["bound"] is None
+        try:
+            core = read_circle({n: tuple(p) for n, p in pts.items()}, tau, on_circle)
+        except DegenerateError:
+            undefined += 1  # a point at the origin, on the circle: undefined, never NaN
+            assert on_circle and live["loss"] is None and live["weights"] is None, live
+            assert live["hardest"] == "" and live["share"] is None and live["uniformity"] is None
+            continue
+        logits = max(abs(s) for s in core.similarities) / tau
+        assert _info_close(live["loss"], core.loss, 1 + logits), (tau, pts, live, core)
+        assert math.isclose(live["bound"] or 0, core.lower_bound if on_circle else 0)
+        for js, py in zip(live["weights"], core.weights, strict=True):
+            assert math.isclose(js, py, rel_tol=INFO_REL, abs_tol=1e-300), (tau, pts, js, py)
+        for js, py in zip(live["similarities"], core.similarities, strict=True):
+            assert _info_close(js, py, 1 + abs(py))
+        hardest = int(live["hardest"].removeprefix("N"))
+        # The same negative, or one whose weight ties the core's hardest to rounding.
+        assert hardest == core.hardest or math.isclose(
+            core.weights[hardest], core.weights[core.hardest], rel_tol=INFO_REL
+        ), (live, core)
+        assert math.isclose(live["share"], core.weights[core.hardest], rel_tol=INFO_REL)
+        spread = max(math.hypot(*p) for p in pts.values()) if not on_circle else 1.0
+        assert _info_close(live["alignment"], core.alignment, 4 * spread**2), (pts, live, core)
+        assert _info_close(live["uniformity"], core.uniformity, 1 + 8 * spread**2), (live, core)
+        checked += 1
+        cold += tau == 0.01
+    assert checked >= 300 and cold >= 40 and undefined >= 20, (checked, cold, undefined)
+
+
+def test_infonce_at_the_coldest_temperature_stays_finite(mirror):
+    """tau = 0.01 with logits of 100 (on the circle) and 800 (off it, |x| = 2 * sqrt 2):
+    exp() of them overflows; the log-sum-exp form does not."""
+    pts = {"A": [2.0, 2.0], "P": [2.0, 2.0], "N1": [2.0, 2.0 - 1e-9], "N2": [-2.0, -2.0]}
+    for on_circle in (True, False):
+        live = mirror.evaluate(
+            "(pts) => mirror.readInfoNCE({kind: 'infonce', temperature: 0.01, on_circle: "
+            + ("true" if on_circle else "false")
+            + "}, pts)",
+            pts,
+        )
+        core = read_circle({n: tuple(p) for n, p in pts.items()}, 0.01, on_circle)
+        assert live["loss"] is not None and math.isfinite(live["loss"]), live
+        assert live["loss"] == pytest.approx(core.loss, rel=1e-9)
+        assert live["loss"] == pytest.approx(math.log(2), rel=1e-6)  # P and N1 tie: log 2
+        assert sum(live["weights"]) == pytest.approx(1, rel=1e-12)

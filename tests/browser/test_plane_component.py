@@ -1,4 +1,5 @@
-"""The draggable plane (lossviz/ui/components/plane.py) in a real browser, on tests/browser/apps/plane_app.py.
+"""The draggable plane (lossviz/ui/components/plane.py) in a real browser, on
+tests/browser/apps/plane_app.py.
 
 The JS -> Python path (pointer drag, arrow keys, the animation) can only be checked here:
 AppTest cannot interact with a Custom Components v2 element.

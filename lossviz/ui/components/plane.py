@@ -74,6 +74,7 @@ MAX_FRAMES = 2000
 # Hex, a colour name, or a functional rgb()/hsl() colour: nothing that could smuggle CSS.
 _COLOR_RE = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,30}|(rgb|rgba|hsl|hsla)\([0-9.,%\s/]+\))$")
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,15}$")
+_NEGATIVE_RE = re.compile(r"^N[0-9]+$")  # InfoNCE's negatives: N1 ... Nk
 
 
 # --------------------------------------------------------------------------- options
@@ -389,10 +390,11 @@ class PlaneSpec:
     drawn over ``regions`` (give one or the other). ``live`` turns on the read-out above
     the plot: ``reading`` (the server's numbers, e.g. ``{"d_ap": ..., "loss": ..., "kind":
     "easy"}``; non-finite numbers become null, strings at most 40 characters) at rest, the
-    mirror's while a point moves. ``labels`` (at most 80 characters each) and ``colors``
-    (CSS colours, over ``DEFAULT_COLORS``) by point name. ``static`` points cannot be
-    dragged or moved with the keyboard (a picture, e.g. a quiz question).
-    ``download_name`` names the SVG and PNG files the plane's download buttons save.
+    mirror's while a point moves (an ``infonce`` one: see :class:`LiveLoss`). ``labels``
+    (at most 80 characters each) and ``colors`` (CSS colours, over ``DEFAULT_COLORS``; N1,
+    N2 ... default to N's) by point name. ``static`` points cannot be dragged or moved
+    with the keyboard (a picture, e.g. a quiz question). ``download_name`` names the SVG
+    and PNG files the plane's download buttons save.
 
     ``circle`` draws the unit circle and keeps every moved point on it: a drag puts the
     point where the pointer's direction (from the origin) meets the circle (a pointer at
@@ -401,10 +403,11 @@ class PlaneSpec:
     hold the circle (lo <= -1, hi >= 1); the value sent back is still ``{name: [x, y],
     "seq": n}``, its coordinates rounded to 1e-6 (so within 7.1e-7 of the circle). Points
     Python gives are shown where they are (snap them yourself). ``weights``: name -> a
-    share in [0, 1] (e.g. InfoNCE's softmax weights, :func:`~lossviz.ui.components.
-    infonce_readout.infonce_weights`), unknown names dropped: a bar beside the point with
-    its percentage as text ("42 %"), and the point's arrow 1.5 px (share 0) to 7 px (share
-    1) wide; an ``infonce`` ``live`` loss recomputes them while a point moves.
+    share in [0, 1] (e.g. InfoNCE's softmax weights: ``infonce_weights`` in
+    :mod:`lossviz.ui.components.infonce_readout`), unknown names dropped: a bar beside the
+    point with its percentage as text ("42 %"), and the point's arrow 1.5 px (share 0) to
+    7 px (share 1) wide; an ``infonce`` ``live`` loss recomputes them while a point moves
+    (bars and arrow widths; the arrows stay hidden until Python answers, as always).
 
     Frozen, and never hashed (it holds mappings; what it is given is not copied, so leave
     it unchanged); its JSON is built once, in the constructor, so a spec kept across
@@ -458,7 +461,7 @@ class PlaneSpec:
             for n, p in self.points.items()
         }
         palette = {**DEFAULT_COLORS, **(self.colors or {})}
-        colors = {n: _check_color(palette.get(n, FALLBACK_COLOR), f"colors[{n!r}]") for n in pts}
+        colors = {n: _check_color(_default_color(n, palette), f"colors[{n!r}]") for n in pts}
         if not isinstance(self.height_px, int) or not 120 <= self.height_px <= 2000:
             raise ValueError(f"height_px must be an int in [120, 2000]; got {self.height_px!r}")
         if not isinstance(self.circle, bool):
@@ -557,6 +560,15 @@ def _reading_json(reading: Mapping[str, object]) -> dict[str, object]:
         else:
             out[str(name)] = str(value)[:40]
     return out
+
+
+def _default_color(name: str, palette: Mapping[str, str]) -> str:
+    """``palette``'s colour for ``name``; InfoNCE's negatives N1 ... Nk take N's."""
+    if name in palette:
+        return palette[name]
+    if _NEGATIVE_RE.match(name):
+        return palette["N"]
+    return FALLBACK_COLOR
 
 
 def _download_name(name: str) -> str:

@@ -1,14 +1,15 @@
 // The core's definitions in the browser: what the plane shows while a point moves.
 //
 // A mirror of lossviz.distances, lossviz.losses.triplet_margin_loss /
-// contrastive_loss, lossviz.triplets.classify and lossviz.outlines, in float64 (JS
-// numbers), computed in the same order as torch so that the numbers agree to
-// rounding (tests/browser/test_mirror_browser.py checks thousands of random scenes
-// against the torch core). Imported by plane.js and heatmap.js; everything here is a
-// pure function.
+// contrastive_loss, lossviz.triplets.classify, lossviz.outlines and
+// lossviz.core.circle_reading.read_circle (InfoNCE), in float64 (JS numbers), computed
+// in the same order as torch so that the numbers agree to rounding
+// (tests/browser/test_mirror_browser.py checks thousands of random scenes against the
+// torch core). Imported by plane.js and heatmap.js; everything here is a pure function.
 //
 // metric: {kind: "lp" | "cosine" | "squared" | "none", p: number | "inf", eps}
 // loss:   {kind: "triplet", margin, swap} or {kind: "pair", margin, similar, inverted}
+//         or {kind: "infonce", temperature, on_circle}
 // A ball: {kind: "lp", c: [x, y], r, p} or {kind: "cosine", c: [x, y], r}
 //         ({n : d(c, n) <= r}; an "lp" centre is already shifted by eps).
 
@@ -86,6 +87,86 @@ export function readPair(metric, loss, pts) {
   return { d, loss: value, term: finite([d, value]) ? term : null };
 }
 
+// ---------------------------------------------------------------- InfoNCE
+
+const ZERO_NORM = 1e-12; // lossviz.core.softmax_contrastive: a shorter point has no direction
+const MAX_NEGATIVES = 16;
+
+// The candidates' names as read_circle takes them: A, P, N1 ... Nk (k from 1 to 16).
+export function infoNceNames(pts) {
+  const names = ["A", "P"];
+  for (let k = 1; k <= MAX_NEGATIVES && pts[`N${k}`]; k++) names.push(`N${k}`);
+  return names;
+}
+
+// torch.logsumexp: max + log(sum(exp(x - max))), and the exps (for the softmax).
+function logSumExp(values) {
+  const max = Math.max(...values);
+  if (!Number.isFinite(max)) return { lse: max, exps: null, sum: NaN };
+  const exps = values.map((v) => Math.exp(v - max));
+  const sum = exps.reduce((s, e) => s + e, 0);
+  return { lse: max + Math.log(sum), exps, sum };
+}
+
+// torch.linalg.vector_norm of a 2-D point, as torch computes it (no rescaling).
+function norm2([x, y]) {
+  return Math.sqrt(x * x + y * y);
+}
+
+// lossviz.core.circle_reading.read_circle without the gradients, under the server's
+// read-out keys (lossviz/ui/components/infonce_readout.py): {loss, bound, hardest,
+// share, alignment, uniformity}, plus {names, weights, similarities} (weights and
+// similarities: the positive's first, then N1 ... Nk; names: theirs). On the circle each
+// point is normalised and s is the cosine; off it, raw dot products (then bound is
+// null: there is none). Everything in the log-sum-exp form: finite at tau = 0.01. A
+// point without a direction (on the circle) or a number that is not finite gives null
+// numbers, hardest "" and weights null: "undefined", never NaN.
+export function readInfoNCE(loss, pts) {
+  const names = infoNceNames(pts);
+  const k = names.length - 2;
+  const tau = loss.temperature;
+  const bound = loss.on_circle ? Math.log1p(k * Math.exp(-2 / tau)) : null;
+  const undefinedReading = {
+    names: names.slice(1), loss: null, bound: Number.isFinite(bound) ? bound : null,
+    hardest: "", share: null, alignment: null, uniformity: null, weights: null, similarities: null,
+  };
+  if (k < 1 || !(tau > 0)) return undefinedReading;
+  let z = names.map((n) => pts[n]);
+  if (!z.every(([x, y]) => Number.isFinite(x) && Number.isFinite(y))) return undefinedReading;
+  if (loss.on_circle) {
+    if (z.some((p) => !(norm2(p) > ZERO_NORM))) return undefinedReading;
+    z = z.map((p) => {
+      const n = norm2(p);
+      return [p[0] / n, p[1] / n];
+    });
+  }
+  const [a] = z;
+  const similarities = z.slice(1).map(([x, y]) => a[0] * x + a[1] * y);
+  const logits = similarities.map((s) => s / tau);
+  const { lse, exps, sum } = logSumExp(logits);
+  const value = lse - logits[0];
+  if (!exps || !Number.isFinite(value)) return undefinedReading;
+  const weights = exps.map((e) => e / sum); // torch.softmax: exp(x - max) / sum
+  let hardest = 1;
+  for (let i = 2; i <= k; i++) if (weights[i] > weights[hardest]) hardest = i;
+  const [dx, dy] = [z[0][0] - z[1][0], z[0][1] - z[1][1]];
+  const gap = norm2([dx, dy]);
+  const alignment = gap * gap; // torch: vector_norm(a - p).pow(2)
+  const exponents = []; // torch.pdist's order: i < j, row by row
+  for (let i = 0; i < z.length; i++) {
+    for (let j = i + 1; j < z.length; j++) {
+      const d = norm2([z[i][0] - z[j][0], z[i][1] - z[j][1]]);
+      exponents.push(-2 * (d * d));
+    }
+  }
+  const uniformity = logSumExp(exponents).lse - Math.log(exponents.length);
+  if (!finite([alignment, uniformity, ...weights])) return undefinedReading;
+  return {
+    names: names.slice(1), loss: value, bound: undefinedReading.bound, hardest: `N${hardest}`,
+    share: weights[hardest], alignment, uniformity, weights, similarities,
+  };
+}
+
 // lossviz.outlines.balls: the balls of radius r around each centre.
 export function balls(metric, centers, r) {
   if (!metric || metric.kind === "none") return null;
@@ -98,7 +179,7 @@ export function balls(metric, centers, r) {
 // lossviz.outlines.triplet_outlines / margin_outline for the points where they are now:
 // {semi, hard} for a triplet, {margin} for a pair; null for a typed distance.
 export function regionBalls(metric, loss, pts) {
-  if (!metric || metric.kind === "none" || !loss) return null;
+  if (!metric || metric.kind === "none" || !loss || loss.kind === "infonce") return null;
   if (loss.kind === "pair") return { margin: balls(metric, [pts.X1], loss.margin) };
   const centers = loss.swap ? [pts.A, pts.P] : [pts.A];
   const dAp = distance(metric, pts.A, pts.P);

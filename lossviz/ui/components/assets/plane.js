@@ -1,4 +1,4 @@
-// The draggable plane of lossviz/ui/plane.py (Streamlit Custom Components v2).
+// The draggable plane of lossviz/ui/components/plane.py (Streamlit Custom Components v2).
 //
 // Streamlit calls the default export on mount and AGAIN on every data or theme
 // change; the cleanup it returns runs on unmount. So: one instance per
@@ -13,8 +13,16 @@
 // mirror.js (the core's definitions); at rest they are
 // Python's. Labels are placed so that none overlaps another, a point or the plot's
 // edge. The plane downloads as SVG or PNG, exactly as drawn.
+//
+// With `circle`, the unit circle is drawn and every move keeps the point on it (a drag:
+// the pointer's direction from the origin; the arrow keys: a turn of ANGLE_STEP, Shift
+// for ANGLE_STEP_SHIFT). `weights` (a share per point) are bars beside the points, with
+// their percentage as text, and the arrows' widths; an "infonce" live loss recomputes
+// them (mirror.js's readInfoNCE) while the points differ from Python's.
 
-import { ballOutline, distance, outlinePath, readPair, readTriplet, regionBalls } from "./mirror.js";
+import {
+  ballOutline, distance, outlinePath, readInfoNCE, readPair, readTriplet, regionBalls,
+} from "./mirror.js";
 import { inkOn, themeColors } from "./theme.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -25,10 +33,18 @@ const KEYS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDow
 const POINT_RADIUS = 10; // the dot (8) and its white rim: what a label must not cover
 const LABEL_HEIGHT = 20; // the text (about 17 px high) and a little air
 const LABEL_FONT = "600 13px";
-// The read-out's numbers: [field, name] for a triplet and a pair.
+const WEIGHT_FONT = "600 12px";
+const BAR = { w: 34, h: 6, gap: 4, boxH: 15 }; // a weight's bar, then its "42 %"
+const ARROW_WIDTH = [1.5, 7]; // px: an arrow's width at weight 0 and 1
+const ANGLE_STEP = 3; // degrees per arrow key on the circle
+const ANGLE_STEP_SHIFT = 15;
+const NO_DIRECTION = 1e-12; // a pointer this close to the centre keeps the point's angle
+// The read-out's numbers: [field, name] for a triplet, a pair and InfoNCE.
 const READOUT_FIELDS = {
   triplet: [["d_ap", "d(a, p)"], ["d_an", "d(a, n)"], ["d_pn", "d(p, n)"], ["loss", "loss"]],
   pair: [["d", "d"], ["loss", "loss"]],
+  infonce: [["loss", "loss"], ["bound", "lower bound"], ["hardest", "hardest"],
+    ["alignment", "alignment"], ["uniformity", "uniformity"]],
 };
 
 const instances = new WeakMap(); // parentElement -> instance
@@ -47,7 +63,7 @@ export default function (component) {
   return () => scheduleTeardown(parentElement, inst);
 }
 
-// lossviz sends its data as JSON bytes (lossviz/ui/wire.py): a Uint8Array here.
+// lossviz sends its data as JSON bytes (lossviz/ui/components/wire.py): a Uint8Array here.
 function parse(raw) {
   return raw instanceof Uint8Array ? JSON.parse(new TextDecoder().decode(raw)) : raw;
 }
@@ -79,18 +95,20 @@ function createInstance(parentElement) {
   // A nested <svg> clips the regions' outlines to the plot (no clipPath id to resolve).
   const shapes = el("svg", { class: "lv-shapes", overflow: "hidden" }, svg);
   const layer = (cls) => el("g", { class: cls }, svg);
+  const grid = layer("lv-grid");
+  const unitCircle = el("circle", { class: "lv-unit-circle" }, svg);
   const footer = document.createElement("div");
   footer.className = "lv-footer";
   const inst = {
     root, readout, stage, canvas, svg, shapes,
     plotRect: el("rect", { class: "lv-plot-rect" }, svg),
-    grid: layer("lv-grid"), lines: layer("lv-lines"), arrows: layer("lv-arrows"),
-    points: layer("lv-points"), labels: layer("lv-labels"),
+    grid, unitCircle, lines: layer("lv-lines"), arrows: layer("lv-arrows"),
+    points: layer("lv-points"), labels: layer("lv-labels"), weights: layer("lv-weights"),
     caption: document.createElement("div"),
     data: null, pts: {}, animPts: null, plot: null, layoutKey: "", regionsKey: "", width: 0,
     drag: null, dirty: false, keyTimer: 0, lastSentSeq: 0, sentCount: 0, anim: null,
     pointEls: new Map(), lineEls: new Map(), arrowEls: new Map(), labelEls: new Map(),
-    readoutKey: "",
+    weightEls: new Map(), readoutKey: "",
   };
   inst.caption.className = "lv-caption";
   stage.append(canvas, svg);
@@ -141,6 +159,7 @@ function receive(inst, data) {
   inst.caption.textContent = data.caption || "";
   inst.caption.hidden = !data.caption;
   inst.root.classList.toggle("lv-static", Boolean(data.static));
+  inst.unitCircle.style.display = data.circle ? "" : "none";
   const traj = data.trajectory;
   if (traj && traj.frames.length > 1) {
     const played = playedAnimations.get(data.instance) ?? new Set();
@@ -176,6 +195,8 @@ function layout(inst) {
     left: `${MARGIN.left}px`, top: `${MARGIN.top}px`, width: `${s}px`, height: `${s}px`,
   });
   drawGrid(inst);
+  const [cx, cy] = toPx(inst.plot, [0, 0]);
+  set(inst.unitCircle, { cx, cy, r: s / (bounds[1] - bounds[0]) });
 }
 
 function toPx(plot, [x, y]) {
@@ -261,13 +282,34 @@ function redraw(inst) {
   if (!inst.data || !inst.plot) return;
   const pts = inst.animPts ?? inst.pts;
   const atRest = !inst.animPts && samePoints(pts, inst.data.points);
+  const { live, reading } = inst.data;
+  // InfoNCE's own numbers for the points shown, when Python's are not theirs.
+  const info = live?.kind === "infonce" && (!atRest || !reading) ? readInfoNCE(live, pts) : null;
+  const weights = shownWeights(inst, info, atRest);
   drawShapes(inst, pts, atRest);
   drawLines(inst, pts);
-  drawArrows(inst, pts);
+  drawArrows(inst, pts, weights);
   drawPoints(inst, pts);
-  placeLabels(inst, pts);
-  drawReadout(inst, pts, atRest);
+  placeLabels(inst, pts, weights);
+  drawReadout(inst, pts, atRest, info);
   inst.root.dataset.points = JSON.stringify(pts);
+}
+
+// Each weighted point's share now: Python's at rest, the mirror's (InfoNCE) while the
+// points differ (null where it is undefined); null when the plane has no weights.
+function shownWeights(inst, info, atRest) {
+  const theirs = inst.data.weights;
+  if (!theirs || atRest || !info) return theirs ?? null;
+  const out = {};
+  for (const name of Object.keys(theirs)) {
+    const i = info.names.indexOf(name);
+    out[name] = info.weights && i >= 0 ? info.weights[i] : null;
+  }
+  return out;
+}
+
+function roleOf(name) {
+  return ROLES[name] ?? (/^N\d+$/.test(name) ? "negative" : "point");
 }
 
 // Whether the plane shows Python's points (then Python's numbers and regions are theirs).
@@ -318,8 +360,11 @@ function drawPoints(inst, pts) {
     const [px, py] = toPx(plot, [x, y]);
     root.setAttribute("transform", `translate(${px} ${py})`);
     dot.setAttribute("fill", data.colors[name]);
-    const role = ROLES[name] ? `${ROLES[name]} ` : "point ";
-    root.setAttribute("aria-label", `${role}${name} at (${x.toFixed(2)}, ${y.toFixed(2)})`);
+    const at = `${roleOf(name)} ${name} at (${x.toFixed(2)}, ${y.toFixed(2)})`;
+    const along = `${at} on the unit circle, ${degrees([x, y])} degrees: drag it or use the `
+      + "arrow keys to move it along the circle (right or up: counterclockwise, left or down: "
+      + `clockwise; Shift: ${ANGLE_STEP_SHIFT} degrees)`;
+    root.setAttribute("aria-label", data.circle && !data.static ? along : at);
   }
 }
 
@@ -375,13 +420,30 @@ function drawShapes(inst, pts, atRest) {
 // overlaps no placed label, no point and not the plot's edge (else the least bad one),
 // preferring spots off the lines. Candidates go outwards in rings, so a free spot is
 // always near.
-function placeLabels(inst, pts) {
+function placeLabels(inst, pts, weights) {
   const { data, plot } = inst;
   const items = [];
+  // A weighted point's label carries its bar and percentage after it: one box, placed as
+  // one, so a bar can never be read as a neighbour's.
+  const bars = Object.keys(weights ?? {}).filter((name) => pts[name]);
   for (const name of Object.keys(pts)) {
     const text = data.labels[name] ?? name;
-    if (text) items.push({ key: `p:${name}`, text, cls: "lv-label", point: toPx(plot, pts[name]) });
+    const share = bars.includes(name) ? weights[name] : undefined;
+    const bar = share === undefined ? null
+      : { share, text: Number.isFinite(share) ? `${Math.round(share * 100)} %` : "—" };
+    if (!text && !bar) continue;
+    items.push({ key: `p:${name}`, name, text, bar, cls: "lv-label", point: toPx(plot, pts[name]) });
   }
+  syncNodes(inst.weightEls, bars, (name) => {
+    const root = el("g", { class: "lv-weight", "data-name": name }, inst.weights);
+    return {
+      root,
+      track: el("rect", { class: "lv-weight-track", width: BAR.w, height: BAR.h, rx: 2 }, root),
+      fill: el("rect", { class: "lv-weight-fill", height: BAR.h, rx: 2 }, root),
+      text: el("text", { class: "lv-weight-text", x: BAR.w + BAR.gap, "dominant-baseline": "central" },
+        root),
+    };
+  });
   for (const [a, b] of data.lines) {
     if (!pts[a] || !pts[b]) continue;
     const d = distance(data.metric, pts[a], pts[b]);
@@ -391,7 +453,8 @@ function placeLabels(inst, pts) {
       segment: [toPx(plot, pts[a]), toPx(plot, pts[b])], color: data.colors[b],
     });
   }
-  syncNodes(inst.labelEls, items.map((item) => item.key), (key) => {
+  const texts = items.filter((item) => item.text);
+  syncNodes(inst.labelEls, texts.map((item) => item.key), (key) => {
     const node = el("text", { "data-key": key }, inst.labels);
     return { root: node };
   });
@@ -406,36 +469,58 @@ function placeLabels(inst, pts) {
   }
   const placed = [];
   for (const item of items) {
-    const w = textWidth(inst, item.text) + 6;
+    const textW = item.text ? textWidth(inst, item.text) + 6 : 0;
+    const barW = item.bar ? BAR.w + BAR.gap + textWidth(inst, item.bar.text, WEIGHT_FONT) + 4 : 0;
+    const w = textW + barW;
+    const h = item.text ? LABEL_HEIGHT : BAR.boxH;
     const candidates = item.point
-      ? pointCandidates(item.point, centroid, w, LABEL_HEIGHT)
-      : lineCandidates(item.segment, centroid, w, LABEL_HEIGHT);
+      ? pointCandidates(item.point, centroid, w, h)
+      : lineCandidates(item.segment, centroid, w, h);
     let best = null;
     candidates.forEach((box, i) => {
       if (best && best.cost === 0) return;
       const cost = labelCost(box, plot, placed, discs, segments, i);
       if (!best || cost < best.cost) best = { box, cost };
     });
-    placed.push(best.box);
+    const { box } = best;
+    placed.push(box);
+    if (item.bar) drawBar(inst, item, { x: box.x + textW - 2, y: box.y, w: barW, h });
+    if (!item.text) continue;
     const node = inst.labelEls.get(item.key).root;
     node.textContent = item.text; // text only: a label is never parsed as HTML
-    const [x, y] = [best.box.x + best.box.w / 2, best.box.y + best.box.h / 2];
+    const [x, y] = [box.x + textW / 2, box.y + box.h / 2];
     set(node, { class: item.cls, x, y, "text-anchor": "middle", "dominant-baseline": "central" });
     // A line's label in its line's colour, darkened on light themes and lightened on dark
     // ones (mixed with the theme's text colour): it reads over its background halo.
     node.style.fill = item.color ? `color-mix(in srgb, ${item.color} 60%, var(--st-text-color, black))` : "";
-    node.dataset.box = [best.box.x, best.box.y, best.box.w, best.box.h].map((v) => v.toFixed(1)).join(",");
+    node.dataset.box = [box.x, box.y, box.w, box.h].map((v) => v.toFixed(1)).join(",");
   }
 }
 
-function textWidth(inst, text) {
+// A weight's bar (its share of BAR.w, in the point's colour) and its percentage, in `box`.
+function drawBar(inst, item, box) {
+  const { root, fill, text } = inst.weightEls.get(item.name);
+  const { share } = item.bar;
+  const width = Number.isFinite(share) ? BAR.w * Math.min(Math.max(share, 0), 1) : 0;
+  const y = box.y + box.h / 2;
+  const [left, top] = [box.x + 2, y - BAR.h / 2];
+  root.setAttribute("transform", `translate(${left.toFixed(1)} ${top.toFixed(1)})`);
+  set(fill, { width: width.toFixed(2), fill: inst.data.colors[item.name] });
+  set(text, { y: BAR.h / 2 });
+  text.textContent = item.bar.text;
+  root.dataset.share = Number.isFinite(share) ? share : "";
+  root.dataset.box = [box.x, box.y, box.w, box.h].map((v) => v.toFixed(1)).join(",");
+}
+
+function textWidth(inst, text, font = LABEL_FONT) {
   inst.measure ??= { ctx: document.createElement("canvas").getContext("2d"), cache: new Map() };
   const { ctx, cache } = inst.measure;
-  if (!cache.has(text)) {
-    ctx.font = `${LABEL_FONT} ${getComputedStyle(inst.root).fontFamily || "sans-serif"}`;
-    cache.set(text, ctx.measureText(text).width);
+  const key = `${font}|${text}`;
+  if (!cache.has(key)) {
+    ctx.font = `${font} ${getComputedStyle(inst.root).fontFamily || "sans-serif"}`;
+    cache.set(key, ctx.measureText(text).width);
   }
-  return cache.get(text);
+  return cache.get(key);
 }
 
 const DIRECTIONS = Array.from({ length: 16 }, (_, k) => [Math.cos((k * Math.PI) / 8), Math.sin((k * Math.PI) / 8)]);
@@ -532,14 +617,16 @@ function segmentHitsBox([[x1, y1], [x2, y2]], box) {
 
 // Python's numbers at rest; the mirror's while the points differ; for a typed distance
 // (no mirror) a note that the numbers come at the drop.
-function drawReadout(inst, pts, atRest) {
+// InfoNCE's (`info`, from readInfoNCE) and the server's share keys (infonce_readout.py).
+function drawReadout(inst, pts, atRest, info) {
   const { live, metric, reading } = inst.data;
   inst.readout.hidden = !live;
   if (!live) return;
   let source = "server";
   let values = reading;
   if (!atRest || !reading) {
-    values = live.kind === "pair" ? readPair(metric, live, pts) : readTriplet(metric, live, pts);
+    values = live.kind === "infonce" ? info
+      : live.kind === "pair" ? readPair(metric, live, pts) : readTriplet(metric, live, pts);
     source = values ? "live" : "pending";
   }
   const fields = READOUT_FIELDS[live.kind].filter(([f]) => f !== "d_pn" || live.swap);
@@ -567,6 +654,14 @@ function drawReadout(inst, pts, atRest) {
     inst.readout.append(inst.readoutEls.badge, inst.readoutEls.note);
   }
   const els = inst.readoutEls;
+  inst.root.dataset.readoutSource = source;
+  inst.root.dataset.readout = JSON.stringify(values ?? null);
+  els.note.textContent = source === "live" ? "preview" : source === "pending" ? "numbers at the drop" : "";
+  if (live.kind === "infonce") {
+    for (const [field] of fields) els[field].value.textContent = infoNceText(field, values, live);
+    els.badge.hidden = true; // no kinds: the hardest negative's share says it
+    return;
+  }
   for (const [field] of fields) {
     const v = values?.[field];
     els[field].value.textContent = values ? (Number.isFinite(v) ? v.toFixed(3) : "not finite") : "…";
@@ -582,17 +677,31 @@ function drawReadout(inst, pts, atRest) {
   els.badge.style.background = color;
   els.badge.style.color = inkOn(color);
   els.badge.dataset.label = label ?? "";
-  els.note.textContent = source === "live" ? "preview" : source === "pending" ? "numbers at the drop" : "";
-  inst.root.dataset.readoutSource = source;
-  inst.root.dataset.readout = JSON.stringify(values ?? null);
 }
 
-function drawArrows(inst, pts) {
+// One InfoNCE number as the read-out shows it: "undefined" where it is not a number (a
+// point without a direction), the bound's absence off the circle said in words, the
+// hardest negative as "N3 takes 71 %", tiny values (the bound at a low temperature) in
+// scientific notation.
+function infoNceText(field, values, live) {
+  if (!values) return "…";
+  if (field === "hardest") {
+    const share = values.share;
+    if (!values.hardest || !Number.isFinite(share)) return "undefined";
+    return `${values.hardest} takes ${Math.round(share * 100)} %`;
+  }
+  const v = values[field];
+  if (field === "bound" && !live.on_circle) return "none off the circle";
+  if (!Number.isFinite(v)) return "undefined";
+  return v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toFixed(3);
+}
+
+function drawArrows(inst, pts, weights) {
   const { data, plot } = inst;
   const arrows = data.arrows ?? {};
   const names = Object.keys(arrows).filter((n) => pts[n]);
-  syncNodes(inst.arrowEls, names, () => {
-    const root = el("g", { class: "lv-arrow" }, inst.arrows);
+  syncNodes(inst.arrowEls, names, (name) => {
+    const root = el("g", { class: "lv-arrow", "data-name": name }, inst.arrows);
     return { root, line: el("line", {}, root), head: el("polygon", {}, root) };
   });
   for (const name of names) {
@@ -603,9 +712,17 @@ function drawArrows(inst, pts) {
     root.style.display = len < 3 ? "none" : "";
     if (len < 3) continue;
     const [ux, uy] = [(x2 - x1) / len, (y2 - y1) / len];
-    const [bx, by] = [x2 - ux * 9, y2 - uy * 9]; // base of a 9 px head
+    // A weighted point's arrow is as wide as its share (ARROW_WIDTH), its head to match.
+    const share = weights?.[name];
+    const width = Number.isFinite(share)
+      ? ARROW_WIDTH[0] + (ARROW_WIDTH[1] - ARROW_WIDTH[0]) * Math.min(Math.max(share, 0), 1) : null;
+    const headLength = Math.max(9, (width ?? 0) * 2);
+    const [bx, by] = [x2 - ux * headLength, y2 - uy * headLength];
     set(line, { x1, y1, x2: bx, y2: by, stroke: data.colors[name] });
-    const [wx, wy] = [-uy * 5, ux * 5]; // half the head's width, across the shaft
+    line.style.strokeWidth = width === null ? "" : `${width.toFixed(2)}px`;
+    root.dataset.width = width === null ? "" : width.toFixed(2);
+    const half = Math.max(5, (width ?? 0) * 1.3); // half the head's width, across the shaft
+    const [wx, wy] = [-uy * half, ux * half];
     const tip = `${x2},${y2} ${bx + wx},${by + wy} ${bx - wx},${by - wy}`;
     set(head, { points: tip, fill: data.colors[name] });
   }
@@ -680,6 +797,21 @@ function markStale(inst) {
   inst.root.classList.toggle("lv-stale", Boolean(stale));
 }
 
+// The point of the unit circle in the direction of `p` from the origin; `previous`'s
+// direction when `p` has none (the exact centre), [1, 0] when neither has.
+function onCircle(p, previous) {
+  for (const [x, y] of [p, previous]) {
+    const r = Math.sqrt(x * x + y * y);
+    if (r > NO_DIRECTION && Number.isFinite(r)) return [x / r, y / r];
+  }
+  return [1, 0];
+}
+
+// A point's angle on the circle, in whole degrees from +x, counterclockwise, 0 to 359.
+function degrees([x, y]) {
+  return (Math.round((Math.atan2(y, x) * 180) / Math.PI) + 360) % 360;
+}
+
 function pointName(target) {
   return target?.closest?.(".lv-point")?.dataset.name ?? null;
 }
@@ -712,7 +844,9 @@ function assignHandlers(inst) {
     const drag = inst.drag;
     if (!drag || drag.pointerId !== e.pointerId) return;
     const [x, y] = toData(inst, e.clientX, e.clientY);
-    inst.pts[drag.name] = clamp([x + drag.dx, y + drag.dy], inst.plot);
+    inst.pts[drag.name] = inst.data.circle
+      ? onCircle([x, y], inst.pts[drag.name]) // where the pointer's direction meets the circle
+      : clamp([x + drag.dx, y + drag.dy], inst.plot);
     drag.moved = true;
     redraw(inst); // live preview only: nothing is sent during a drag
   };
@@ -730,9 +864,18 @@ function assignHandlers(inst) {
     if (!name || !dir || inst.drag || inst.data?.static) return;
     e.preventDefault(); // arrows would scroll the page
     finishAnimation(inst);
-    const step = (inst.plot.hi - inst.plot.lo) * (e.shiftKey ? 0.1 : 0.01);
     const [x, y] = inst.pts[name];
-    inst.pts[name] = clamp([x + dir[0] * step, y + dir[1] * step], inst.plot);
+    if (inst.data.circle) {
+      // Right and up turn it counterclockwise, left and down clockwise.
+      const degreesPerKey = e.shiftKey ? ANGLE_STEP_SHIFT : ANGLE_STEP;
+      const turn = degreesPerKey * (dir[0] + dir[1]) * (Math.PI / 180);
+      const [ux, uy] = onCircle([x, y], [x, y]);
+      const angle = Math.atan2(uy, ux) + turn;
+      inst.pts[name] = [Math.cos(angle), Math.sin(angle)];
+    } else {
+      const step = (inst.plot.hi - inst.plot.lo) * (e.shiftKey ? 0.1 : 0.01);
+      inst.pts[name] = clamp([x + dir[0] * step, y + dir[1] * step], inst.plot);
+    }
     inst.dirty = true;
     markStale(inst);
     redraw(inst);
@@ -767,6 +910,7 @@ const EXPORTED_STYLES = ["fill", "fill-opacity", "stroke", "stroke-width", "stro
   "stroke-linejoin", "opacity", "font-family", "font-size", "font-weight", "paint-order",
   "text-anchor", "dominant-baseline", "display"];
 const READOUT_BAND = 26; // px above the plot in an export: the read-out as text
+const READOUT_LINE = 18; // px per further line, when the read-out is wider than the plane
 
 // The plane as a standalone SVG document: what is on screen, regions included (the
 // cell grid of a typed distance as an embedded image), with the read-out on top.
@@ -781,14 +925,20 @@ export function planeSvg(inst) {
     copies[i].setAttribute("style", inline.join(";"));
   });
   for (const point of clone.querySelectorAll(".lv-point")) point.removeAttribute("tabindex");
-  const doc = el("svg", { width: side, height: side + READOUT_BAND,
-    viewBox: `0 0 ${side} ${side + READOUT_BAND}` });
+  const fontFamily = getComputedStyle(inst.root).fontFamily;
+  const lines = inst.readout.hidden ? [""] : readoutLines(inst, side - MARGIN.left - 4, fontFamily);
+  const band = READOUT_BAND + (lines.length - 1) * READOUT_LINE;
+  const doc = el("svg", { width: side, height: side + band, viewBox: `0 0 ${side} ${side + band}` });
   const theme = themeColors(inst.root); // the export looks as the screen does, light or dark
-  el("rect", { x: 0, y: 0, width: side, height: side + READOUT_BAND, fill: theme.background }, doc);
-  const text = el("text", { x: MARGIN.left, y: 17, "font-size": 13,
-    "font-family": getComputedStyle(inst.root).fontFamily, fill: theme.text }, doc);
-  text.textContent = inst.readout.hidden ? "" : readoutText(inst);
-  const body = el("g", { transform: `translate(0 ${READOUT_BAND})` }, doc);
+  el("rect", { x: 0, y: 0, width: side, height: side + band, fill: theme.background }, doc);
+  lines.forEach((line, i) => {
+    const text = el("text", { x: MARGIN.left, y: 17 + i * READOUT_LINE, "font-size": 13,
+      "font-family": fontFamily, fill: theme.text }, doc);
+    // Keep the gaps between the items (SVG collapses runs of spaces otherwise).
+    text.setAttributeNS("http://www.w3.org/XML/1998/namespace", "xml:space", "preserve");
+    text.textContent = line;
+  });
+  const body = el("g", { transform: `translate(0 ${band})` }, doc);
   if (!inst.canvas.hidden && inst.canvas.width) {
     const { x, y, s } = inst.plot;
     const href = inst.canvas.toDataURL("image/png");
@@ -801,11 +951,21 @@ export function planeSvg(inst) {
   return new XMLSerializer().serializeToString(doc);
 }
 
-function readoutText(inst) {
-  const items = [...inst.readout.querySelectorAll(".lv-ro-item")]
-    .map((item) => `${item.firstChild.textContent} = ${item.lastChild.textContent}`);
-  const badge = inst.readout.querySelector(".lv-ro-badge")?.textContent ?? "";
-  return [...items, badge].filter(Boolean).join("   ");
+// The read-out as lines of text at most `width` px wide (13 px type), items kept whole.
+function readoutLines(inst, width, fontFamily) {
+  const items = [...inst.readout.querySelectorAll(".lv-ro-item")].map((item) => (
+    item.dataset.field === "hardest" ? item.lastChild.textContent
+      : `${item.firstChild.textContent} = ${item.lastChild.textContent}`));
+  const badge = inst.readout.querySelector(".lv-ro-badge:not([hidden])")?.textContent ?? "";
+  const ctx = document.createElement("canvas").getContext("2d");
+  ctx.font = `13px ${fontFamily || "sans-serif"}`;
+  const lines = [];
+  for (const part of [...items, badge].filter(Boolean)) {
+    const joined = lines.length ? `${lines.at(-1)}   ${part}` : part;
+    if (lines.length && ctx.measureText(joined).width <= width) lines[lines.length - 1] = joined;
+    else lines.push(part);
+  }
+  return lines.length ? lines : [""];
 }
 
 async function download(inst, format) {

@@ -1,0 +1,180 @@
+"""The InfoNCE page's batch tab and its conventions panel.
+
+The batch tab: N examples as 2N views (two noisy views of generated points or of digits
+through a fixed random projection) on the circle or a rotatable sphere, the 2N x 2N
+similarity matrix with the positives marked, one row's softmax, and the batch losses
+(NT-Xent as lightly and as pytorch-metric-learning compute it, the difference named,
+SupCon, CLIP). A batch and its reading are pure functions of the scene's batch fields and
+tau: computed once per process (the last 32 kept) and shared by every session.
+
+The conventions panel: the circle's scene under each library's name for the temperature,
+and the textbook softmax beside the log-sum-exp form at tau = 0.01 in float32.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from lossviz.batches.contrastive_batch import (
+    BatchReading,
+    TemperatureSweep,
+    read_batch,
+    temperature_sweep,
+)
+from lossviz.batches.contrastive_views import ViewBatch, make_views
+from lossviz.core.circle_reading import CircleReading
+from lossviz.figures import contrastive as figures
+from lossviz.scenes.scene import InfoNCEScene
+from lossviz.teaching.temperature_conventions import naive_versus_stable, temperature_conventions
+from lossviz.ui import widgets
+from lossviz.ui.state import SceneBinding
+
+BATCH_FIELDS = ("batch", "examples", "dim", "noise", "seed")  # make_views' arguments
+
+
+def batch_controls(binding: SceneBinding) -> None:
+    """The batch's controls, in the sidebar under their own heading."""
+    st.subheader("Batch (second tab)")
+    widgets.choice(binding, "batch")
+    widgets.slider(binding, "examples")
+    widgets.choice(binding, "dim", style="radio", horizontal=True)
+    widgets.slider(binding, "noise")
+    widgets.number(binding, "seed")
+
+
+@functools.lru_cache(maxsize=32)
+def batch_of(source: str, examples: int, dim: int, noise: float, seed: int) -> ViewBatch:
+    """:func:`make_views`, once per process for each configuration."""
+    return make_views(source, examples, dim, noise, seed)
+
+
+@functools.lru_cache(maxsize=32)
+def reading_of(batch_key: tuple, temperature: float) -> BatchReading:
+    """:func:`read_batch` of the batch ``batch_key`` names (``BATCH_FIELDS``' values), once
+    per process for each configuration and temperature."""
+    return read_batch(batch_of(*batch_key), temperature)
+
+
+HOVER_WEIGHTS_UP_TO = 128  # rows: beyond, the heatmap's hover leaves the weights out (half
+# the bytes: 1.8 MB instead of 3.3 MB at 2N = 512)
+
+
+@functools.lru_cache(maxsize=32)
+def sweep_of(batch_key: tuple) -> TemperatureSweep:
+    """NT-Xent of the batch at 25 temperatures from 0.01 to 2, once per process."""
+    return temperature_sweep(batch_of(*batch_key))
+
+
+@functools.lru_cache(maxsize=32)
+def batch_figures(batch_key: tuple, temperature: float, row: int) -> tuple[go.Figure, ...]:
+    """The views, the similarity matrix, ``row``'s softmax and the loss against the
+    temperature, built once per process for each configuration (shared read-only by every
+    session)."""
+    batch, reading = batch_of(*batch_key), reading_of(batch_key, temperature)
+    views, similarity = batch.views.numpy(), reading.similarity.numpy()
+    weights, partner = reading.weights.numpy(), reading.partner.numpy()
+    sweep = sweep_of(batch_key)
+    return (
+        figures.views_figure(views, batch.example.numpy(), batch.classes.numpy(),
+                             batch.class_names, anchor=row),
+        figures.similarity_heatmap(similarity, weights, partner, anchor=row,
+                                   with_weights=len(partner) <= HOVER_WEIGHTS_UP_TO),
+        figures.softmax_row(weights[row], row, int(partner[row]), classes=batch.classes.numpy()),
+        figures.temperature_curve(sweep.temperatures, sweep.losses, sweep.lower_bounds,
+                                  temperature, reading.nt_xent, collapsed=sweep.collapsed,
+                                  negatives=reading.negatives),
+    )  # fmt: skip
+
+
+def _losses_table(reading: BatchReading) -> list[dict[str, Any]]:
+    return [
+        {"loss": "NT-Xent, lightly (NTXentLoss)", "value": reading.nt_xent,
+         "negatives per anchor": f"{reading.negatives:,}"},
+        {"loss": "NT-Xent, PML, labels = example", "value": reading.nt_xent_pml_instance,
+         "negatives per anchor": f"{reading.negatives:,}"},
+        {"loss": "NT-Xent, PML, labels = class", "value": reading.nt_xent_pml_class,
+         "negatives per anchor": _span(reading.class_negatives.tolist())},
+        {"loss": "SupCon, PML, labels = class", "value": reading.supcon,
+         "negatives per anchor": _span(reading.class_negatives.tolist())},
+        {"loss": "CLIP (view 1 → view 2 and back)", "value": reading.clip,
+         "negatives per anchor": f"{len(reading.partner) // 2 - 1:,}"},
+    ]  # fmt: skip
+
+
+def _span(values: list[int]) -> str:
+    low, high = min(values), max(values)
+    return f"{low:,}" if low == high else f"{low:,} to {high:,}"
+
+
+def batch_view(binding: SceneBinding, scene: InfoNCEScene) -> None:
+    """The batch tab: the views, the matrix, one row's softmax and the batch losses."""
+    key = tuple(getattr(scene, field) for field in BATCH_FIELDS)
+    reading = reading_of(key, scene.tau)
+    rows = len(reading.partner)
+    row = widgets.slider(binding, "row", spec=InfoNCEScene.field_spec("row").narrowed(hi=rows - 1))
+    st.caption(
+        f"{scene.examples} examples, two views each: {rows} rows. Row i's positive is the other "
+        f"view of its example; the other {rows - 2} rows are its negatives (NT-Xent, τ = "
+        f"{scene.tau:g})."
+    )
+    metrics = st.columns(4)
+    metrics[0].metric("batch NT-Xent", f"{reading.nt_xent:.3f}")
+    metrics[1].metric("batch's lowest possible", f"{reading.lower_bound:.3f}",
+                      help="log(1 + (2N − 2)·e^(−2/τ)): every positive on its anchor, "
+                      "every negative opposite (on the sphere).")  # fmt: skip
+    metrics[2].metric("batch collapsed", f"{reading.collapsed:.3f}",
+                      help="log(2N − 1): every view on one spot.")  # fmt: skip
+    metrics[3].metric("alignment / uniformity",
+                      f"{reading.alignment:.3f} / {reading.uniformity:.3f}")  # fmt: skip
+    views, heatmap, softmax, curve = batch_figures(key, scene.tau, min(row, rows - 1))
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.plotly_chart(views, width="stretch", key="infonce.views")
+        st.plotly_chart(softmax, width="stretch", key="infonce.row_softmax")
+    with right:
+        st.plotly_chart(heatmap, width="stretch", key="infonce.similarity")
+        st.plotly_chart(curve, width="stretch", key="infonce.temperature")
+    st.markdown("**The batch losses** on these views at this τ")
+    st.dataframe(
+        _losses_table(reading), hide_index=True, width="stretch",
+        column_config={"value": st.column_config.NumberColumn(format="%.4f")},
+    )  # fmt: skip
+    st.info(reading.difference, icon=":material/difference:")
+
+
+def conventions_panel(
+    reading: CircleReading, temperature: float, key: str, toggle_in: Any = None
+) -> None:
+    """Behind a toggle: this scene's loss under each library's temperature parameter, and
+    the textbook softmax overflowing at τ = 0.01 in float32 beside the log-sum-exp form."""
+    toggle = (toggle_in or st).toggle
+    if not toggle("Other libraries' τ", key=key,
+                  help="The same loss under PML's temperature, sentence-transformers' scale "
+                  "and CLIP's logit_scale; and the textbook formula's overflow."):  # fmt: skip
+        return
+    if not reading.on_circle:
+        st.caption("These libraries normalise first: turn *On the circle* on to compare.")
+        return
+    conventions = temperature_conventions(reading.similarities, temperature)
+    with st.container(border=True):
+        st.markdown(f"**One temperature, three names.** {conventions.summary}")
+        st.dataframe(
+            [{"library": row.library, "written": row.call, "default": row.default,
+              "loss": row.loss, "note": row.note} for row in conventions.rows],
+            hide_index=True, width="stretch",
+            column_config={"loss": st.column_config.NumberColumn(format="%.6f")},
+        )  # fmt: skip
+        naive = naive_versus_stable(reading.similarities)
+        st.markdown("**The textbook formula at τ = 0.01, float32**")
+        columns = st.columns(3)
+        columns[0].metric("exp(s/τ) / Σ exp(s/τ)", f"{naive.naive:.6g}")
+        columns[1].metric("log-sum-exp form", f"{naive.stable:.6g}")
+        columns[2].metric("float64", f"{naive.exact:.6g}")
+        st.caption(naive.explanation)
+
+
+__all__ = ["batch_controls", "batch_view", "conventions_panel"]

@@ -1,0 +1,100 @@
+"""InfoNCE on the circle: drag an anchor, its positive and k negatives; turn the temperature."""
+
+import streamlit as st
+
+from lossviz.core.softmax_contrastive import DegenerateError
+from lossviz.scenes.presets import INFONCE_PRESETS
+from lossviz.teaching.formulas import infonce_latex
+from lossviz.teaching.snippets import infonce_snippet
+from lossviz.ui import infonce_batch_view, infonce_page, widgets
+from lossviz.ui.copy_code import copy_as_code
+from lossviz.ui.inert import inert
+from lossviz.ui.instruments.circle_plane import circle_plane
+from lossviz.ui.points import descent_buttons, page_header, presets_bar
+from lossviz.ui.presenter import class_link
+from lossviz.ui.setup import ensure_navigation
+
+ensure_navigation()
+
+binding = infonce_page.BINDING
+page_header(binding, "InfoNCE on the circle",
+            "Drag the anchor **A**, its positive **P** and the negatives **N1 … Nk**; turn the "
+            "temperature τ.")  # fmt: skip
+
+with st.sidebar:
+    st.subheader("Softmax")
+    widgets.marks(binding, "tau")
+    widgets.slider(binding, "negatives")
+    widgets.toggle(binding, "normalize")
+    st.subheader("Gradient descent")
+    widgets.number(binding, "lr", format="%.4g")
+    infonce_batch_view.batch_controls(binding)
+scene = binding.commit()
+with st.sidebar:
+    class_link("pages/infonce.py", scene.to_query())
+
+presets_bar(infonce_page.POINTS, INFONCE_PRESETS, on_reset=infonce_page.reset)
+
+
+@st.fragment
+def circle_view():
+    """Everything a drop changes (a drop reruns only this part)."""
+    scene = binding.commit()
+    try:
+        reading = infonce_page.reading_of(
+            infonce_page.points_key(scene), scene.tau, scene.normalize
+        )
+    except DegenerateError as problem:
+        st.error(f"{inert(problem)} Drag the point away, pick a preset or press Reset.")
+        return
+    hardest = reading.hardest
+    metrics = st.columns(4)
+    metrics[0].metric("loss", f"{reading.loss:.3f}")
+    bound = "none off the circle" if reading.lower_bound is None else f"{reading.lower_bound:.3f}"
+    metrics[1].metric("lowest possible", bound,
+                      help="log(1 + k·e^(−2/τ)): P on A, every negative opposite.")  # fmt: skip
+    metrics[2].metric(
+        "all on one spot",
+        f"{reading.collapsed:.3f}",
+        help="log(1 + k): every similarity equal, every weight 1/(k + 1).",
+    )
+    share = f"N{hardest}: {100 * reading.weights[hardest]:.0f} %"
+    metrics[3].metric(
+        "hardest negative",
+        share,
+        help="The negative with the largest softmax weight, and its weight.",
+    )
+
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        scale = circle_plane(infonce_page.view(scene), reading, infonce_page.POINTS)
+        descent_buttons(infonce_page.step, scene,
+                        f"Arrows: −∇L × {scale:.3g}, along the circle when on it; widths and "
+                        "bars: the softmax weights.", widths=(2, 3, 4))  # fmt: skip
+    with right:
+        st.latex(infonce_latex(reading, scene.tau))
+        st.dataframe(
+            infonce_page.weights_table(reading), hide_index=True, width="stretch",
+            column_config=infonce_page.WEIGHT_COLUMNS,
+        )  # fmt: skip
+        measures = st.columns(2)
+        measures[0].metric("alignment", f"{reading.alignment:.3f}",
+                           help="‖a − p‖² (Wang and Isola 2020): 0 when P sits on A.")  # fmt: skip
+        measures[1].metric("uniformity", f"{reading.uniformity:.3f}",
+                           help="log mean exp(−2‖x − y‖²) over every pair of points: lower is "
+                           "more evenly spread.")  # fmt: skip
+        positions = [list(xy) for _name, xy in infonce_page.points_key(scene)]
+        toggles = st.columns(2)
+        copy_as_code(lambda: infonce_snippet(positions, scene.tau, scene.normalize),
+                     "This scene's InfoNCE", key="infonce.show_code",
+                     toggle_in=toggles[0])  # fmt: skip
+        infonce_batch_view.conventions_panel(reading, scene.tau, key="infonce.conventions",
+                                             toggle_in=toggles[1])  # fmt: skip
+
+
+circle_tab, batch_tab = st.tabs(["One anchor on the circle", "A batch of 2N views"])
+with circle_tab:
+    circle_view()
+with batch_tab:
+    infonce_batch_view.batch_view(binding, scene)
+infonce_page.infonce_explainer()
