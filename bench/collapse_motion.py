@@ -24,17 +24,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
+from bench.browser_kit import browser_page, headless_chromium, p95, start_streamlit, wait_for_app
 from bench.common import markdown_table
-from tests.browser.conftest import (
-    CHROMIUM_ARGS,
-    CHROMIUM_ENV_VAR,
-    DEFAULT_CHROMIUM,
-    VIEWPORT,
-    start_streamlit,
-    wait_for_app,
-)
 from tests.browser.player_helpers import (
     Shown,
     ended,
@@ -65,7 +58,7 @@ def rate(times: list[float]) -> dict:
     return {
         "fps": (len(times) - 1) / seconds if seconds else 0.0,
         "gap_ms": statistics.median(gaps) if gaps else float("nan"),
-        "p95_gap_ms": sorted(gaps)[int(0.95 * (len(gaps) - 1))] if gaps else float("nan"),
+        "p95_gap_ms": p95(gaps) if gaps else float("nan"),
         "seconds": seconds,
     }
 
@@ -111,23 +104,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    chromium = os.environ.get(CHROMIUM_ENV_VAR, "").strip() or DEFAULT_CHROMIUM
     runs: dict[str, list[dict]] = {"plotly": [], "replay": [], "live": []}
     with (
         start_streamlit("bench/apps/motion.py", "motion") as motion,
         start_streamlit("app.py", "motion-app") as app,
-        sync_playwright() as playwright,
+        headless_chromium() as browser,
     ):
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         for repeat in range(args.repeats):
             for name, measure, base in (("plotly", plotly_replay, motion),
                                         ("replay", player_replay, motion),
                                         ("live", player_live, app)):  # fmt: skip
-                context = browser.new_context(viewport=VIEWPORT)
-                runs[name].append(measure(context.new_page(), base))
-                context.close()
+                with browser_page(browser) as page:
+                    runs[name].append(measure(page, base))
                 print(f"[{repeat + 1}/{args.repeats}] {name}: {runs[name][-1]}", file=sys.stderr)
-        browser.close()
     titles = {
         "plotly": "Plotly frames (the page before), replay",
         "replay": "player, replay",

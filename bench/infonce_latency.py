@@ -30,21 +30,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 from pathlib import Path
 
+from bench import browser_kit as kit
 from bench.common import markdown_table
 from lossviz.core.circle_reading import read_circle
-from tests.browser.conftest import (
-    APP_TIMEOUT_MS,
-    CHROMIUM_ARGS,
-    CHROMIUM_ENV_VAR,
-    DEFAULT_CHROMIUM,
-    VIEWPORT,
-    start_streamlit,
-    wait_for_app,
-)
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results" / "infonce_latency-cpu.md"
 # --where: the script served and the address of the plane, for k negatives at tau.
@@ -52,50 +43,17 @@ WHERE = {
     "page": ("app.py", "/infonce?negatives={k}&tau={tau}&normalize=1"),
     "app": ("tests/browser/apps/plane_app.py", "/?mode=infonce&k={k}&tau={tau}"),
 }
-MOVE_GAP_MS = 25
 GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))
 TARGET_MS = 20.0
 
-# After the plane's own pointermove handler: what it shows now, stamped by the next frame.
-_RECORD_MOVES_JS = """(plane) => {
-    const moves = (window.__lvMoves = []);
-    const svg = plane.querySelector(".lv-svg");
-    const shares = () => Object.fromEntries([...plane.querySelectorAll(".lv-weight")]
-        .map((g) => [g.dataset.name, Number(g.dataset.share)]));
-    svg.addEventListener("pointermove", (e) => {
-        if (!plane.classList.contains("lv-dragging")) return;  // only moves of a drag
-        moves.push({t: e.timeStamp, points: JSON.parse(plane.dataset.points),
-                    readout: JSON.parse(plane.dataset.readout), shares: shares(),
-                    source: plane.dataset.readoutSource, painted: null});
-    });
-    const frame = () => {
-        const now = performance.now();
-        for (let i = moves.length - 1; i >= 0 && moves[i].painted === null; i--) {
-            moves[i].painted = now;
-        }
-        if (!window.__lvStopMoves) requestAnimationFrame(frame);
-    };
-    requestAnimationFrame(frame);
-}"""
-
+# Each pointer move of the drag: what the plane shows for it, the bars' shares too.
+_RECORD_MOVES_JS = kit.move_recorder_js(
+    helpers="""const shares = () => Object.fromEntries([...plane.querySelectorAll(".lv-weight")]
+        .map((g) => [g.dataset.name, Number(g.dataset.share)]));""",
+    fields="shares: shares(), ",
+)
 # Every frame: (time, read-out source, stale), logged when one changes.
-_RECORD_DROP_JS = """(plane) => {
-    const log = (window.__lvLog = []);
-    window.__lvStop = false;
-    const sample = () => {
-        const entry = [performance.now(), plane.dataset.readoutSource,
-                       plane.classList.contains("lv-stale")];
-        const last = log.at(-1);
-        if (!last || entry.slice(1).some((v, i) => v !== last[i + 1])) log.push(entry);
-        if (!window.__lvStop) requestAnimationFrame(sample);
-    };
-    requestAnimationFrame(sample);
-}"""
-
-
-def dot_center(plane, name: str) -> tuple[float, float]:
-    box = plane.locator(f'.lv-point[data-name="{name}"] .lv-dot').bounding_box()
-    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+_RECORD_DROP_JS = kit.drop_recorder_js()
 
 
 def screen_map(plane):
@@ -103,14 +61,9 @@ def screen_map(plane):
     bounds, no constant to keep in step): one scale on both axes, y upwards."""
     points = json.loads(plane.get_attribute("data-points"))
     (ax, ay), (px, py) = points["A"], points["P"]
-    (sax, say), (spx, spy) = dot_center(plane, "A"), dot_center(plane, "P")
+    (sax, say), (spx, spy) = kit.dot_center(plane, "A"), kit.dot_center(plane, "P")
     scale = math.hypot(spx - sax, spy - say) / math.hypot(px - ax, py - ay)
     return lambda xy: (sax + (xy[0] - ax) * scale, say - (xy[1] - ay) * scale)
-
-
-def press(page, plane, name: str) -> None:
-    page.mouse.move(*dot_center(plane, name))
-    page.mouse.down()
 
 
 def check_against_core(points: dict, live: dict, tau: float) -> None:
@@ -125,17 +78,14 @@ def check_against_core(points: dict, live: dict, tau: float) -> None:
 def moves(page, plane, count: int, tau: float) -> list[dict]:
     """Hold N1 and move the pointer ``count`` times; every recorded move, checked."""
     to_screen = screen_map(plane)
-    plane.evaluate(_RECORD_MOVES_JS)
-    press(page, plane, "N1")
-    for i in range(count):
-        angle = 1.7 + i * 2 * math.pi / 40 + (i // 40) * 0.05  # each lap a little further
-        radius = 0.6 + 1.0 * (i % 10) / 10  # inside and outside the circle
-        page.mouse.move(*to_screen((radius * math.cos(angle), radius * math.sin(angle))))
-        page.wait_for_timeout(MOVE_GAP_MS)
-    page.wait_for_timeout(100)
-    page.evaluate("window.__lvStopMoves = true")
-    recorded = page.evaluate("window.__lvMoves")
-    page.mouse.up()
+
+    def targets():
+        for i in range(count):
+            angle = 1.7 + i * 2 * math.pi / 40 + (i // 40) * 0.05  # each lap a little further
+            radius = 0.6 + 1.0 * (i % 10) / 10  # inside and outside the circle
+            yield to_screen((radius * math.cos(angle), radius * math.sin(angle)))
+
+    recorded = kit.drag_moves(page, plane, "N1", targets(), _RECORD_MOVES_JS)
     shown = set()
     for move in recorded:
         assert move["source"] == "live", move
@@ -151,37 +101,17 @@ def moves(page, plane, count: int, tau: float) -> list[dict]:
 
 def one_drop(page, plane, angle: float, tau: float) -> float:
     """Drag N1 to ``angle``; ms from pointer-up to the frame showing the server's read-out."""
-    sent_before = int(plane.get_attribute("data-sent-count") or 0)
-    to_screen = screen_map(plane)
-    plane.evaluate(_RECORD_DROP_JS)
-    press(page, plane, "N1")
-    page.mouse.move(*to_screen((1.3 * math.cos(angle), 1.3 * math.sin(angle))), steps=8)
-    page.mouse.up()
-    assert int(plane.get_attribute("data-sent-count") or 0) == sent_before + 1
-    sent_ms = float(plane.get_attribute("data-last-sent-ms"))
-    page.wait_for_function(
-        """(plane) => plane.dataset.readoutSource === "server"
-            && !plane.classList.contains("lv-stale")""",
-        arg=plane.element_handle(),
-        polling="raf",
-        timeout=APP_TIMEOUT_MS,
-    )
-    page.wait_for_timeout(50)
-    page.evaluate("window.__lvStop = true")
-    log = [entry for entry in page.evaluate("window.__lvLog") if entry[0] >= sent_ms]
+    target = screen_map(plane)((1.3 * math.cos(angle), 1.3 * math.sin(angle)))
+    sent_ms = kit.drop(page, plane, "N1", target, _RECORD_DROP_JS)
+    kit.wait_server_readout(page, plane)
+    log = kit.drop_log(page, sent_ms)
     check_against_core(
         json.loads(plane.get_attribute("data-points")),
         json.loads(plane.get_attribute("data-readout")),
         tau,
     )
-    wait_for_app(page)
+    kit.wait_for_app(page)
     return next(t for t, source, stale in log if source == "server" and not stale) - sent_ms
-
-
-def summary(values: list[float]) -> list[str]:
-    ordered = sorted(values)
-    p95 = ordered[int(0.95 * (len(ordered) - 1))]
-    return [f"{v:.1f}" for v in (statistics.median(ordered), p95, ordered[0], ordered[-1])]
 
 
 def main() -> None:
@@ -192,32 +122,21 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=16)
     parser.add_argument("--tau", type=float, default=0.05)
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
-    chromium = os.environ.get(CHROMIUM_ENV_VAR, "").strip() or DEFAULT_CHROMIUM
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            script, address = WHERE[args.where]
-            with start_streamlit(script, "streamlit-bench-infonce") as base_url:
-                page = browser.new_context(viewport=VIEWPORT).new_page()
-                page.set_default_timeout(APP_TIMEOUT_MS)
-                page.goto(base_url + address.format(k=args.k, tau=args.tau))
-                wait_for_app(page)
-                plane = page.locator(".lv-plane").filter(
-                    has=page.locator(f'.lv-point[data-name="N{args.k}"]')
-                )
-                plane.locator(".lv-point").nth(args.k + 1).wait_for()
-                plane.scroll_into_view_if_needed()
-                recorded = moves(page, plane, args.moves, args.tau)
-                wait_for_app(page)
-                one_drop(page, plane, 0.3, args.tau)  # warm-up
-                drops = [
-                    one_drop(page, plane, 0.3 + i * GOLDEN_ANGLE, args.tau)
-                    for i in range(args.drags)
-                ]
-        finally:
-            browser.close()
+    script, address = WHERE[args.where]
+    path = address.format(k=args.k, tau=args.tau)
+    with (
+        kit.headless_chromium() as browser,
+        kit.served_page(browser, script, "streamlit-bench-infonce", path) as page,
+    ):
+        plane = page.locator(".lv-plane").filter(
+            has=page.locator(f'.lv-point[data-name="N{args.k}"]')
+        )
+        plane.locator(".lv-point").nth(args.k + 1).wait_for()
+        plane.scroll_into_view_if_needed()
+        recorded = moves(page, plane, args.moves, args.tau)
+        kit.wait_for_app(page)
+        one_drop(page, plane, 0.3, args.tau)  # warm-up
+        drops = [one_drop(page, plane, 0.3 + i * GOLDEN_ANGLE, args.tau) for i in range(args.drags)]
 
     move_latency = [m["painted"] - m["t"] for m in recorded]
     where_text = {"page": "the InfoNCE page,", "app": "the plane test app,"}[args.where]
@@ -230,17 +149,17 @@ def main() -> None:
                 [
                     "pointer move (N1 held)",
                     "the plane's read-out, bars and point for it",
-                    *summary(move_latency),
+                    *kit.summary(move_latency),
                 ],
                 [
                     "pointer-up (drop of N1)",
                     "the plane's read-out is the server's",
-                    *summary(drops),
+                    *kit.summary(drops),
                 ],
             ],  # fmt: skip
         ),
         "",
-        f"moves: {len(recorded)} recorded of {args.moves} sent, {MOVE_GAP_MS} ms apart, each "
+        f"moves: {len(recorded)} recorded of {args.moves} sent, {kit.MOVE_GAP_MS} ms apart, each "
         "read-out equal to `read_circle`'s on the positions shown (1e-9 relative), N1 on the "
         f"unit circle, the bars' shares the core's weights; drops: {len(drops)} (+1 warm-up). "
         f"Target: pointer move median <= {TARGET_MS:.0f} ms.",

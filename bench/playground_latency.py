@@ -28,36 +28,24 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
+from bench import browser_kit as kit
 from bench.common import markdown_table
 from lossviz.core.loss_settings import LossSettings
 from lossviz.core.triplet_reading import read_triplet
 from lossviz.scenes.scene import PlaygroundScene
-from tests.browser.conftest import (
-    APP_TIMEOUT_MS,
-    CHROMIUM_ARGS,
-    CHROMIUM_ENV_VAR,
-    DEFAULT_CHROMIUM,
-    VIEWPORT,
-    start_streamlit,
-    wait_for_app,
-)
 
 BOUNDS = (-4.0, 4.0)
 # Distance from A as a fraction of the kinds' borders d(a,p) and d(a,p) + m.
 SPOTS = (("hard", 0.5), ("semi-hard", 0.5), ("easy", 1.4))
 GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))
-MOVE_GAP_MS = 25
 
 # Every frame: (time, d(a, n) text, read-out source, stale), logged when one changes.
-_RECORD_DROP_JS = """(plane) => {
-    const log = (window.__lvLog = []);
-    window.__lvStop = false;
-    const dan = () => {
+_RECORD_DROP_JS = kit.drop_recorder_js(
+    helpers="""const dan = () => {
         for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
             const label = m.querySelector('[data-testid="stMetricLabel"]');
             if (label && label.textContent.trim() === "d(a, n)") {
@@ -65,36 +53,15 @@ _RECORD_DROP_JS = """(plane) => {
             }
         }
         return null;
-    };
-    const sample = () => {
-        const entry = [performance.now(), dan(), plane.dataset.readoutSource,
-                       plane.classList.contains("lv-stale")];
-        const last = log.at(-1);
-        if (!last || entry.slice(1).some((v, i) => v !== last[i + 1])) log.push(entry);
-        if (!window.__lvStop) requestAnimationFrame(sample);
-    };
-    requestAnimationFrame(sample);
-}"""
-
-# After the plane's own pointermove handler: what it shows now, stamped by the next frame.
-_RECORD_MOVES_JS = """(plane) => {
-    const moves = (window.__lvMoves = []);
-    const svg = plane.querySelector(".lv-svg");
-    svg.addEventListener("pointermove", (e) => {
-        if (!plane.classList.contains("lv-dragging")) return;  // only moves of a drag
-        moves.push({t: e.timeStamp, points: JSON.parse(plane.dataset.points),
-                    readout: JSON.parse(plane.dataset.readout),
-                    source: plane.dataset.readoutSource, painted: null});
-    });
-    const frame = () => {
-        const now = performance.now();
-        for (let i = moves.length - 1; i >= 0 && moves[i].painted === null; i--) {
-            moves[i].painted = now;
-        }
-        if (!window.__lvStopMoves) requestAnimationFrame(frame);
-    };
-    requestAnimationFrame(frame);
-}"""
+    };""",
+    fields="dan(), ",
+)
+# Each pointer move of the drag: the positions and the read-out the plane shows for them.
+_RECORD_MOVES_JS = kit.move_recorder_js()
+# The drop is done: some `d(a, n)` metric shows `arg`, the core's value.
+_METRIC_SHOWS_JS = """[...document.querySelectorAll('[data-testid="stMetric"]')].some((m) =>
+            text(m, "stMetricLabel") === "d(a, n)" && text(m, "stMetricValue") === arg)"""
+_TEXT_JS = 'const text = (m, id) => m.querySelector(`[data-testid="${id}"]`)?.textContent.trim();'
 
 # The bare page: pointer-up on the button, then every frame's metric text.
 _RECORD_BARE_JS = """() => {
@@ -143,50 +110,23 @@ def to_screen(page, xy: tuple[float, float]) -> tuple[float, float]:
     )
 
 
-def press_n(page) -> None:
-    dot = page.locator('.lv-plane .lv-point[data-name="N"] .lv-dot').bounding_box()
-    page.mouse.move(dot["x"] + dot["width"] / 2, dot["y"] + dot["height"] / 2)
-    page.mouse.down()
-
-
 def one_drop(page, plane, target: tuple[float, float]) -> dict:
     """Drag N to ``target``; the latencies (ms) of the metric and the plane's read-out."""
     scene = url_scene(page.url)
-    sent_before = int(plane.get_attribute("data-sent-count") or 0)
-    plane.evaluate(_RECORD_DROP_JS)
-    press_n(page)
-    page.mouse.move(*to_screen(page, target), steps=8)
-    page.mouse.up()
-    sent = int(plane.get_attribute("data-sent-count") or 0)
-    assert sent == sent_before + 1, f"the drop was not sent ({sent_before} -> {sent})"
-    sent_ms = float(plane.get_attribute("data-last-sent-ms"))
+    sent_ms = kit.drop(page, plane, "N", to_screen(page, target), _RECORD_DROP_JS)
     landed = json.loads(plane.get_attribute("data-points"))
     triplet = [[round(v, 6) for v in landed[name]] for name in ("A", "P", "N")]
     reading = read_triplet(triplet, settings_of(scene))
     expected = f"{reading.d_an:.3f}"
-    page.wait_for_function(
-        """([plane, expected]) => {
-            const text = (m, id) => m.querySelector(`[data-testid="${id}"]`)?.textContent.trim();
-            return plane.dataset.readoutSource === "server"
-                && !plane.classList.contains("lv-stale")
-                && [...document.querySelectorAll('[data-testid="stMetric"]')].some((m) =>
-                    text(m, "stMetricLabel") === "d(a, n)"
-                    && text(m, "stMetricValue") === expected);
-        }""",
-        arg=[plane.element_handle(), expected],
-        polling="raf",
-        timeout=APP_TIMEOUT_MS,
-    )
-    page.wait_for_timeout(50)
-    page.evaluate("window.__lvStop = true")
-    log = [entry for entry in page.evaluate("window.__lvLog") if entry[0] >= sent_ms]
+    kit.wait_server_readout(page, plane, _METRIC_SHOWS_JS, expected, helpers=_TEXT_JS)
+    log = kit.drop_log(page, sent_ms)
     server = json.loads(plane.get_attribute("data-readout"))
     assert math.isclose(server["d_an"], reading.d_an, rel_tol=1e-9), (server, reading)
 
     def first(condition) -> float:
         return next(t for t, text, source, stale in log if condition(text, source, stale)) - sent_ms
 
-    wait_for_app(page)
+    kit.wait_for_app(page)
     return {
         "metric": first(lambda text, source, stale: text == expected),
         "readout": first(lambda text, source, stale: source == "server" and not stale),
@@ -200,18 +140,15 @@ def moves(page, plane, count: int) -> list[dict]:
     """Hold N and move it ``count`` times; every recorded move, checked against the core."""
     scene = url_scene(page.url)
     settings = settings_of(scene)
-    plane.evaluate(_RECORD_MOVES_JS)
-    press_n(page)
-    for i in range(count):
-        angle = i * 2 * math.pi / 40
-        radius = 1.0 + 1.5 * (i % 40) / 40
-        target = (scene.ax + radius * math.cos(angle), scene.ay + radius * math.sin(angle))
-        page.mouse.move(*to_screen(page, target))
-        page.wait_for_timeout(MOVE_GAP_MS)
-    page.wait_for_timeout(100)
-    page.evaluate("window.__lvStopMoves = true")
-    recorded = page.evaluate("window.__lvMoves")
-    page.mouse.up()
+
+    def targets():  # taken one move at a time, where the plot is then
+        for i in range(count):
+            angle = i * 2 * math.pi / 40
+            radius = 1.0 + 1.5 * (i % 40) / 40
+            yield to_screen(page, (scene.ax + radius * math.cos(angle),
+                                   scene.ay + radius * math.sin(angle)))  # fmt: skip
+
+    recorded = kit.drag_moves(page, plane, "N", targets(), _RECORD_MOVES_JS)
     for move in recorded:
         assert move["source"] == "live", move
         points = [list(move["points"][n]) for n in ("A", "P", "N")]
@@ -224,11 +161,7 @@ def moves(page, plane, count: int) -> list[dict]:
 
 def bare_round_trips(browser, clicks: int) -> list[float]:
     """Pointer-up on the bare page's button -> the frame that shows the new count (ms)."""
-    with start_streamlit("bench/apps/bare.py", "streamlit-bench-bare") as base_url:
-        page = browser.new_context(viewport=VIEWPORT).new_page()
-        page.set_default_timeout(APP_TIMEOUT_MS)
-        page.goto(base_url)
-        wait_for_app(page)
+    with kit.served_page(browser, "bench/apps/bare.py", "streamlit-bench-bare") as page:
         page.evaluate(_RECORD_BARE_JS)
         button = page.get_by_role("button", name="Click")
         for i in range(clicks + 1):  # the first is a warm-up
@@ -236,10 +169,9 @@ def bare_round_trips(browser, clicks: int) -> list[float]:
             page.wait_for_function(
                 f"() => window.__lvBare.texts.at(-1)?.[1] === '{i + 1}'", polling="raf"
             )
-            wait_for_app(page)
+            kit.wait_for_app(page)
         page.wait_for_timeout(50)
         log = page.evaluate("window.__lvBare")
-        page.context.close()
     latencies = []
     for i, up in enumerate(log["ups"][1:], start=2):
         shown = next(t for t, text in log["texts"] if text == str(i))
@@ -247,44 +179,27 @@ def bare_round_trips(browser, clicks: int) -> list[float]:
     return latencies
 
 
-def summary(values: list[float]) -> list[str]:
-    ordered = sorted(values)
-    p95 = ordered[int(0.95 * (len(ordered) - 1))]
-    return [f"{v:.1f}" for v in (statistics.median(ordered), p95, ordered[0], ordered[-1])]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--drags", type=int, default=30)
     parser.add_argument("--moves", type=int, default=120)
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
-    chromium = os.environ.get(CHROMIUM_ENV_VAR, "").strip() or DEFAULT_CHROMIUM
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            with start_streamlit("app.py", "streamlit-bench-latency") as base_url:
-                page = browser.new_context(viewport=VIEWPORT).new_page()
-                page.set_default_timeout(APP_TIMEOUT_MS)
-                page.goto(f"{base_url}/playground")
-                wait_for_app(page)
-                plane = page.locator(".lv-plane")
-                plane.locator(".lv-point").nth(2).wait_for()
-                page.locator(".lv-heatmap canvas").wait_for()
-                recorded = moves(page, plane, args.moves)
-                wait_for_app(page)
-                scene = url_scene(page.url)
-                one_drop(page, plane, spot(len(SPOTS) - 1, scene)[1])  # warm-up
-                drops = []
-                for i in range(args.drags):
-                    wanted, target = spot(i, scene)
-                    drops.append({**one_drop(page, plane, target), "wanted": wanted})
-                final = url_scene(page.url)
-                assert math.isclose(final.nx, drops[-1]["landed"][0], abs_tol=1e-9), page.url
-            bare = bare_round_trips(browser, args.drags)
-        finally:
-            browser.close()
+    with kit.headless_chromium() as browser:
+        with kit.served_page(browser, "app.py", "streamlit-bench-latency", "/playground") as page:
+            plane = page.locator(".lv-plane")
+            plane.locator(".lv-point").nth(2).wait_for()
+            page.locator(".lv-heatmap canvas").wait_for()
+            recorded = moves(page, plane, args.moves)
+            kit.wait_for_app(page)
+            scene = url_scene(page.url)
+            one_drop(page, plane, spot(len(SPOTS) - 1, scene)[1])  # warm-up
+            drops = []
+            for i in range(args.drags):
+                wanted, target = spot(i, scene)
+                drops.append({**one_drop(page, plane, target), "wanted": wanted})
+            final = url_scene(page.url)
+            assert math.isclose(final.nx, drops[-1]["landed"][0], abs_tol=1e-9), page.url
+        bare = bare_round_trips(browser, args.drags)
 
     mismatched = [d for d in drops if d["kind"] != d["expected_kind"]]
     assert not mismatched, f"the read-out's kind differs from the core: {mismatched}"
@@ -300,28 +215,32 @@ def main() -> None:
         markdown_table(
             ["from", "to", "median", "p95", "min", "max"],
             [
-                ["pointer move (N held)", "the plane's read-out for it", *summary(move_latency)],
+                [
+                    "pointer move (N held)",
+                    "the plane's read-out for it",
+                    *kit.summary(move_latency),
+                ],
                 [
                     "pointer-up (drop of N)",
                     "the plane's read-out is the server's",
-                    *summary(readout),
+                    *kit.summary(readout),
                 ],
                 [
                     "pointer-up (drop of N)",
                     "the `d(a, n)` metric shows the core's value",
-                    *summary([d["metric"] for d in drops]),
+                    *kit.summary([d["metric"] for d in drops]),
                 ],
                 [
                     "pointer-up (bare page's button)",
                     "its metric shows the new count",
-                    *summary(bare),
+                    *kit.summary(bare),
                 ],
             ],  # fmt: skip
         )
     )
     print()
     print(
-        f"moves: {len(recorded)} recorded of {args.moves} sent, {MOVE_GAP_MS} ms apart, each "
+        f"moves: {len(recorded)} recorded of {args.moves} sent, {kit.MOVE_GAP_MS} ms apart, each "
         "read-out equal to the core's on the positions shown; drops: "
         f"{len(drops)} (+1 warm-up), kinds after the drop "
         + ", ".join(f"{k} {kinds[k]}" for k in ("easy", "semi-hard", "hard"))

@@ -20,7 +20,7 @@ and the server's output is in ``test-artifacts/streamlit-server-<port>.log``.
 
 Another script needs its own server? ``with start_streamlit("tests/browser/apps/x.py",
 "streamlit-x") as base_url: ...`` (a module-scoped fixture around it, as in
-``test_plane_component.py``); ``bench/playground_latency.py`` uses it outside pytest.
+``test_plane_component.py``); ``bench/browser_kit.py`` uses it outside pytest.
 
 Chromium is never downloaded (never ``playwright install``): Debian's ``/usr/bin/chromium``
 is used, or ``$LOSSVIZ_CHROMIUM``. Without it the tests skip, except under ``CI=true``
