@@ -3,8 +3,11 @@ links; the numbers shown are the core's."""
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -12,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from lossviz.batches import point_sets as data
 from lossviz.batches.analysis import LOSS_NAMES, BatchAnalysis
 from lossviz.batches.export import counts_csv, triplets_csv
+from lossviz.batches.triplet_diagram import triplet_density
 from lossviz.core.triplets import Kind
 from lossviz.scenes.scene import MiningScene
 from lossviz.ui import mining_page as mn
@@ -82,7 +86,8 @@ def test_default_blobs_show_the_core_numbers_on_a_draggable_plane():
     assert_shows_core_numbers(at)
     (plane,) = at.get("bidi_component")
     assert plane.key == mn.PLANE_KEY
-    assert len(at.get("plotly_chart")) == 2  # the histogram and the sweep beside the plane
+    # the histogram and the sweep beside the plane, the triplet diagram below
+    assert len(at.get("plotly_chart")) == 3
 
 
 @pytest.mark.parametrize(
@@ -123,7 +128,7 @@ def test_bundled_sources_in_both_spaces(source, space):
     assert (scene_of(at).source, scene_of(at).space, scene_of(at).anchor) == (source, space, 42)
     assert_shows_core_numbers(at)
     assert not at.get("bidi_component")  # no dragging of real data: a clickable scatter
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 4
 
 
 def test_upload_asks_for_a_file_then_reads_it():
@@ -264,3 +269,60 @@ def test_user_text_is_shown_literally_not_as_markdown():
     assert caption.startswith(inert("$x^2$ *file*.csv") + ": 4 rows")
     anchor_note = next(c.value for c in at.caption if c.value.startswith("Anchor"))
     assert f"(class {inert('**bold**')})" in anchor_note
+
+
+def plotly_array(value) -> np.ndarray:
+    """A figure's array as Streamlit sends it: a list, or plotly's typed ``bdata``."""
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        if isinstance(shape, str):
+            shape = [int(n) for n in shape.split(",")]
+        return flat.reshape(shape) if shape else flat
+    return np.asarray(value)
+
+
+def triplet_diagram_of(at: AppTest) -> dict:
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if any(trace.get("name") == "d(a,n) = d(a,p) + m" for trace in spec["data"]):
+            return spec
+    raise AssertionError("the page shows no triplet diagram")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"source": "digits", "margin": "0.5"}, {"source": "iris", "distance": "cosine"}],
+)
+def test_the_triplet_diagram_shows_the_core_counts_and_picks(query):
+    at = open_page(query)
+    scene, points = scene_of(at), points_of(at)
+    analysis = BatchAnalysis(points.embeddings, points.labels, scene.distance)
+    counts = analysis.counts(scene.margin)
+    density = triplet_density(analysis.dist, analysis.labels, mn.DIAGRAM_BINS)
+    spec = triplet_diagram_of(at)
+    traces = {trace.get("name"): trace for trace in spec["data"]}
+    for kind in Kind:
+        (band,) = [n for n in traces if n and n.startswith(f"{kind.label} (") and "δ" in n]
+        assert band.endswith(f": {counts[kind]:,}")  # the core's exact count, in words
+    notes = {a["text"] for a in spec["layout"]["annotations"]}
+    assert f"<b>hard</b><br>{counts[Kind.HARD]:,}" in notes
+    assert f"<b>semi-hard</b><br>{counts[Kind.SEMI_HARD]:,}" in notes
+    heatmaps = [t for t in spec["data"] if t.get("type") == "heatmap"]
+    if density.dots is not None:  # the default blobs: one dot per triplet
+        assert not heatmaps
+        for kind in Kind:
+            shown = traces.get(f"{kind.label} triplets")
+            assert (len(plotly_array(shown["x"])) if shown else 0) == counts[kind]
+    else:  # digits, iris: the density, every triplet counted
+        (heat,) = heatmaps
+        cells = plotly_array(heat["customdata"])
+        np.testing.assert_array_equal(cells[..., 0], density.counts.T)
+        assert cells[..., 0].sum() == analysis.total
+    hard = next(t for n, t in traces.items() if n and n.startswith("batch-hard picks"))
+    semi = next(t for n, t in traces.items() if n and n.startswith("semi-hard picks"))
+    np.testing.assert_array_equal(plotly_array(hard["x"]), density.batch_hard.d_ap)
+    np.testing.assert_array_equal(plotly_array(hard["y"]), density.batch_hard.d_an)
+    np.testing.assert_array_equal(plotly_array(semi["y"]), density.semi_hard.d_an)
+    caption = next(c.value for c in at.caption if "Xuan et al." in c.value)
+    assert f"({analysis.total:,}, " in caption

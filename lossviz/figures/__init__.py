@@ -5,8 +5,10 @@ The one colour table every page uses lives here: ``KIND_COLORS`` (keyed by
 blindness), ``COLORS`` for roles and lines (its kind entries are ``KIND_COLORS``'s),
 ``CLASS_COLORS`` for the classes of a data set, ``RUN_COLORS`` for the collapse
 page's two runs. The figures are in ``curves`` (loss against delta, contrastive
-curves) and ``batch`` (the batch's scatter, histogram and margin sweep); kinds
-reach them already classified by the core. It may import Plotly, numpy, the loss core and
+curves), ``batch`` (the batch's scatter, histogram and margin sweep), ``contrastive`` (the
+InfoNCE batch: views, similarity matrix, a row's softmax, loss against temperature) and
+``triplet_diagram`` (every triplet at (d(a,p), d(a,n))); kinds reach them already
+classified by the core. It may import Plotly, numpy, the loss core and
 the standard library; never Streamlit or the UI.
 """
 

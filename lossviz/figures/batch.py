@@ -54,7 +54,7 @@ def embedding_scatter(
     if anchor is not None:
         _anchor_overlay(fig, xy, anchor, hardest_positive, hardest_negative, semihard)
     fig.update_layout(
-        title={"text": title, "x": 0.5, "font": {"size": 14}},
+        title={"text": title, "x": 0.5, "xanchor": "center", "font": {"size": 14}},
         height=520,
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
         yaxis={"scaleanchor": "x"},
@@ -141,7 +141,7 @@ def _small_chart(title: str) -> dict:
     """Layout shared by the mining page's two small charts beside the picture."""
     return {
         "height": 300,
-        "title": {"text": title, "x": 0.5, "font": {"size": 13}},
+        "title": {"text": title, "x": 0.5, "xanchor": "center", "font": {"size": 13}},
         "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
     }
 

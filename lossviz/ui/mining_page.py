@@ -25,9 +25,11 @@ from lossviz.batches.analysis import (
     SemihardComparison,
 )
 from lossviz.batches.export import counts_csv, triplets_csv
+from lossviz.batches.triplet_diagram import TripletDensity, triplet_density
 from lossviz.core.triplets import Kind, kinds_of_deltas
 from lossviz.figures import COLORS, class_color
 from lossviz.figures.batch import delta_histogram, embedding_scatter, margin_sweep
+from lossviz.figures.triplet_diagram import triplet_diagram as diagram_figure
 from lossviz.scenes.scene import MiningScene
 from lossviz.ui.components.plane import PlaneSpec, plane, preview_metric
 from lossviz.ui.inert import inert
@@ -47,6 +49,7 @@ DRAG_LIMIT = 64  # blobs with at most this many points can be dragged
 TABLE_LIMIT = 20_000  # rows in the per-triplet download
 SWEEP_STEPS = 26
 HISTOGRAM_BINS = 40
+DIAGRAM_BINS = 60  # per axis of the triplet diagram's density
 EXAMPLE_CSV = Path(__file__).resolve().parents[2] / "examples" / "embeddings.csv"
 
 CSV_FORMAT = (
@@ -237,6 +240,41 @@ def distributions_note(analysis: BatchAnalysis) -> str:
     return (
         f"Histogram and sweep: the triplets of every {every}th anchor ({anchors:,} of "
         f"{analysis.size:,}); the counts above are over all of them."
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner="Placing every triplet at (d(a, p), d(a, n))…")
+def diagram_density(key: tuple, distance: str, _analysis: BatchAnalysis) -> TripletDensity:
+    """Every valid triplet binned by its two distances, and the picks (no margin in it)."""
+    return triplet_density(_analysis.dist, _analysis.labels, DIAGRAM_BINS)
+
+
+def triplet_diagram(
+    key: tuple, distance: str, analysis: BatchAnalysis, margin: float, counts: dict[Kind, int]
+) -> None:
+    """The triplet diagram at ``margin``: the cached density, the margin's lines and the
+    core's exact ``counts`` of each kind."""
+    density = diagram_density(key, distance, analysis)
+    figure = diagram_figure(
+        density.edges,
+        density.counts,
+        margin,
+        counts,
+        batch_hard=density.batch_hard,
+        semi_hard=density.semi_hard,
+        semi_hard_fallback=density.semi_hard_fallback,
+        dots=density.dots,
+        dot_kinds=density.dot_kinds(margin) if density.dots is not None else None,
+    )
+    st.plotly_chart(figure, width="stretch")
+    drawn = "one dot each" if density.dots is not None else "shaded by how many share a cell"
+    st.caption(
+        f"Every valid triplet ({density.total:,}, {drawn}) at its two distances, as in Xuan "
+        "et al. (ECCV 2020, Fig. 1): on or below the solid line d(a, n) = d(a, p) it is "
+        "hard, up to the dashed line d(a, n) = d(a, p) + m semi-hard, above it easy, so "
+        "the margin only moves the dashed line. Crosses: the triplet batch-hard takes for "
+        "each anchor (farthest positive, nearest negative); triangles: the negative "
+        "batch-semi-hard takes for that positive."
     )
 
 
