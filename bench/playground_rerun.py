@@ -1,5 +1,6 @@
 """Server CPU of one rerun of the playground and of the contrastive page (target: median
-<= 15 ms each), this checkout against an older commit, alternated.
+<= 15 ms each) and of the InfoNCE page (target: no more than the playground's), this
+checkout against an older commit, alternated.
 
 Usage::
 
@@ -18,10 +19,14 @@ serialisation and sending. Two kinds of rerun:
 
 - *page*: the whole page again, nothing changed (a student pressing R, or a sidebar
   widget: what ``bench.loadtest`` and ``bench.classroom`` measure);
-- *drop*: the plane's value with N (playground) or X2 (contrastive) dropped at a new spot,
-  as the browser sends it: the plane's state and the id of the fragment it sits in, so
-  only that fragment reruns. Every drop goes to a spot not seen before in the run (the
-  per-process reading caches do not help).
+- *drop*: the plane's value with N (playground), X2 (contrastive) or N1 (InfoNCE, on the
+  unit circle) dropped at a new spot, as the browser sends it: the plane's state and the
+  id of the fragment it sits in, so only that fragment reruns. Every drop goes to a spot
+  not seen before in the run (the per-process reading caches do not help).
+
+The InfoNCE page has no distance (it is measured once per kind, "–" in the distance
+column); a page the older tree lacks (``pages/<name>.py``) is measured in this checkout
+only ("–" in the old column).
 
 Each measured block is one session of one tree, page, distance and kind; a repeat runs
 every block of both trees, the trees' order alternating between repeats, so background
@@ -72,19 +77,29 @@ PLANE = "lossviz.plane"
 
 @dataclass(frozen=True)
 class Page:
-    """A page, its plane's points (the scene's defaults) and the one a drop moves."""
+    """A page, its plane's points (the scene's defaults), the one a drop moves, the
+    distances it is measured with ("": none, no query) and whether drops stay on the unit
+    circle."""
 
     name: str
     points: dict[str, tuple[float, float]]
     moved: str
+    distances: tuple[str, ...] = ("euclidean", "custom")  # built-in (exact outlines); typed
+    circle: bool = False
 
 
 PAGES = (
     Page("playground", {"A": (0.0, 0.0), "P": (1.0, 0.5), "N": (1.5, -1.0)}, "N"),
     Page("contrastive", {"X1": (0.0, 0.0), "X2": (1.0, 0.5)}, "X2"),
-)
-DISTANCES = ("euclidean", "custom")  # a built-in distance (exact outlines); a typed one (grids)
+    Page(
+        "infonce",
+        {"A": (1.0, 0.0), "P": (0.866, 0.5), "N1": (-0.1855, 0.9826), "N2": (-0.1499, -0.9887),
+         "N3": (-0.9514, 0.3079), "N4": (0.7961, -0.6052)},
+        "N1", distances=("",), circle=True,
+    ),  # lossviz.scenes.scene.InfoNCEScene's defaults (k = 4)
+)  # fmt: skip
 KINDS = ("page", "drop")
+BASELINE = "playground"  # the InfoNCE page's target: its rerun costs no more than this one's
 
 
 # --------------------------------------------------------------------------- servers
@@ -180,10 +195,11 @@ def _note_plane(session: Session, msg: ForwardMsg) -> None:
 
 
 def drop_spot(page: Page, index: int) -> dict[str, list[float]]:
-    """The plane's value after the ``index``-th drop: the moved point on a spiral (never
-    the same spot twice in a run), the others where the scene has them."""
+    """The plane's value after the ``index``-th drop: the moved point on a spiral (on the
+    unit circle for a circle page; never the same spot twice in a run), the others where
+    the scene has them."""
     angle = index * 2.399963  # the golden angle: spots spread evenly, none repeated
-    radius = 1.0 + 1.5 * ((index * 0.618034) % 1.0)
+    radius = 1.0 if page.circle else 1.0 + 1.5 * ((index * 0.618034) % 1.0)
     points = {name: list(xy) for name, xy in page.points.items()}
     points[page.moved] = [round(radius * math.cos(angle), 6), round(radius * math.sin(angle), 6)]
     return points
@@ -194,7 +210,7 @@ async def block(
 ) -> float:
     """One measured session of ``reruns`` reruns of ``kind`` (drops at spots ``start``,
     ``start + 1``, ...): the server's CPU ms per rerun."""
-    query = f"distance={distance}"
+    query = f"distance={distance}" if distance else ""
     ws = await open_tab(base_url, TIMEOUT_S)
     try:
         session = Session(ws, TabState(base_url, page.name, query))
@@ -217,24 +233,31 @@ async def block(
 # --------------------------------------------------------------------------- the run
 
 
+def has_page(tree: Path, page: Page) -> bool:
+    return (tree / "pages" / f"{page.name}.py").is_file()
+
+
 def measure(trees: dict[str, Path], repeats: int, reruns: int) -> tuple[dict, list[float]]:
     """Every block of every tree, ``repeats`` times, alternated: (CPU ms per rerun of each
-    block by (tree, page, distance, kind), the 1-minute load average at each repeat)."""
+    block by (tree, page, distance, kind), the 1-minute load average at each repeat). A
+    page a tree lacks is skipped there."""
     figures: dict[tuple, list[float]] = {}
     loads = []
     with contextlib.ExitStack() as stack:
         servers = {name: stack.enter_context(serve(tree, name)) for name, tree in trees.items()}
-        for url, pid in servers.values():  # imports, caches: not measured
+        for name, (url, pid) in servers.items():  # imports, caches: not measured
             for page in PAGES:
-                for distance in DISTANCES:
+                for distance in page.distances if has_page(trees[name], page) else ():
                     asyncio.run(block(url, pid, page, distance, "drop", 3, 10_000))
-        blocks = [(p, d, k) for p in PAGES for d in DISTANCES for k in KINDS]
+        blocks = [(p, d, k) for p in PAGES for d in p.distances for k in KINDS]
         for repeat in range(repeats):
             loads.append(os.getloadavg()[0])
             order = list(servers) if repeat % 2 == 0 else list(reversed(servers))
             for number, (page, distance, kind) in enumerate(blocks):
                 start = (repeat * len(blocks) + number) * reruns  # fresh drop spots
                 for name in order:
+                    if not has_page(trees[name], page):
+                        continue
                     url, pid = servers[name]
                     cpu = asyncio.run(block(url, pid, page, distance, kind, reruns, start))
                     figures.setdefault((name, page.name, distance, kind), []).append(cpu)
@@ -247,13 +270,19 @@ def report(figures: dict, trees: list[str], against: str, args, loads: list[floa
     header = ["page", "rerun", "distance", *(f"{name}: server CPU ms / rerun" for name in trees)]
     if len(trees) == 2:
         header.append(f"{trees[0]} / {trees[1]}")
-    rows, held = [], []
+    rows, held, versus = [], [], []
     for page in PAGES:
         for kind in KINDS:
-            for distance in DISTANCES:
-                cpus = [statistics.median(figures[(n, page.name, distance, kind)]) for n in trees]
-                ratio = [f"{cpus[0] / cpus[1]:.2f}"] if len(cpus) == 2 else []
-                rows.append([page.name, kind, distance, *(f"{c:.1f}" for c in cpus), *ratio])
+            for distance in page.distances:
+                cpus = [_median(figures, (n, page.name, distance, kind)) for n in trees]
+                ratio = []
+                if len(cpus) == 2:
+                    ratio = ["–" if None in cpus else f"{cpus[0] / cpus[1]:.2f}"]
+                shown = ["–" if c is None else f"{c:.1f}" for c in cpus]
+                rows.append([page.name, kind, distance or "–", *shown, *ratio])
+                if page.name == "infonce":
+                    versus.append(_versus(figures, trees[0], page.name, kind, cpus[0]))
+                    continue
                 verdict = "met" if cpus[0] <= TARGET_MS else "**NOT met**"
                 held.append(f"{page.name} {kind} ({distance}) {verdict}")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -269,7 +298,30 @@ def report(figures: dict, trees: list[str], against: str, args, loads: list[floa
     if against:
         lines.append(f"old: `git archive {against}`; new: this checkout.")
     lines.append(f"Target: median <= {TARGET_MS:g} ms of server CPU per rerun: " + "; ".join(held))
+    if versus:
+        lines.append(
+            f"Target: the InfoNCE page's rerun costs no more than the {BASELINE}'s (same kind "
+            f"of rerun, {trees[0]}, measured in this run): " + "; ".join(versus)
+        )
     return "\n".join(lines) + "\n"
+
+
+def _median(figures: dict, block_key: tuple) -> float | None:
+    """The median of a block's figures; None for a block not measured (a page the tree
+    lacks)."""
+    cpus = figures.get(block_key)
+    return statistics.median(cpus) if cpus else None
+
+
+def _versus(figures: dict, tree: str, page: str, kind: str, cpu: float) -> str:
+    """``page``'s median (``cpu``) against the baseline's, with each of its distances."""
+    base = next(p for p in PAGES if p.name == BASELINE)
+    parts = []
+    for distance in base.distances:
+        other = _median(figures, (tree, BASELINE, distance, kind))
+        verdict = "met" if cpu <= other else "**NOT met**"
+        parts.append(f"{cpu:.1f} vs {other:.1f} ms ({distance}, {cpu / other:.2f}×) {verdict}")
+    return f"{page} {kind}: " + ", ".join(parts)
 
 
 def main() -> None:

@@ -143,6 +143,18 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         device="cpu",
     ),
     _one(
+        "triplet_diagram",
+        "Mining page: the triplet diagram",
+        "`triplet_density` on the 1,797 digits (519 million triplets) in <= 2 s.",
+        "Every valid triplet is binned at (d(a, p), d(a, n)) without enumerating it: per "
+        "anchor a histogram of its positive distances and one of its negative distances, "
+        "and the batch's 2-D histogram is their product summed over anchors (one small "
+        "matrix product), with batch-hard's and semi-hard's pick per anchor. The page caches "
+        "it per data set and distance; a new margin costs `kind_counts` (exact, the numbers "
+        "`BatchAnalysis.counts` gives) and the figure.",
+        device="cpu",
+    ),
+    _one(
         "expr_attacks",
         "Typed distances: hostile input",
         "every hostile expression refused in < 100 ms.",
@@ -180,6 +192,16 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "collapse_gif",
         "A collapse run as a GIF for slides",
         "<= 10 s and <= 5 MB at the default width.",
+    ),
+    _one(
+        "contrastive_training",
+        "SimCLR-style digits training: temperature and dimensional collapse",
+        "<= 3 s a run (warm, default settings, every record's spectra included), <= 6 s for "
+        "two presets in lockstep.",
+        "Each preset of `lossviz/training/contrastive_training.py` is timed whole and with "
+        "only its first and last records, which is the cost of training alone: the difference "
+        "is what the records (alignment, uniformity, points, two covariance spectra of the "
+        "512 probe digits) cost. Torch threads as the app sets them.",
     ),
     _one(
         "loadtest",

@@ -28,7 +28,6 @@ with st.sidebar:
     widgets.toggle(binding, "normalize")
     st.subheader("Gradient descent")
     widgets.number(binding, "lr", format="%.4g")
-    infonce_batch_view.batch_controls(binding)
 scene = binding.commit()
 with st.sidebar:
     class_link("pages/infonce.py", scene.to_query())
@@ -48,22 +47,17 @@ def circle_view():
         st.error(f"{inert(problem)} Drag the point away, pick a preset or press Reset.")
         return
     hardest = reading.hardest
-    metrics = st.columns(4)
+    metrics = st.columns(4)  # short labels: four to a line on a phone too
     metrics[0].metric("loss", f"{reading.loss:.3f}")
-    bound = "none off the circle" if reading.lower_bound is None else f"{reading.lower_bound:.3f}"
-    metrics[1].metric("lowest possible", bound,
-                      help="log(1 + k·e^(−2/τ)): P on A, every negative opposite.")  # fmt: skip
-    metrics[2].metric(
-        "all on one spot",
-        f"{reading.collapsed:.3f}",
-        help="log(1 + k): every similarity equal, every weight 1/(k + 1).",
-    )
-    share = f"N{hardest}: {100 * reading.weights[hardest]:.0f} %"
-    metrics[3].metric(
-        "hardest negative",
-        share,
-        help="The negative with the largest softmax weight, and its weight.",
-    )
+    bound = "none" if reading.lower_bound is None else infonce_page.shown(reading.lower_bound)
+    metrics[1].metric("lowest", bound, help="The lowest the loss can be on the circle, "
+                      "log(1 + k·e^(−2/τ)): P on A, every negative opposite. None off it: "
+                      "raw dot products grow without bound.")  # fmt: skip
+    metrics[2].metric("collapsed", f"{reading.collapsed:.3f}", help="The loss with every "
+                      "point on one spot, log(1 + k): every weight 1/(k + 1).")  # fmt: skip
+    metrics[3].metric(f"N{hardest} takes", f"{100 * reading.weights[hardest]:.0f} %",
+                      help="The hardest negative (the largest softmax weight) and its "
+                      "weight: its share of the push on A.")  # fmt: skip
 
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -71,12 +65,9 @@ def circle_view():
         descent_buttons(infonce_page.step, scene,
                         f"Arrows: −∇L × {scale:.3g}, along the circle when on it; widths and "
                         "bars: the softmax weights.", widths=(2, 3, 4))  # fmt: skip
-    with right:
         st.latex(infonce_latex(reading, scene.tau))
-        st.dataframe(
-            infonce_page.weights_table(reading), hide_index=True, width="stretch",
-            column_config=infonce_page.WEIGHT_COLUMNS,
-        )  # fmt: skip
+    with right:
+        st.markdown(infonce_page.weights_table(reading))
         measures = st.columns(2)
         measures[0].metric("alignment", f"{reading.alignment:.3f}",
                            help="‖a − p‖² (Wang and Isola 2020): 0 when P sits on A.")  # fmt: skip
@@ -92,9 +83,12 @@ def circle_view():
                                              toggle_in=toggles[1])  # fmt: skip
 
 
-circle_tab, batch_tab = st.tabs(["One anchor on the circle", "A batch of 2N views"])
-with circle_tab:
-    circle_view()
-with batch_tab:
-    infonce_batch_view.batch_view(binding, scene)
+# Lazy tabs: only the open one runs (the batch's charts cost a drop nothing).
+circle_tab, batch_tab = st.tabs(infonce_page.TABS, key=infonce_page.TAB_KEY, on_change="rerun")
+if circle_tab.open:
+    with circle_tab:
+        circle_view()
+if batch_tab.open:
+    with batch_tab:
+        infonce_batch_view.batch_view(binding)
 infonce_page.infonce_explainer()

@@ -17,6 +17,7 @@ from lossviz.scenes.presets import INFONCE_PRESETS
 from lossviz.scenes.scene import InfoNCEScene
 from lossviz.teaching.formulas import infonce_latex
 from lossviz.teaching.snippets import infonce_snippet
+from lossviz.ui import infonce_page
 from lossviz.ui.components.infonce_readout import infonce_reading_json, infonce_weights
 from lossviz.ui.points import RESET
 from tests import apptest_helpers as helpers
@@ -35,8 +36,16 @@ SCENE_KEY = "infonce.scene"
 TOOLS_ON = {"infonce.show_code": True, "infonce.conventions": True}
 
 
-def open_page(query: dict[str, str] | None = None, tools: bool = True) -> AppTest:
-    return helpers.open_page(PAGE, query, TOOLS_ON if tools else None)
+BATCH_TAB = {"infonce.tab": "A batch of 2N views"}
+
+
+def open_page(
+    query: dict[str, str] | None = None, tools: bool = True, batch: bool = False
+) -> AppTest:
+    """The page as a link opens it: with the two toggles on (``tools``), on the batch tab
+    (``batch``)."""
+    state = {**(TOOLS_ON if tools else {}), **(BATCH_TAB if batch else {})}
+    return helpers.open_page(PAGE, query, state)
 
 
 def scene_of(at: AppTest) -> InfoNCEScene:
@@ -56,15 +65,22 @@ def assert_shows_core_numbers(at: AppTest, tools: bool = True) -> None:
     reading = expected(scene)
     shown = metric_values(at)
     assert shown["loss"] == f"{reading.loss:.3f}"
-    bound = "none off the circle" if not scene.normalize else f"{reading.lower_bound:.3f}"
-    assert shown["lowest possible"] == bound
-    assert shown["all on one spot"] == f"{math.log(1 + scene.negatives):.3f}"
+    bound = "none" if not scene.normalize else infonce_page.shown(reading.lower_bound)
+    assert shown["lowest"] == bound
+    assert shown["collapsed"] == f"{math.log(1 + scene.negatives):.3f}"
     hardest = reading.hardest
-    assert shown["hardest negative"] == f"N{hardest}: {100 * reading.weights[hardest]:.0f} %"
+    assert shown[f"N{hardest} takes"] == f"{100 * reading.weights[hardest]:.0f} %"
     assert shown["alignment"] == f"{reading.alignment:.3f}"
     assert shown["uniformity"] == f"{reading.uniformity:.3f}"
     data = plane_data(at)
-    assert data["points"] == {name: list(xy) for name, xy in scene.points().items()}
+    drawn = {name: list(xy) for name, xy in scene.points().items()}
+    if scene.normalize:  # drawn where the loss sees them: on the unit circle
+        drawn = {
+            name: [x / math.hypot(x, y), y / math.hypot(x, y)] for name, (x, y) in drawn.items()
+        }
+    assert data["points"].keys() == drawn.keys()
+    for name, xy in drawn.items():
+        assert data["points"][name] == pytest.approx(xy, rel=1e-12, abs=1e-15), name
     assert data["circle"] is scene.normalize
     assert data["weights"] == pytest.approx(infonce_weights(reading))
     assert data["reading"] == json.loads(json.dumps(infonce_reading_json(reading)))
@@ -73,9 +89,12 @@ def assert_shows_core_numbers(at: AppTest, tools: bool = True) -> None:
         assert ax * -gx >= 0 and ay * -gy >= 0
     latex = [element.value.strip("$\n") for element in at.latex]
     assert infonce_latex(reading, scene.tau) in latex
-    table = at.dataframe[0].value
-    assert list(table["point"]) == ["P", *(f"N{i}" for i in range(1, scene.negatives + 1))]
-    assert list(table["weight"]) == pytest.approx(reading.weights, rel=1e-12)
+    rows = [line for m in at.markdown for line in m.value.splitlines() if line.startswith("| ")]
+    rows = rows[rows.index("| point | s(A, ·) | weight | ‖∇L‖ |") + 1 :]
+    names = ["P", *(f"N{i}" for i in range(1, scene.negatives + 1))]
+    assert [row.split(" | ")[0] for row in rows[: len(names)]] == [f"| {n}" for n in names]
+    for row, weight in zip(rows, reading.weights, strict=False):
+        assert row.split(" | ")[2] == f"{weight:.3f}"
     if tools:
         positions = [list(xy) for xy in scene.points().values()]
         script = infonce_snippet(positions, scene.tau, scene.normalize).strip()
@@ -109,7 +128,7 @@ def test_each_circle_control_changes_the_scene_and_the_numbers(label, value, fie
      ("Anchor row", 5, "row")],
 )  # fmt: skip
 def test_each_batch_control_changes_the_batch_and_its_numbers(label, value, field):
-    at = open_page(tools=False)
+    at = open_page(tools=False, batch=True)
     ok(widget(at, label).set_value(value).run())
     scene = scene_of(at)
     assert getattr(scene, field) == value
@@ -119,7 +138,7 @@ def test_each_batch_control_changes_the_batch_and_its_numbers(label, value, fiel
     assert shown["batch NT-Xent"] == f"{reading.nt_xent:.3f}"
     assert shown["batch's lowest possible"] == f"{reading.lower_bound:.3f}"
     assert shown["batch collapsed"] == f"{math.log(2 * scene.examples - 1):.3f}"
-    losses = at.dataframe[1].value
+    losses = at.dataframe[0].value
     assert list(losses["value"]) == pytest.approx(
         [
             reading.nt_xent,
@@ -210,7 +229,7 @@ def test_the_link_holds_the_scene():
 
 def test_the_conventions_panel_shows_three_names_and_the_overflow():
     at = open_page(dict(INFONCE_PRESETS["easy"].scene.to_query()))  # s(A, P) = cos 12°
-    table = at.dataframe[1].value  # the circle's weights, then the conventions
+    table = at.dataframe[0].value  # the conventions
     assert list(table["library"]) == ["pytorch-metric-learning", "sentence-transformers", "CLIP"]
     assert list(table["loss"]) == pytest.approx([expected(scene_of(at)).loss] * 3)
     shown = metric_values(at)
@@ -219,8 +238,6 @@ def test_the_conventions_panel_shows_three_names_and_the_overflow():
 
 
 def test_a_rerun_reads_the_circle_once(monkeypatch):
-    from lossviz.ui import infonce_page
-
     calls = []
 
     def counted(*args, **kwargs):
@@ -231,3 +248,32 @@ def test_a_rerun_reads_the_circle_once(monkeypatch):
     infonce_page.reading_of.cache_clear()
     open_page()
     assert len(calls) == 1
+
+
+def test_a_link_with_longer_vectors_draws_them_on_the_circle():
+    at = open_page({"ax": "2", "ay": "0", "px": "0", "py": "-1.5"}, tools=False)
+    assert (scene_of(at).ax, scene_of(at).py) == (2.0, -1.5)  # the link's values are kept
+    points = plane_data(at)["points"]
+    assert points["A"] == [1.0, 0.0] and points["P"] == [0.0, -1.0]
+    assert_shows_core_numbers(at, tools=False)
+
+
+def test_only_the_open_tab_runs():
+    circle = open_page(tools=False)
+    assert not circle.get("plotly_chart") and component_data(circle, "lossviz.plane")
+    assert not [w for w in circle.slider if w.label == "Examples N"]
+    batch = open_page(tools=False, batch=True)
+    assert len(batch.get("plotly_chart")) == 4 and not component_data(batch, "lossviz.plane")
+    assert scene_of(batch) == scene_of(circle)  # the hidden controls keep their values
+
+
+def test_a_batch_setting_outlives_a_visit_to_the_other_tab():
+    at = open_page(tools=False, batch=True)
+    ok(widget(at, "Examples N").set_value(20).run())
+    at.session_state["infonce.tab"] = "One anchor on the circle"
+    ok(at.run())
+    assert scene_of(at).examples == 20 and at.query_params["examples"] == "20"
+    at.session_state["infonce.tab"] = "A batch of 2N views"
+    ok(at.run())
+    assert widget(at, "Examples N").value == 20
+    assert metric_values(at)["batch collapsed"] == f"{math.log(39):.3f}"

@@ -37,7 +37,7 @@ def class_symbol(label: int, dim: int) -> str:
 
 
 def _title(text: str) -> dict[str, Any]:
-    return {"text": text, "x": 0.5, "font": {"size": 14}}
+    return {"text": text, "x": 0.5, "xanchor": "center", "font": {"size": 14}}
 
 
 def _cell_marker_size(views: int) -> float:
@@ -129,10 +129,7 @@ def similarity_heatmap(
             {"type": "rect", "x0": -0.5, "x1": m - 0.5, "y0": anchor - 0.5, "y1": anchor + 0.5,
              "line": {"color": COLORS["anchor"], "width": 2}}
         )  # fmt: skip
-    text = title or (
-        f"Cosine similarities of {m} views (view 1 of {n} examples, then view 2): "
-        "○ positive, × left out"
-    )
+    text = title or (f"Cosines of {m} views: ○ positive, × left out")
     layout = {
         "title": _title(text),
         "height": 560,
@@ -332,10 +329,7 @@ def views_figure(
         )
     shape = "circle" if dim == 2 else "sphere"
     layout: dict[str, Any] = {
-        "title": _title(
-            title
-            or f"{m} views of {n} examples on the unit {shape}; lines join an example's two views"
-        ),
+        "title": _title(title or f"{m} views of {n} examples on the unit {shape}"),
         "height": 520,
         "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
         "legend": {

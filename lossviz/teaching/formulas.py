@@ -5,9 +5,20 @@ from __future__ import annotations
 from lossviz.core.circle_reading import CircleReading
 from lossviz.core.triplet_reading import TripletReading
 
+SHOWN_NEGATIVES = 2  # InfoNCE's negatives written out; the others as one sum
+
 
 def _n(value: float) -> str:
     return f"{value:.3f}"
+
+
+def _small(value: float) -> str:
+    """Three decimals, or three significant digits below 0.001 as LaTeX (a bound of
+    8.24e-09 is not 0)."""
+    if value == 0 or abs(value) >= 1e-3:
+        return _n(value)
+    mantissa, exponent = f"{value:.2e}".split("e")
+    return rf"{mantissa} \times 10^{{{int(exponent)}}}"
 
 
 def triplet_latex(reading: TripletReading, margin: float, swap: bool) -> str:
@@ -56,13 +67,14 @@ def infonce_latex(reading: CircleReading, temperature: float) -> str:
     """InfoNCE as ``-log`` of the positive's softmax share, the numbers substituted (s: the
     cosine on the circle, the raw dot product off it), and its least value on the circle."""
     s_ap, *s_an = reading.similarities
-    negatives = r" + ".join(rf"e^{{{_n(s)}/\tau}}" for s in s_an[:3])
-    if len(s_an) > 3:
-        negatives += rf" + \dots\ ({len(s_an) - 3}\ \text{{more}})"
+    negatives = r" + ".join(rf"e^{{{_n(s)}/\tau}}" for s in s_an[:SHOWN_NEGATIVES])
+    if len(s_an) > SHOWN_NEGATIVES:  # the line stays narrow enough for a column
+        negatives += rf" + \sum_{{i={SHOWN_NEGATIVES + 1}}}^{{{len(s_an)}}} e^{{s(a,n_i)/\tau}}"
     bound = ""
     if reading.lower_bound is not None:
         bound = (
-            rf" \\ L_{{\min}} &= \log\bigl(1 + k\, e^{{-2/\tau}}\bigr) = {_n(reading.lower_bound)}"
+            rf" \\ L_{{\min}} &= \log\bigl(1 + k\, e^{{-2/\tau}}\bigr)"
+            rf" = {_small(reading.lower_bound)}"
             rf" \qquad (k = {len(s_an)})"
         )
     return (

@@ -16,6 +16,7 @@ from lossviz.core.pair_reading import (
     read_pair,
 )
 from lossviz.figures.curves import contrastive_curves
+from lossviz.figures.shared_figure import SharedFigure
 from lossviz.scenes.scene import ContrastiveScene
 from lossviz.ui.controls import LOSS_FIELDS
 from lossviz.ui.points import ScenePoints
@@ -72,20 +73,6 @@ def curves_figure(
     hi = max(2.0 * margin, 1.15 * pair[0], 0.5)
     curves = loss_curves(margin, hi)
     return contrastive_curves(*curves, margin, pair, inverted_point, figure=SharedFigure)
-
-
-class SharedFigure(go.Figure):
-    """A figure built once and shared read-only by every session (never changed after it
-    is built): its :meth:`to_dict`, which ``st.plotly_chart`` serialises on every rerun (a
-    deep copy of the curves' 1,600 floats and the theme's template), is computed once.
-    Treat what it returns as read-only."""
-
-    @functools.cached_property
-    def _shared_dict(self) -> dict:
-        return super().to_dict()
-
-    def to_dict(self) -> dict:
-        return self._shared_dict
 
 
 @functools.lru_cache(maxsize=64)

@@ -28,6 +28,7 @@ from lossviz.batches.contrastive_batch import (
 from lossviz.batches.contrastive_views import ViewBatch, make_views
 from lossviz.core.circle_reading import CircleReading
 from lossviz.figures import contrastive as figures
+from lossviz.figures.shared_figure import SharedFigure
 from lossviz.scenes.scene import InfoNCEScene
 from lossviz.teaching.temperature_conventions import naive_versus_stable, temperature_conventions
 from lossviz.ui import widgets
@@ -36,14 +37,21 @@ from lossviz.ui.state import SceneBinding
 BATCH_FIELDS = ("batch", "examples", "dim", "noise", "seed")  # make_views' arguments
 
 
-def batch_controls(binding: SceneBinding) -> None:
-    """The batch's controls, in the sidebar under their own heading."""
-    st.subheader("Batch (second tab)")
-    widgets.choice(binding, "batch")
-    widgets.slider(binding, "examples")
-    widgets.choice(binding, "dim", style="radio", horizontal=True)
-    widgets.slider(binding, "noise")
-    widgets.number(binding, "seed")
+def batch_controls(binding: SceneBinding) -> InfoNCEScene:
+    """The batch's controls, at the top of its tab (drawn only while the tab is open: the
+    scene keeps their values meanwhile); returns the scene they leave."""
+    columns = st.columns([3, 2, 2, 3, 2])
+    with columns[0]:
+        widgets.choice(binding, "batch")
+    with columns[1]:
+        widgets.slider(binding, "examples")
+    with columns[2]:
+        widgets.choice(binding, "dim", style="radio")
+    with columns[3]:
+        widgets.slider(binding, "noise")
+    with columns[4]:
+        widgets.number(binding, "seed")
+    return binding.commit()
 
 
 @functools.lru_cache(maxsize=32)
@@ -78,7 +86,7 @@ def batch_figures(batch_key: tuple, temperature: float, row: int) -> tuple[go.Fi
     views, similarity = batch.views.numpy(), reading.similarity.numpy()
     weights, partner = reading.weights.numpy(), reading.partner.numpy()
     sweep = sweep_of(batch_key)
-    return (
+    built = (
         figures.views_figure(views, batch.example.numpy(), batch.classes.numpy(),
                              batch.class_names, anchor=row),
         figures.similarity_heatmap(similarity, weights, partner, anchor=row,
@@ -88,6 +96,7 @@ def batch_figures(batch_key: tuple, temperature: float, row: int) -> tuple[go.Fi
                                   temperature, reading.nt_xent, collapsed=sweep.collapsed,
                                   negatives=reading.negatives),
     )  # fmt: skip
+    return tuple(SharedFigure(figure) for figure in built)
 
 
 def _losses_table(reading: BatchReading) -> list[dict[str, Any]]:
@@ -110,8 +119,10 @@ def _span(values: list[int]) -> str:
     return f"{low:,}" if low == high else f"{low:,} to {high:,}"
 
 
-def batch_view(binding: SceneBinding, scene: InfoNCEScene) -> None:
-    """The batch tab: the views, the matrix, one row's softmax and the batch losses."""
+def batch_view(binding: SceneBinding) -> None:
+    """The batch tab: its controls, the views, the matrix, one row's softmax, the loss
+    against the temperature and the batch losses."""
+    scene = batch_controls(binding)
     key = tuple(getattr(scene, field) for field in BATCH_FIELDS)
     reading = reading_of(key, scene.tau)
     rows = len(reading.partner)
@@ -119,7 +130,7 @@ def batch_view(binding: SceneBinding, scene: InfoNCEScene) -> None:
     st.caption(
         f"{scene.examples} examples, two views each: {rows} rows. Row i's positive is the other "
         f"view of its example; the other {rows - 2} rows are its negatives (NT-Xent, τ = "
-        f"{scene.tau:g})."
+        f"{scene.tau:g}). On the circle or the sphere a line joins an example's two views."
     )
     metrics = st.columns(4)
     metrics[0].metric("batch NT-Xent", f"{reading.nt_xent:.3f}")

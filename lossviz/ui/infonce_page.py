@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import streamlit as st
 
@@ -19,6 +20,8 @@ BINDING = SceneBinding(
 POINTS = ScenePoints(BINDING, INFONCE_NAMES, INFONCE_COORDS, in_use=InfoNCEScene.in_use)
 OFF_CIRCLE_BOUNDS = POINTS.bounds  # the coordinates' own range: (-2, 2)
 PLANE_KEY = "infonce.plane"
+TAB_KEY = "infonce.tab"
+TABS = ("One anchor on the circle", "A batch of 2N views")
 
 
 def bounds(scene: InfoNCEScene) -> tuple[float, float]:
@@ -45,7 +48,18 @@ def reading_of(
 
 
 def view(scene: InfoNCEScene) -> CircleView:
-    return CircleView(PLANE_KEY, points_key(scene), scene.tau, scene.normalize, bounds(scene))
+    """The circle plane for ``scene``. On the circle the points are drawn normalised, where
+    the loss sees them (a link may give any length: the loss normalises it, and so does the
+    first move); read the scene first (a point at the centre has no place to be drawn)."""
+    points = points_key(scene)
+    if scene.normalize:
+        points = tuple((name, _unit(xy)) for name, xy in points)
+    return CircleView(PLANE_KEY, points, scene.tau, scene.normalize, bounds(scene))
+
+
+def _unit(xy: tuple[float, float]) -> tuple[float, float]:
+    length = math.hypot(*xy)
+    return (xy[0] / length, xy[1] / length) if length > 0 else xy
 
 
 def step(scene: InfoNCEScene, steps: int = 1) -> None:
@@ -57,25 +71,22 @@ def step(scene: InfoNCEScene, steps: int = 1) -> None:
     POINTS.follow([list(frame.values()) for frame in frames])
 
 
-WEIGHT_COLUMNS = {
-    "s(A, ·)": st.column_config.NumberColumn(format="%.3f", help="Similarity to A"),
-    "weight": st.column_config.NumberColumn(format="%.3f", help="Softmax weight"),
-    "|∇L|": st.column_config.NumberColumn(format="%.3g", help="Length of the gradient"),
-}
+def shown(value: float) -> str:
+    """Three decimals, or three significant digits below 0.001 (a bound of 8.24e-09 is not
+    0, and the plane's read-out says 8.24e-9)."""
+    return f"{value:.3f}" if value == 0 or abs(value) >= 1e-3 else f"{value:.2e}"
 
 
-def weights_table(reading: CircleReading) -> list[dict[str, object]]:
-    """One row per candidate (P, then N1 ...): its similarity to A, its logit s / tau's share
-    (the softmax weight) and the length of its gradient: what the bars and arrows show."""
+def weights_table(reading: CircleReading) -> str:
+    """One row per candidate (P, then N1 ...): its similarity to A, its softmax weight and
+    the length of its gradient, what the bars and arrows show, as a Markdown table (numbers
+    only: nothing from outside)."""
     names = ("P", *(f"N{i}" for i in range(1, len(reading.weights))))
-    rows = []
+    rows = ["| point | s(A, ·) | weight | ‖∇L‖ |", "|---|--:|--:|--:|"]
     for name, similarity, weight in zip(names, reading.similarities, reading.weights, strict=True):
         gx, gy = reading.gradients[name]
-        rows.append({
-            "point": name, "s(A, ·)": similarity, "weight": weight,
-            "|∇L|": (gx * gx + gy * gy) ** 0.5,
-        })  # fmt: skip
-    return rows
+        rows.append(f"| {name} | {similarity:.3f} | {weight:.3f} | {math.hypot(gx, gy):.3g} |")
+    return "\n".join(rows)
 
 
 def infonce_explainer() -> None:

@@ -1,0 +1,25 @@
+"""A Plotly figure built once and shared read-only by every session."""
+
+from __future__ import annotations
+
+import functools
+
+import plotly.graph_objects as go
+
+
+class SharedFigure(go.Figure):
+    """A figure built once and shared read-only by every session (never changed after it
+    is built): its :meth:`to_dict`, which ``st.plotly_chart`` serialises on every rerun (a
+    deep copy of every array and of the theme's template), is computed once. Treat what it
+    returns as read-only. ``SharedFigure(figure)`` shares a figure built elsewhere (one
+    copy, when it is made)."""
+
+    @functools.cached_property
+    def _shared_dict(self) -> dict:
+        return super().to_dict()
+
+    def to_dict(self) -> dict:
+        return self._shared_dict
+
+
+__all__ = ["SharedFigure"]
