@@ -62,15 +62,7 @@ def measure(name: str, points: data.LabelledPoints, repeats: int) -> dict:
     assert counts == analysis.counts(MARGIN)
 
     def figure():
-        return triplet_diagram(
-            density.edges,
-            density.counts,
-            MARGIN,
-            counts,
-            batch_hard=density.batch_hard,
-            semi_hard=density.semi_hard,
-            semi_hard_fallback=density.semi_hard_fallback,
-        )
+        return triplet_diagram(**density.drawing(MARGIN), kind_counts=counts)
 
     figure_s, fig = timed(figure, repeats)
     n, dims = points.embeddings.shape

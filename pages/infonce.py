@@ -12,6 +12,7 @@ from lossviz.ui.inert import inert
 from lossviz.ui.instruments.circle_plane import circle_plane
 from lossviz.ui.points import descent_buttons, page_header, presets_bar
 from lossviz.ui.presenter import class_link
+from lossviz.ui.readouts import small_number
 from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
@@ -49,7 +50,7 @@ def circle_view():
     hardest = reading.hardest
     metrics = st.columns(4)  # short labels: four to a line on a phone too
     metrics[0].metric("loss", f"{reading.loss:.3f}")
-    bound = "none" if reading.lower_bound is None else infonce_page.shown(reading.lower_bound)
+    bound = "none" if reading.lower_bound is None else small_number(reading.lower_bound)
     metrics[1].metric("lowest", bound, help="The lowest the loss can be on the circle, "
                       "log(1 + k·e^(−2/τ)): P on A, every negative opposite. None off it: "
                       "raw dot products grow without bound.")  # fmt: skip
@@ -67,13 +68,7 @@ def circle_view():
                         "bars: the softmax weights.", widths=(2, 3, 4))  # fmt: skip
         st.latex(infonce_latex(reading, scene.tau))
     with right:
-        st.markdown(infonce_page.weights_table(reading))
-        measures = st.columns(2)
-        measures[0].metric("alignment", f"{reading.alignment:.3f}",
-                           help="‖a − p‖² (Wang and Isola 2020): 0 when P sits on A.")  # fmt: skip
-        measures[1].metric("uniformity", f"{reading.uniformity:.3f}",
-                           help="log mean exp(−2‖x − y‖²) over every pair of points: lower is "
-                           "more evenly spread.")  # fmt: skip
+        st.markdown(infonce_page.weights_and_measures(reading))  # one element: a drop's cost
         positions = [list(xy) for _name, xy in infonce_page.points_key(scene)]
         toggles = st.columns(2)
         copy_as_code(lambda: infonce_snippet(positions, scene.tau, scene.normalize),

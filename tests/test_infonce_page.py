@@ -20,6 +20,7 @@ from lossviz.teaching.snippets import infonce_snippet
 from lossviz.ui import infonce_page
 from lossviz.ui.components.infonce_readout import infonce_reading_json, infonce_weights
 from lossviz.ui.points import RESET
+from lossviz.ui.readouts import small_number
 from tests import apptest_helpers as helpers
 from tests.apptest_helpers import (
     assert_preset_shown,
@@ -65,13 +66,14 @@ def assert_shows_core_numbers(at: AppTest, tools: bool = True) -> None:
     reading = expected(scene)
     shown = metric_values(at)
     assert shown["loss"] == f"{reading.loss:.3f}"
-    bound = "none" if not scene.normalize else infonce_page.shown(reading.lower_bound)
+    bound = "none" if not scene.normalize else small_number(reading.lower_bound)
     assert shown["lowest"] == bound
     assert shown["collapsed"] == f"{math.log(1 + scene.negatives):.3f}"
     hardest = reading.hardest
     assert shown[f"N{hardest} takes"] == f"{100 * reading.weights[hardest]:.0f} %"
-    assert shown["alignment"] == f"{reading.alignment:.3f}"
-    assert shown["uniformity"] == f"{reading.uniformity:.3f}"
+    text = " ".join(m.value for m in at.markdown)
+    assert f"= **{reading.alignment:.3f}** (0 when P sits on A)" in text
+    assert f"= **{reading.uniformity:.3f}** (lower: more evenly spread)" in text
     data = plane_data(at)
     drawn = {name: list(xy) for name, xy in scene.points().items()}
     if scene.normalize:  # drawn where the loss sees them: on the unit circle
@@ -136,7 +138,7 @@ def test_each_batch_control_changes_the_batch_and_its_numbers(label, value, fiel
                                     scene.seed), scene.tau)  # fmt: skip
     shown = metric_values(at)
     assert shown["batch NT-Xent"] == f"{reading.nt_xent:.3f}"
-    assert shown["batch's lowest possible"] == f"{reading.lower_bound:.3f}"
+    assert shown["batch's lowest possible"] == small_number(reading.lower_bound)
     assert shown["batch collapsed"] == f"{math.log(2 * scene.examples - 1):.3f}"
     losses = at.dataframe[0].value
     assert list(losses["value"]) == pytest.approx(

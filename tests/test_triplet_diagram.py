@@ -271,18 +271,7 @@ def figure_of(x, labels, margin: float, **kwargs):
     analysis = BatchAnalysis(x, labels)
     density = triplet_density(analysis.dist, labels, **kwargs)
     counts = analysis.counts(margin)
-    dots = density.dots
-    fig = triplet_diagram(
-        density.edges,
-        density.counts,
-        margin,
-        counts,
-        batch_hard=density.batch_hard,
-        semi_hard=density.semi_hard,
-        semi_hard_fallback=density.semi_hard_fallback,
-        dots=dots,
-        dot_kinds=density.dot_kinds(margin) if dots is not None else None,
-    )
+    fig = triplet_diagram(**density.drawing(margin), kind_counts=counts)
     return fig, density, counts
 
 

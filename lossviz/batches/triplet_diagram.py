@@ -81,6 +81,16 @@ class TripletDensity:
         d_ap, d_an = torch.from_numpy(self.dots.d_ap), torch.from_numpy(self.dots.d_an)
         return classify(d_ap, d_an, margin).numpy()
 
+    def drawing(self, margin: float) -> dict[str, object]:
+        """What :func:`lossviz.figures.triplet_diagram.triplet_diagram` draws of this density
+        at ``margin``, as its keyword arguments (add ``kind_counts``)."""
+        return {
+            "edges": self.edges, "counts": self.counts, "margin": margin,
+            "batch_hard": self.batch_hard, "semi_hard": self.semi_hard,
+            "semi_hard_fallback": self.semi_hard_fallback, "dots": self.dots,
+            "dot_kinds": self.dot_kinds(margin) if self.dots is not None else None,
+        }  # fmt: skip
+
 
 def triplet_density(
     distances: Tensor | np.ndarray,

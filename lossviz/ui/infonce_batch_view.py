@@ -32,6 +32,7 @@ from lossviz.figures.shared_figure import SharedFigure
 from lossviz.scenes.scene import InfoNCEScene
 from lossviz.teaching.temperature_conventions import naive_versus_stable, temperature_conventions
 from lossviz.ui import widgets
+from lossviz.ui.readouts import small_number
 from lossviz.ui.state import SceneBinding
 
 BATCH_FIELDS = ("batch", "examples", "dim", "noise", "seed")  # make_views' arguments
@@ -134,7 +135,7 @@ def batch_view(binding: SceneBinding) -> None:
     )
     metrics = st.columns(4)
     metrics[0].metric("batch NT-Xent", f"{reading.nt_xent:.3f}")
-    metrics[1].metric("batch's lowest possible", f"{reading.lower_bound:.3f}",
+    metrics[1].metric("batch's lowest possible", small_number(reading.lower_bound),
                       help="log(1 + (2N − 2)·e^(−2/τ)): every positive on its anchor, "
                       "every negative opposite (on the sphere).")  # fmt: skip
     metrics[2].metric("batch collapsed", f"{reading.collapsed:.3f}",

@@ -71,12 +71,6 @@ def step(scene: InfoNCEScene, steps: int = 1) -> None:
     POINTS.follow([list(frame.values()) for frame in frames])
 
 
-def shown(value: float) -> str:
-    """Three decimals, or three significant digits below 0.001 (a bound of 8.24e-09 is not
-    0, and the plane's read-out says 8.24e-9)."""
-    return f"{value:.3f}" if value == 0 or abs(value) >= 1e-3 else f"{value:.2e}"
-
-
 def weights_table(reading: CircleReading) -> str:
     """One row per candidate (P, then N1 ...): its similarity to A, its softmax weight and
     the length of its gradient, what the bars and arrows show, as a Markdown table (numbers
@@ -87,6 +81,20 @@ def weights_table(reading: CircleReading) -> str:
         gx, gy = reading.gradients[name]
         rows.append(f"| {name} | {similarity:.3f} | {weight:.3f} | {math.hypot(gx, gy):.3g} |")
     return "\n".join(rows)
+
+
+def measures_line(reading: CircleReading) -> str:
+    """Wang and Isola's alignment and uniformity of the points, with their definitions."""
+    return (
+        f"**Alignment** ‖a − p‖² = **{reading.alignment:.3f}** (0 when P sits on A)  \n"
+        f"**Uniformity** log mean e^(−2‖x − y‖²) over every pair = "
+        f"**{reading.uniformity:.3f}** (lower: more evenly spread)"
+    )
+
+
+def weights_and_measures(reading: CircleReading) -> str:
+    """The weights table, then the measures (one Markdown element: numbers only)."""
+    return f"{weights_table(reading)}\n\n{measures_line(reading)}"
 
 
 def infonce_explainer() -> None:

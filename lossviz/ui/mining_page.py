@@ -255,17 +255,7 @@ def triplet_diagram(
     """The triplet diagram at ``margin``: the cached density, the margin's lines and the
     core's exact ``counts`` of each kind."""
     density = diagram_density(key, distance, analysis)
-    figure = diagram_figure(
-        density.edges,
-        density.counts,
-        margin,
-        counts,
-        batch_hard=density.batch_hard,
-        semi_hard=density.semi_hard,
-        semi_hard_fallback=density.semi_hard_fallback,
-        dots=density.dots,
-        dot_kinds=density.dot_kinds(margin) if density.dots is not None else None,
-    )
+    figure = diagram_figure(**density.drawing(margin), kind_counts=counts)
     st.plotly_chart(figure, width="stretch")
     drawn = "one dot each" if density.dots is not None else "shaded by how many share a cell"
     st.caption(

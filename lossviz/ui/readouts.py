@@ -1,4 +1,5 @@
-"""Small Streamlit read-outs shared by the loss pages: the kind badge and explanations."""
+"""Small Streamlit read-outs shared by the loss pages: the kind badge, explanations and how a
+small number is written."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ from lossviz.core.triplets import Kind
 from lossviz.figures import KIND_COLORS, ink_on
 
 KIND_SYMBOLS = {Kind.EASY: "✓", Kind.SEMI_HARD: "◐", Kind.HARD: "✗"}
+
+
+def small_number(value: float) -> str:
+    """Three decimals, or three significant digits below 0.001 (a bound of 8.24e-09 is not
+    0, and the plane's read-out says 8.24e-9)."""
+    return f"{value:.3f}" if value == 0 or abs(value) >= 1e-3 else f"{value:.2e}"
 
 
 def kind_badge(kind: Kind) -> None:

@@ -31,9 +31,9 @@ from lossviz.scenes.presets import INFONCE_PRESETS
 from lossviz.scenes.scene import InfoNCEScene
 from lossviz.teaching.snippets import infonce_snippet
 from lossviz.teaching.temperature_conventions import naive_versus_stable
-from lossviz.ui import infonce_page
 from lossviz.ui.instruments.circle_plane import ON_CIRCLE_BOUNDS
 from lossviz.ui.points import DESCENT_STEPS
+from lossviz.ui.readouts import small_number
 from tests.browser import plane_helpers
 from tests.browser.conftest import APP_TIMEOUT_MS, wait_for_app
 from tests.browser.plane_helpers import (
@@ -95,13 +95,14 @@ def expect_metrics(page: Page, scene: InfoNCEScene) -> CircleReading:
     """The page's metrics are the core's reading of ``scene``; returns that reading."""
     reading = reading_of(scene)
     expect(metric(page, "loss")).to_have_text(f"{reading.loss:.3f}")
-    bound = "none" if reading.lower_bound is None else infonce_page.shown(reading.lower_bound)
+    bound = "none" if reading.lower_bound is None else small_number(reading.lower_bound)
     expect(metric(page, "lowest")).to_have_text(bound)
     expect(metric(page, "collapsed")).to_have_text(f"{reading.collapsed:.3f}")
     share = 100 * reading.weights[reading.hardest]
     expect(metric(page, f"N{reading.hardest} takes")).to_have_text(f"{share:.0f} %")
-    expect(metric(page, "alignment")).to_have_text(f"{reading.alignment:.3f}")
-    expect(metric(page, "uniformity")).to_have_text(f"{reading.uniformity:.3f}")
+    measures = page.get_by_test_id("stMarkdown").filter(has_text="over every pair =")
+    expect(measures).to_contain_text(f"= {reading.alignment:.3f} (0 when P sits on A)")
+    expect(measures).to_contain_text(f"= {reading.uniformity:.3f} (lower: more evenly spread)")
     return reading
 
 
