@@ -279,3 +279,20 @@ def test_a_batch_setting_outlives_a_visit_to_the_other_tab():
     ok(at.run())
     assert widget(at, "Examples N").value == 20
     assert metric_values(at)["batch collapsed"] == f"{math.log(39):.3f}"
+
+
+def test_a_large_matrix_is_not_sent_again_when_the_row_moves():
+    """Above 128 rows the matrix is one figure per batch and temperature (no row outline):
+    moving the anchor row re-sends only the row's charts. Charts in page order: the views
+    and the row's softmax (left), the matrix and the loss against tau (right)."""
+    at = open_page({"examples": "100"}, tools=False, batch=True)
+    matrix, softmax = (at.get("plotly_chart")[i].proto.spec for i in (2, 1))
+    figure = json.loads(matrix)
+    assert figure["data"][0]["type"] == "heatmap"
+    assert not [s for s in figure["layout"].get("shapes", []) if s["type"] == "rect"]
+    ok(widget(at, "Anchor row").set_value(7).run())
+    assert at.get("plotly_chart")[2].proto.spec == matrix  # the same bytes: not sent again
+    assert at.get("plotly_chart")[1].proto.spec != softmax  # the row's softmax follows
+    small = open_page({"examples": "8", "row": "3"}, tools=False, batch=True)
+    shapes = json.loads(small.get("plotly_chart")[2].proto.spec)["layout"]["shapes"]
+    assert [(s["y0"], s["y1"]) for s in shapes if s["type"] == "rect"] == [(2.5, 3.5)]

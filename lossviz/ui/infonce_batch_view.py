@@ -5,7 +5,7 @@ through a fixed random projection) on the circle or a rotatable sphere, the 2N x
 similarity matrix with the positives marked, one row's softmax, and the batch losses
 (NT-Xent as lightly and as pytorch-metric-learning compute it, the difference named,
 SupCon, CLIP). A batch and its reading are pure functions of the scene's batch fields and
-tau: computed once per process (the last 32 kept) and shared by every session.
+tau: computed once per process (the last 16 kept) and shared by every session.
 
 The conventions panel: the circle's scene under each library's name for the temperature,
 and the textbook softmax beside the log-sum-exp form at tau = 0.01 in float32.
@@ -55,27 +55,41 @@ def batch_controls(binding: SceneBinding) -> InfoNCEScene:
     return binding.commit()
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=16)
 def batch_of(source: str, examples: int, dim: int, noise: float, seed: int) -> ViewBatch:
     """:func:`make_views`, once per process for each configuration."""
     return make_views(source, examples, dim, noise, seed)
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=16)
 def reading_of(batch_key: tuple, temperature: float) -> BatchReading:
     """:func:`read_batch` of the batch ``batch_key`` names (``BATCH_FIELDS``' values), once
     per process for each configuration and temperature."""
     return read_batch(batch_of(*batch_key), temperature)
 
 
-HOVER_WEIGHTS_UP_TO = 128  # rows: beyond, the heatmap's hover leaves the weights out (half
-# the bytes: 1.8 MB instead of 3.3 MB at 2N = 512)
+SMALL_MATRIX_ROWS = 128  # up to here the matrix's hover has the weights and the chosen
+# row is outlined; beyond, neither: the matrix (1.8 MB of JSON at 2N = 512, 3.3 MB with the
+# weights) is then one figure per batch and temperature, so moving the row re-sends only
+# the row's charts (Streamlit sends a browser a large message it already has as a hash)
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=16)
 def sweep_of(batch_key: tuple) -> TemperatureSweep:
     """NT-Xent of the batch at 25 temperatures from 0.01 to 2, once per process."""
     return temperature_sweep(batch_of(*batch_key))
+
+
+@functools.lru_cache(maxsize=16)
+def matrix_figure(batch_key: tuple, temperature: float, outlined: int | None) -> go.Figure:
+    """The similarity matrix, row ``outlined`` outlined (None: none), shared read-only."""
+    reading = reading_of(batch_key, temperature)
+    partner = reading.partner.numpy()
+    figure = figures.similarity_heatmap(
+        reading.similarity.numpy(), reading.weights.numpy(), partner, anchor=outlined,
+        with_weights=len(partner) <= SMALL_MATRIX_ROWS,
+    )  # fmt: skip
+    return SharedFigure(figure)
 
 
 @functools.lru_cache(maxsize=32)
@@ -84,20 +98,19 @@ def batch_figures(batch_key: tuple, temperature: float, row: int) -> tuple[go.Fi
     temperature, built once per process for each configuration (shared read-only by every
     session)."""
     batch, reading = batch_of(*batch_key), reading_of(batch_key, temperature)
-    views, similarity = batch.views.numpy(), reading.similarity.numpy()
     weights, partner = reading.weights.numpy(), reading.partner.numpy()
     sweep = sweep_of(batch_key)
+    outlined = row if len(partner) <= SMALL_MATRIX_ROWS else None
     built = (
-        figures.views_figure(views, batch.example.numpy(), batch.classes.numpy(),
-                             batch.class_names, anchor=row),
-        figures.similarity_heatmap(similarity, weights, partner, anchor=row,
-                                   with_weights=len(partner) <= HOVER_WEIGHTS_UP_TO),
+        figures.views_figure(batch.views.numpy(), batch.example.numpy(),
+                             batch.classes.numpy(), batch.class_names, anchor=row),
         figures.softmax_row(weights[row], row, int(partner[row]), classes=batch.classes.numpy()),
         figures.temperature_curve(sweep.temperatures, sweep.losses, sweep.lower_bounds,
                                   temperature, reading.nt_xent, collapsed=sweep.collapsed,
                                   negatives=reading.negatives),
     )  # fmt: skip
-    return tuple(SharedFigure(figure) for figure in built)
+    views, softmax, curve = (SharedFigure(figure) for figure in built)
+    return views, matrix_figure(batch_key, temperature, outlined), softmax, curve
 
 
 def _losses_table(reading: BatchReading) -> list[dict[str, Any]]:
