@@ -7,6 +7,7 @@ reported as a ratio.
 
 from __future__ import annotations
 
+import argparse
 import json
 import resource
 import statistics
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
@@ -82,3 +84,18 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def run_report(description: str, default_repeats: int, report: Callable[[int], str],
+               results_name: str) -> None:  # fmt: skip
+    """A bench's command line: ``--repeats`` (``default_repeats``), then ``report(repeats)``
+    written to ``bench/results/<results_name>.md`` and printed."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--repeats", type=int, default=default_repeats)
+    text = report(parser.parse_args().repeats)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{results_name}.md").write_text(text, encoding="utf-8")
+    print(text, end="")

@@ -20,17 +20,15 @@ table times one record's parts.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import torch
 
-from bench.common import markdown_table
+from bench.common import markdown_table, run_report
 from lossviz.core.device import default_device, describe_device
 from lossviz.training.contrastive_training import (
     PRESET_PAIRS,
@@ -47,7 +45,6 @@ from lossviz.training.contrastive_training import (
 
 RUN_TARGET_S = 3.0
 THREADS_ENV_VAR = "LOSSVIZ_TORCH_THREADS"  # lossviz.ui.setup's (not imported: Streamlit)
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def app_threads() -> int:
@@ -185,14 +182,7 @@ def report(repeats: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
-    text = report(args.repeats)
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"contrastive_training-{default_device().type}.md"
-    path.write_text(text, encoding="utf-8")
-    print(text, end="")
+    run_report(__doc__.split("\n\n")[0], 5, report, f"contrastive_training-{default_device().type}")
 
 
 if __name__ == "__main__":

@@ -16,17 +16,15 @@ computed per positive pair.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import torch
 
-from bench.common import markdown_table
+from bench.common import markdown_table, run_report
 from lossviz.batches.contrastive_batch import read_batch, temperature_sweep
 from lossviz.batches.contrastive_views import make_views
 from lossviz.core.device import default_device, describe_device
@@ -38,7 +36,6 @@ TEMPERATURE = 0.1
 NOISE = 0.2
 TARGET_MS = 100.0  # CPU per read_batch at 2N = 512
 THREADS_ENV_VAR = "LOSSVIZ_TORCH_THREADS"  # lossviz.ui.setup's (not imported: Streamlit)
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def app_threads() -> int:
@@ -144,14 +141,7 @@ def report(repeats: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=21)
-    args = parser.parse_args()
-    text = report(args.repeats)
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"infonce_batch-{default_device().type}.md"
-    path.write_text(text, encoding="utf-8")
-    print(text, end="")
+    run_report(__doc__.split("\n\n")[0], 21, report, f"infonce_batch-{default_device().type}")
 
 
 if __name__ == "__main__":

@@ -15,17 +15,15 @@ largest upload the page accepts (``bench.mining_page``'s 5,000 x 90 file).
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import torch
 
-from bench.common import markdown_table
+from bench.common import markdown_table, run_report
 from bench.mining_page import largest_upload
 from lossviz.batches import point_sets as data
 from lossviz.batches.analysis import BatchAnalysis
@@ -35,7 +33,6 @@ from lossviz.figures.triplet_diagram import triplet_diagram
 MARGIN = 1.0
 TARGET_S = 2.0  # triplet_density on the digits
 THREADS_ENV_VAR = "LOSSVIZ_TORCH_THREADS"  # lossviz.ui.setup's (not imported: Streamlit)
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def app_threads() -> int:
@@ -123,14 +120,8 @@ def report(repeats: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    args = parser.parse_args()
-    text = report(args.repeats)
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "triplet_diagram-cpu.md"  # the page computes on the CPU
-    path.write_text(text, encoding="utf-8")
-    print(text, end="")
+    # "-cpu" whatever the device: the page computes the diagram on the CPU
+    run_report(__doc__.split("\n\n")[0], 7, report, "triplet_diagram-cpu")
 
 
 if __name__ == "__main__":

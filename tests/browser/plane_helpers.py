@@ -110,3 +110,29 @@ def shot(page: Page, name: str) -> None:
 
 def no_exception(page: Page) -> None:
     expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+# Every animation frame's plane state, sampled in the page (a Python poll misses frames).
+_RECORD_JS = """(plane) => {
+    const log = (window.__lvPlaneLog = []);
+    const sample = () => {
+        const entry = [plane.dataset.points, plane.dataset.animating ?? ""];
+        const last = log.at(-1);
+        if (!last || last[0] !== entry[0] || last[1] !== entry[1]) log.push(entry);
+        if (log.length < 4000) requestAnimationFrame(sample);
+    };
+    requestAnimationFrame(sample);
+}"""
+
+
+def record_plane(page: Page) -> None:
+    """Start logging the plane's distinct (points, data-animating) states, every frame."""
+    page.locator(".lv-plane").evaluate(_RECORD_JS)
+
+
+def recorded(page: Page) -> list[tuple[dict[str, Point], str]]:
+    """The distinct (points, data-animating) states seen since ``record_plane``."""
+    return [
+        ({name: tuple(xy) for name, xy in json.loads(points).items()}, animating)
+        for points, animating in page.evaluate("window.__lvPlaneLog")
+    ]

@@ -14,11 +14,13 @@ the README's picture), ``infonce-dark``, ``infonce-phone``, ``infonce-batch``.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
 import re
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +46,8 @@ from tests.browser.plane_helpers import (
     metric,
     no_exception,
     plane_points,
+    record_plane,
+    recorded,
     shot,
     to_screen,
 )
@@ -148,30 +152,6 @@ def bars(page: Page) -> dict[str, tuple[str, float]]:
 
 def click_toggle(page: Page, label: str) -> None:
     page.get_by_test_id("stCheckbox").filter(has_text=label).locator("label").first.click()
-
-
-# Every animation frame's plane state, sampled in the page (a Python poll misses frames).
-_RECORD_JS = """(plane) => {
-    const log = (window.__lvPlaneLog = []);
-    const sample = () => {
-        const entry = [plane.dataset.points, plane.dataset.animating ?? ""];
-        const last = log.at(-1);
-        if (!last || last[0] !== entry[0] || last[1] !== entry[1]) log.push(entry);
-        if (log.length < 4000) requestAnimationFrame(sample);
-    };
-    requestAnimationFrame(sample);
-}"""
-
-
-def record_plane(page: Page) -> None:
-    page.locator(".lv-plane").evaluate(_RECORD_JS)
-
-
-def recorded(page: Page) -> list[tuple[dict[str, Point], str]]:
-    return [
-        ({name: tuple(xy) for name, xy in json.loads(points).items()}, animating)
-        for points, animating in page.evaluate("window.__lvPlaneLog")
-    ]
 
 
 # The views figure (the batch tab's first chart): Plotly's graph div, found by its traces.
@@ -616,13 +596,22 @@ def test_dark_theme_reads(browser, app_server):
         page.context.close()
 
 
-def test_a_phone_has_no_sideways_scroll(browser, app_server):
+@contextlib.contextmanager
+def phone_on_the_hard_negative(browser, app_server) -> Iterator[Page]:
+    """A 390-px page, light theme, on the "One hard negative" preset, its metrics settled."""
     page = _styled(browser, PHONE, "light")
     try:
         open_infonce(page, app_server)
         choose_preset(page, HARD.title)
         expect(page).to_have_url(re.compile(r"n1x=0\.965926"))
         expect_metrics(page, settled(page))
+        yield page
+    finally:
+        page.context.close()
+
+
+def test_a_phone_has_no_sideways_scroll(browser, app_server):
+    with phone_on_the_hard_negative(browser, app_server) as page:
         widths = page.evaluate(
             """() => [document.documentElement, document.body,
                 ...document.querySelectorAll('[data-testid="stMain"],'
@@ -638,18 +627,11 @@ def test_a_phone_has_no_sideways_scroll(browser, app_server):
         assert plane and plane["x"] >= 0 and plane["x"] + plane["width"] <= PHONE["width"]
         no_exception(page)
         shot(page, "infonce-phone")
-    finally:
-        page.context.close()
 
 
 def test_a_phone_shows_every_metric_whole(browser, app_server):
     """At 390 px the metrics' labels and values are not cut short ("N1: 8…")."""
-    page = _styled(browser, PHONE, "light")
-    try:
-        open_infonce(page, app_server)
-        choose_preset(page, HARD.title)
-        expect(page).to_have_url(re.compile(r"n1x=0\.965926"))
-        expect_metrics(page, settled(page))
+    with phone_on_the_hard_negative(browser, app_server) as page:
         cut = page.evaluate(
             """() => [...document.querySelectorAll(
                     '[data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"],'
@@ -658,8 +640,6 @@ def test_a_phone_shows_every_metric_whole(browser, app_server):
                 .map((e) => `${e.textContent}: ${e.scrollWidth} px in ${e.clientWidth} px`)"""
         )
         assert not cut, "cut short with an ellipsis:\n" + "\n".join(cut)
-    finally:
-        page.context.close()
 
 
 # --------------------------------------------------------------------------- 9. a bad link

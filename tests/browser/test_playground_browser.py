@@ -8,7 +8,6 @@ back from its URL), never from constants.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 
@@ -29,6 +28,8 @@ from tests.browser.plane_helpers import (
     metric,
     no_exception,
     plane_points,
+    record_plane,
+    recorded,
     shot,
 )
 
@@ -80,31 +81,6 @@ def expect_metrics(page: Page, reading: TripletReading) -> None:
                          ("d(p, n)", reading.d_pn), ("loss", reading.loss)):  # fmt: skip
         expect(metric(page, label)).to_have_text(f"{value:.3f}")
     expect(page.get_by_test_id("kind-badge")).to_have_attribute("data-kind", reading.kind.label)
-
-
-# Every animation frame's plane state, sampled in the page (a Python poll misses frames).
-_RECORD_JS = """(plane) => {
-    const log = (window.__lvPlaneLog = []);
-    const sample = () => {
-        const entry = [plane.dataset.points, plane.dataset.animating ?? ""];
-        const last = log.at(-1);
-        if (!last || last[0] !== entry[0] || last[1] !== entry[1]) log.push(entry);
-        if (log.length < 2000) requestAnimationFrame(sample);
-    };
-    requestAnimationFrame(sample);
-}"""
-
-
-def record_plane(page: Page) -> None:
-    page.locator(".lv-plane").evaluate(_RECORD_JS)
-
-
-def recorded(page: Page) -> list[tuple[dict[str, tuple[float, float]], str]]:
-    """The distinct (points, data-animating) states seen since ``record_plane``."""
-    return [
-        ({name: tuple(xy) for name, xy in json.loads(points).items()}, animating)
-        for points, animating in page.evaluate("window.__lvPlaneLog")
-    ]
 
 
 # --------------------------------------------------------------------------- tests
