@@ -2,8 +2,9 @@
 
 A Custom Components v2 element (``player.js``, ``player.css``), inline, no iframe.
 The server sends frames that :mod:`lossviz.training.frame_codec` encoded once per run;
-the browser decodes them, draws the points, read-outs and curves, and plays
-them at its own pace (play, pause, step, restart, scrub, speed), so a viewer
+the browser decodes them, draws the points, read-outs, each run's triplet diagram
+(a canvas with ``role="img"`` whose ``aria-label`` says what it shows) and the curves,
+and plays them at its own pace (play, pause, step, restart, scrub, speed), so a viewer
 costs the server the bytes it is sent and nothing per animation frame.
 
 Two roles of one component::
@@ -41,6 +42,9 @@ STYLE = {
     "frame_color": "#b9bcc6",
     "cursor_color": "#7f7f7f",
     "text_color": "#6b6f7b",
+    # The triplet diagram's cells and words, and the words' backing (the theme's, in a page).
+    "ink_color": "#31333f",
+    "background_color": "#ffffff",
 }
 
 

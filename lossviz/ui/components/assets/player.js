@@ -2,15 +2,18 @@
 //
 // One component, two roles. A *player* (mounted with a key, once per script run) draws a
 // shared training run: the evaluation points of each run on a canvas, their step, loss,
-// spread and collapsed badge, and the loss / spread / kind-share curves, and plays the
-// recorded frames in the browser (play, pause, step, restart, scrub, speed). A *feed*
+// spread and collapsed badge, each run's triplet diagram (every valid triplet of its first
+// evaluation points at (d(a,p), d(a,n)), the lines d(a,n) = d(a,p) and d(a,n) = d(a,p) + m
+// and the easy / semi-hard / hard bands), and the loss / spread / kind-share curves, and
+// plays the recorded frames in the browser (play, pause, step, restart, scrub, speed). A *feed*
 // (mounted without a key, while the server is still computing the run) carries the next
 // frames to the player with the same `player` name and renders nothing: the player itself
 // is never remounted, so it never flickers and keeps its place while frames arrive.
 //
 // Playback is local to this browser: pausing, stepping or scrubbing here never reaches
 // the server or anyone else watching the same run. Between two recorded frames the points
-// glide linearly; the read-outs show the last recorded frame reached.
+// glide linearly; the read-outs and the triplet diagrams show the last recorded frame
+// reached.
 //
 // Streamlit calls the default export again on every data change; the cleanup it returns
 // runs on unmount. Player state lives in a module-level map keyed by the player's name
@@ -23,6 +26,10 @@ const SPEEDS = [0.5, 1, 2, 4];
 const DOT = 3.6;
 const PAD = 0.06; // of the run's span, around the points
 const CURVE = { left: 46, right: 10, top: 22, bottom: 24 };
+// The triplet diagram's canvas: its square plot inside these margins (px).
+const DIAGRAM = { left: 40, right: 10, top: 24, bottom: 38 };
+const DIAGRAM_MIN = 280; // px: the narrowest diagram (and points) drawn side by side
+const DENSITY_LEVELS = 254; // lossviz/training/frame_codec.py's encode_density
 
 const players = new Map(); // player name -> state
 const views = new WeakMap(); // parentElement -> view
@@ -86,7 +93,8 @@ function receive(player, data) {
   const theme = player.view ? themeColors(player.view.root) : null;
   player.meta = theme
     ? { ...data.meta, text_color: theme.muted, frame_color: theme.frame, cursor_color: theme.muted,
-        rim_color: theme.dark ? theme.frame : data.meta.rim_color }
+        rim_color: theme.dark ? theme.frame : data.meta.rim_color, ink_color: theme.text,
+        background_color: theme.background }
     : data.meta;
   if (player.view) player.view.root.dataset.textColor = player.meta.text_color;
   player.note = data.note || "";
@@ -138,7 +146,11 @@ function invalidate(player) {
 function decodeFrame(frame) {
   return {
     step: frame.step,
-    runs: frame.runs.map((run) => ({ ...run, xy: decodePoints(run.box, run.q) })),
+    runs: frame.runs.map((run) => ({
+      ...run,
+      xy: decodePoints(run.box, run.q),
+      density: run.diagram ? decodeDensity(run.diagram) : null,
+    })),
   };
 }
 
@@ -154,6 +166,17 @@ export function decodePoints(box, q) {
   for (let i = 0; i < n; i++) {
     const axis = i % 2;
     out[i] = lo[axis] + (view.getUint16(2 * i, true) / 65535) * w[axis];
+  }
+  return out;
+}
+
+// The inverse of frame_codec.py's encode_density: one byte per cell, row-major (d(a,p) bin
+// i, d(a,n) bin j at i * bins + j), 0 for none, else total ** ((code - 1) / 254) triplets.
+export function decodeDensity(diagram) {
+  const codes = Uint8Array.from(atob(diagram.c), (c) => c.charCodeAt(0));
+  const out = new Float64Array(codes.length);
+  for (let i = 0; i < codes.length; i++) {
+    out[i] = codes[i] ? diagram.total ** ((codes[i] - 1) / DENSITY_LEVELS) : 0;
   }
   return out;
 }
@@ -297,13 +320,22 @@ function layout(player, force = false) {
       const run = { panel, title: h("span", "lv-title", head), badge: h("span", "lv-badge", head) };
       run.readout = h("div", "lv-readout", panel);
       run.canvas = h("canvas", "lv-scatter", panel);
+      run.diagram = h("canvas", "lv-diagram", panel);
+      run.diagram.setAttribute("role", "img");
       return run;
     });
     view.legendKey = "";
   }
   const gap = 16;
-  const side = Math.max(160, Math.min(440, (width - gap * (runs - 1)) / runs));
-  for (const run of view.runs) sizeCanvas(run.canvas, side, side);
+  let side = Math.max(160, Math.min(440, (width - gap * (runs - 1)) / runs));
+  // Each run's diagram under its points, as wide. Too narrow for the diagram's words (a
+  // phone): both as wide as the page allows, and the runs one under the other.
+  if (side < DIAGRAM_MIN) side = Math.min(width, DIAGRAM_MIN + 60);
+  const plot = side - DIAGRAM.left - DIAGRAM.right;
+  for (const run of view.runs) {
+    sizeCanvas(run.canvas, side, side);
+    sizeCanvas(run.diagram, side, plot + DIAGRAM.top + DIAGRAM.bottom);
+  }
   sizeCanvas(view.curves, width, 190);
   player.curves = null;
 }
@@ -349,6 +381,8 @@ function paint(player) {
       `step ${state.step} · loss ${fmtLoss(state.loss)} (margin ${meta.margin}) · ` +
       `spread ${spreadText(state.spread, start)} of its start`;
     drawScatter(run.canvas, state.xy, next ? next.runs[r].xy : null, t, spans[r], meta);
+    drawDiagram(run.diagram, state, meta);
+    run.diagram.setAttribute("aria-label", diagramText(state, meta.titles[r]));
   });
   drawCurves(view, player, count, frame.step + (next ? (next.step - frame.step) * t : 0));
   const ended = !player.playing && player.finished && index === last && !player.preview;
@@ -431,8 +465,187 @@ function drawScatter(canvas, xy, nextXy, t, span, meta) {
   }
 }
 
+// ---------------------------------------------------------------- triplet diagram
+
+// Percent for a read-out: 0%, <0.1%, 0.4%, 37%, 100%.
+function percent(share) {
+  const value = share * 100;
+  if (value > 0 && value < 0.05) return "<0.1%";
+  return `${value > 0 && value < 9.95 ? value.toFixed(1) : Math.round(value)}%`;
+}
+
+// What the diagram shows at this frame, for a screen reader (the canvas's aria-label).
+export function diagramText(state, title) {
+  const diagram = state.diagram;
+  if (!diagram) return `Triplet diagram of ${title}: none in this frame`;
+  const corner = diagram.total ? state.density[0] / diagram.total : 0;
+  const edge = tickLabel(diagram.d_max / diagram.bins);
+  const [easy, semi, hard] = state.shares.map(percent);
+  return (
+    `Triplet diagram of ${title}, step ${state.step}: ${percent(corner)} of its ` +
+    `${diagram.total.toLocaleString("en-US")} triplets have both distances under ${edge}, ` +
+    `next to (0, 0); easy ${easy}, semi-hard ${semi}, hard ${hard}`
+  );
+}
+
+// Every valid triplet of the run's first evaluation points at (d(a,p), d(a,n)), on axes
+// fixed for the run (0 to its step-0 largest distance; farther ones on the far edge):
+// the kinds' bands in their colours, the cells shaded in the page's ink on a log scale of
+// their counts, the lines d(a,n) = d(a,p) (solid) and d(a,n) = d(a,p) + m (dashed), and
+// each band's word written in it, and the share of the cell at (0, 0) when it is large.
+function drawDiagram(canvas, state, meta) {
+  const diagram = state.diagram;
+  canvas.hidden = !diagram;
+  if (!diagram) return;
+  const ctx = canvas.getContext("2d");
+  const width = parseFloat(canvas.style.width);
+  const height = parseFloat(canvas.style.height);
+  const size = width - DIAGRAM.left - DIAGRAM.right;
+  const left = DIAGRAM.left;
+  const bottom = DIAGRAM.top + size;
+  const top = diagram.d_max;
+  const m = Math.min(meta.margin, top);
+  const px = (v) => left + (Math.min(v, top) / top) * size;
+  const py = (v) => bottom - (Math.min(v, top) / top) * size;
+  const ink = meta.ink_color;
+  ctx.clearRect(0, 0, width, height);
+  ctx.save();
+  const [easy, semi, hard] = meta.kinds;
+  const bands = [
+    [hard, [[0, 0], [top, 0], [top, top]]],
+    [semi, [[0, 0], [top, top], [top - m, top], [0, m]]],
+    [easy, m < top ? [[0, m], [top - m, top], [0, top]] : []],
+  ];
+  ctx.globalAlpha = 0.16;
+  for (const [kind, corners] of bands) {
+    if (!corners.length) continue;
+    ctx.fillStyle = kind.color;
+    ctx.beginPath();
+    corners.forEach(([x, y], i) => (i ? ctx.lineTo(px(x), py(y)) : ctx.moveTo(px(x), py(y))));
+    ctx.fill();
+  }
+  // The cells: from a faint shade (one triplet) to the ink (the fullest cell), log10 counts.
+  const { bins } = diagram;
+  const counts = state.density;
+  const most = Math.max(...counts);
+  const scale = Math.log10(Math.max(most, 1)) + 0.5;
+  const edge = (b) => Math.round(left + (b / bins) * size);
+  const rise = (b) => Math.round(bottom - (b / bins) * size);
+  ctx.fillStyle = ink;
+  for (let i = 0; i < bins; i++) {
+    for (let j = 0; j < bins; j++) {
+      const count = counts[i * bins + j];
+      if (!(count > 0)) continue;
+      ctx.globalAlpha = 0.12 + (0.83 * (Math.log10(count) + 0.5)) / scale;
+      ctx.fillRect(edge(i), rise(j + 1), edge(i + 1) - edge(i), rise(j) - rise(j + 1));
+    }
+  }
+  // The lines, each on a halo of the page's background: they cross cells of any shade.
+  ctx.globalAlpha = 1;
+  ctx.beginPath();
+  ctx.rect(left, DIAGRAM.top, size, size);
+  ctx.save();
+  ctx.clip();
+  for (const [color, dash, y0] of [[ink, [], 0], [meta.text_color, [6, 4], m]]) {
+    ctx.setLineDash(dash);
+    ctx.strokeStyle = meta.background_color;
+    ctx.lineWidth = 3;
+    ctx.globalAlpha = 0.7;
+    line(ctx, px(0), py(y0), px(top - y0), py(top));
+    ctx.globalAlpha = 1;
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 1.8;
+    line(ctx, px(0), py(y0), px(top - y0), py(top));
+  }
+  ctx.restore();
+  ctx.setLineDash([]);
+  ctx.strokeStyle = meta.frame_color;
+  ctx.lineWidth = 1;
+  ctx.strokeRect(left + 0.5, DIAGRAM.top + 0.5, size - 1, size - 1);
+  // The bands' words, where each band has room: easy top left, hard bottom right,
+  // semi-hard along its band near the top right.
+  const font = size < 220 ? 11 : 12;
+  ctx.font = `600 ${font}px sans-serif`;
+  const spread = top - m;
+  if (m < top) pill(ctx, easy, px(0.2 * spread), py(top - 0.16 * spread), 0, meta);
+  pill(ctx, hard, px(0.8 * top), py(0.16 * top), 0, meta);
+  const along = 0.78 * spread;
+  pill(ctx, semi, px(along), py(along + m / 2), -Math.PI / 4, meta);
+  // Where a collapse sends the triplets: the cell at (0, 0), its share written beside it.
+  const corner = diagram.total ? counts[0] / diagram.total : 0;
+  if (corner >= 0.05) {
+    ctx.font = "600 12px sans-serif";
+    ctx.textAlign = "left";
+    ctx.textBaseline = "bottom";
+    ctx.lineJoin = "round";
+    const text = `← ${percent(corner)} of triplets here`;
+    const [x, y] = [edge(1) + 6, bottom - 3];
+    ctx.lineWidth = 3;
+    ctx.strokeStyle = meta.background_color;
+    ctx.strokeText(text, x, y);
+    ctx.fillStyle = ink;
+    ctx.fillText(text, x, y);
+    ctx.textBaseline = "alphabetic";
+  }
+  // Axes: ticks at 0, the margin (on d(a,n)) and the end, and what each axis is.
+  ctx.fillStyle = meta.text_color;
+  ctx.font = "10px sans-serif";
+  ctx.textAlign = "center";
+  ctx.fillText("0", px(0), bottom + 12);
+  ctx.fillText(tickLabel(top), px(top) - 8, bottom + 12);
+  ctx.textAlign = "right";
+  ctx.fillText(tickLabel(top), left - 4, py(top) + 8);
+  if (py(m) < bottom - 12 && py(m) > DIAGRAM.top + 14) ctx.fillText("m", left - 4, py(m) + 3);
+  ctx.fillText("0", left - 4, bottom);
+  ctx.font = "12px sans-serif";
+  ctx.textAlign = "center";
+  ctx.fillText("d(a, p): anchor to positive →", left + size / 2, bottom + 28);
+  ctx.save();
+  ctx.translate(left - 18, DIAGRAM.top + size / 2);
+  ctx.rotate(-Math.PI / 2);
+  ctx.fillText("d(a, n): anchor to negative →", 0, 0);
+  ctx.restore();
+  ctx.textAlign = "left";
+  const title = `${diagram.total.toLocaleString("en-US")} triplets · stronger shade = more (log)`;
+  const named = `Triplet diagram · ${title}`;
+  ctx.fillText(ctx.measureText(named).width <= size ? named : title, left, DIAGRAM.top - 8);
+  ctx.restore();
+}
+
+function line(ctx, x0, y0, x1, y1) {
+  ctx.beginPath();
+  ctx.moveTo(x0, y0);
+  ctx.lineTo(x1, y1);
+  ctx.stroke();
+}
+
+// A kind's word on the page's background, framed in the kind's colour (the word carries the
+// kind, the colour only repeats it), centred at (x, y) and turned by `angle`.
+function pill(ctx, kind, x, y, angle, meta) {
+  const text = kind.name;
+  const w = ctx.measureText(text).width + 10;
+  const hgt = parseInt(ctx.font.match(/(\d+)px/)[1], 10) + 6;
+  ctx.save();
+  ctx.translate(x, y);
+  ctx.rotate(angle);
+  ctx.globalAlpha = 0.88;
+  ctx.fillStyle = meta.background_color;
+  ctx.beginPath();
+  ctx.roundRect(-w / 2, -hgt / 2, w, hgt, 4);
+  ctx.fill();
+  ctx.globalAlpha = 1;
+  ctx.strokeStyle = kind.color;
+  ctx.lineWidth = 1.5;
+  ctx.stroke();
+  ctx.fillStyle = meta.ink_color;
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  ctx.fillText(text, 0, 0.5);
+  ctx.restore();
+}
+
 function drawLegend(view, meta) {
-  const key = JSON.stringify([meta.classes, meta.colors, meta.titles]);
+  const key = JSON.stringify([meta.classes, meta.colors, meta.titles, meta.diagram_points]);
   if (view.legendKey === key) return;
   view.legendKey = key;
   view.legend.replaceChildren();
@@ -458,6 +671,20 @@ function drawLegend(view, meta) {
     line.style.borderColor = kind.color;
     h("span", "", item, kind.name);
   }
+  const diagram = h("div", "lv-legend-row", view.legend);
+  h("span", "lv-legend-title", diagram, "triplet diagram");
+  const lines = [
+    ["lv-line lv-ink", "d(a,n) = d(a,p)"],
+    ["lv-line lv-dashed", "d(a,n) = d(a,p) + m"],
+  ];
+  for (const [className, text] of lines) {
+    const item = h("span", "lv-legend-item", diagram);
+    h("span", className, item); // coloured by player.css (the theme's ink, muted)
+    h("span", "", item, text);
+  }
+  const note = `every triplet of the first ${meta.diagram_points} points; the axes end at ` +
+    "step 0's largest distance (farther ones lie on the far edge)";
+  h("span", "lv-legend-item", diagram, note);
 }
 
 // ---------------------------------------------------------------- curves
