@@ -13,7 +13,7 @@ import time
 import pytest
 import torch
 
-from lossviz.training import run_registry
+from lossviz.training import side_by_side
 from lossviz.training.collapse import Snapshot, TrainConfig, train
 from lossviz.training.frame_codec import encode_frame
 from lossviz.training.run_registry import (
@@ -188,8 +188,28 @@ def test_the_caps_hold_under_a_stream_of_distinct_configurations():
         registry.close()
 
 
+def test_a_run_counts_its_tensors_and_encoded_frames():
+    registry = RunRegistry()
+    try:
+        run = registry.start((SMALL,))
+        finish(run)
+        frames, encoded = run.frames(), run.encoded()
+        points = sum(s.embeddings.numel() * 4 for frame in frames for s in frame)
+        assert run.nbytes == points + sum(map(len, encoded)) + len(frames) * (
+            side_by_side._OVERHEAD
+        )
+    finally:
+        registry.close()
+
+
 def test_the_byte_cap_drops_the_least_recently_used(monkeypatch):
-    one_run = 5 * (60 * 2 * 4 * 3 // 2 + run_registry._FRAME_OVERHEAD)  # 5 frames, 60 points
+    sizes = RunRegistry()
+    try:  # every run of SMALL's shape records as many bytes, give or take a few per frame
+        sized = sizes.start((SMALL.replace(seed=9),))
+        finish(sized)
+        one_run = sized.nbytes
+    finally:
+        sizes.close()
     registry = RunRegistry(max_bytes=int(2.5 * one_run))
     try:
         keys = [(SMALL.replace(seed=seed),) for seed in range(4)]

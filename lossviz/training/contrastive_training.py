@@ -59,8 +59,9 @@ so equal configs give bit-identical runs on one device.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -78,6 +79,7 @@ from lossviz.core.softmax_contrastive import (
     uniformity,
 )
 from lossviz.training.collapse import evaluation_indices
+from lossviz.training.frame_codec import finite_or_none
 
 IMAGE_SIDE = 8  # the digits are 8x8 images, flattened row by row to 64 pixels
 PIXELS = IMAGE_SIDE * IMAGE_SIDE
@@ -230,6 +232,39 @@ RANGES: dict[str, Range] = {
     "seed": SEED,
     "record_every": RECORD_EVERY,
 }
+
+
+# What each setting is called where runs are named (titles on the page and in its GIF): the
+# settings in which two runs side by side differ, in this order.
+SETTING_WORDS = {
+    "temperature": ("τ", lambda c: f"{c.temperature:g}"),
+    "output_dim": ("dim", lambda c: f"{c.output_dim}"),
+    "max_shift": ("shift", lambda c: f"{c.augment.max_shift} px"),
+    "noise_std": ("noise", lambda c: f"{c.augment.noise_std:g}"),
+    "dropout": ("dropout", lambda c: f"{c.augment.dropout:g}"),
+    "projector": ("projector", lambda c: "on" if c.projector else "off"),
+    "variance_weight": ("variance term", lambda c: f"{c.variance_weight:g}"),
+}
+
+
+def differences(configs: Sequence[ContrastiveConfig]) -> list[str]:
+    """The settings (:data:`SETTING_WORDS` keys) in which two runs differ, in that order
+    (none for one run)."""
+    if len(configs) < 2:
+        return []
+    return [name for name, (_, value) in SETTING_WORDS.items()
+            if value(configs[0]) != value(configs[1])]  # fmt: skip
+
+
+def run_titles(configs: Sequence[ContrastiveConfig]) -> list[str]:
+    """Each run's name: its letter and (at most two of) the settings in which it differs from
+    the other, e.g. ``["A: τ 0.05", "B: τ 1"]``."""
+    differ = differences(configs)
+    titles = []
+    for letter, config in zip("AB", configs, strict=False):
+        words = [f"{SETTING_WORDS[n][0]} {SETTING_WORDS[n][1](config)}" for n in differ[:2]]
+        titles.append(f"{letter}: {', '.join(words)}" if words else letter)
+    return titles
 
 
 # --------------------------------------------------------------------------- model
@@ -521,10 +556,10 @@ def train_contrastive(
 ) -> ContrastiveRun:
     """The whole run of ``config`` (see :func:`contrastive_snapshots`)."""
     snapshots = tuple(contrastive_snapshots(config, device))
-    return ContrastiveRun(config, snapshots, _probe_labels(config.seed))
+    return ContrastiveRun(config, snapshots, probe_labels(config.seed))
 
 
-def _probe_labels(seed: int) -> Tensor:
+def probe_labels(seed: int) -> Tensor:
     return load_digits_points().labels[probe_indices(seed)]
 
 
@@ -577,11 +612,31 @@ def train_pair(
 ) -> tuple[ContrastiveRun, ContrastiveRun]:
     """Two runs in lockstep (see :func:`pair_snapshots` for what they share)."""
     frames = list(pair_snapshots(config_a, config_b, device))
-    labels = _probe_labels(config_a.seed)
+    labels = probe_labels(config_a.seed)
     return (
         ContrastiveRun(config_a, tuple(dict.fromkeys(f[0] for f in frames)), labels),
         ContrastiveRun(config_b, tuple(dict.fromkeys(f[1] for f in frames)), labels),
     )
+
+
+def contrastive_frame_json(frame: Sequence[ContrastiveSnapshot]) -> bytes:
+    """One recorded step of each run as compact JSON bytes (what a shared run keeps per
+    frame; the page draws its figures from the snapshots themselves):
+    ``{"step", "runs": [{"step", "loss", "alignment", "uniformity", "effective_rank",
+    "stopped"}, ...]}``, numbers that are not finite as ``null``."""
+    runs = [
+        {
+            "step": s.step,
+            "loss": finite_or_none(s.loss),
+            "alignment": finite_or_none(s.alignment),
+            "uniformity": finite_or_none(s.uniformity),
+            "effective_rank": finite_or_none(s.effective_rank),
+            "stopped": s.stopped,
+        }
+        for s in frame
+    ]
+    payload = {"step": max(s.step for s in frame), "runs": runs}
+    return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
 
 
 # --------------------------------------------------------------------------- presets

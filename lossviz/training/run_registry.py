@@ -1,8 +1,9 @@
 """Training runs computed once per process and shared by every viewer of the same configuration.
 
-A run is a pure function of its configuration: the one or two
-:class:`~lossviz.training.collapse.TrainConfig` s trained side by side (both losses,
-data, seed, every setting). :class:`RunRegistry` keys runs by that tuple. The
+A run is a pure function of its configuration: the one or two configurations trained
+side by side (:class:`~lossviz.training.collapse.TrainConfig` s for the collapse demo,
+:class:`~lossviz.training.contrastive_training.ContrastiveConfig` s for the SimCLR demo;
+every setting, seed included). :class:`RunRegistry` keys runs by that tuple. The
 first caller that asks queues the run; one worker thread per registry computes
 it, one recorded frame at a time; everyone else with the same configuration
 gets the same :class:`SharedRun` and reads its published frames: live while it
@@ -32,7 +33,7 @@ pressed twice) keeps an unwatched queued run in its place for ``handover_s``
 seconds, for that viewer's next script run to take back.
 
 Each published frame is encoded once for the browser, as JSON bytes
-(:func:`lossviz.training.frame_codec.frame_json`), so a viewer costs the bytes it is
+(:meth:`lossviz.training.side_by_side.SideBySide.encode`), so a viewer costs the bytes it is
 sent. The registry keeps at most ``max_runs`` runs and ``max_bytes`` of
 recorded data, dropping the least recently used *finished* custom run first; a
 dropped run is computed again (identically) when someone asks for it.
@@ -52,11 +53,9 @@ from dataclasses import dataclass
 
 import torch
 
-from lossviz.training.collapse import Snapshot, TrainConfig
-from lossviz.training.frame_codec import frame_json
-from lossviz.training.side_by_side import SideBySide
+from lossviz.training.side_by_side import AnyConfig, AnySnapshot, SideBySide
 
-RunKey = tuple[TrainConfig, ...]
+RunKey = tuple[AnyConfig, ...]
 
 MAX_RUNS = 32
 MAX_BYTES = 64 * 2**20
@@ -64,8 +63,6 @@ MAX_ACTIVE = 4
 MAX_WAITING = 12
 HANDOVER_S = 10.0  # a rerun of the same tab takes its queued run back within this
 
-# Bytes a frame holds besides its points (snapshot objects, the encoded dict's keys).
-_FRAME_OVERHEAD = 1024
 _ENDED = ("done", "dropped")
 
 
@@ -125,7 +122,7 @@ class SharedRun:
         self.watchers = 0  # leases held on it
         self.kept: tuple[str, float] | None = None  # (viewer, until): kept for that viewer
         self._side: SideBySide | None = SideBySide(key, device)
-        self._frames: list[tuple[Snapshot, ...]] = []
+        self._frames: list[tuple[AnySnapshot, ...]] = []
         self._encoded: list[bytes] = []
         self._changed = threading.Condition()
         self._state = "queued"
@@ -164,7 +161,7 @@ class SharedRun:
                 self._changed.wait(left)
             return self._progress()
 
-    def frames(self, start: int = 0, stop: int | None = None) -> list[tuple[Snapshot, ...]]:
+    def frames(self, start: int = 0, stop: int | None = None) -> list[tuple[AnySnapshot, ...]]:
         """Published frames ``[start, stop)``: ``frames()[i][r]`` is run r at the i-th record."""
         with self._changed:
             return self._frames[start:stop]
@@ -198,7 +195,7 @@ class SharedRun:
             side.advance()
             new = side.frames()[len(self._frames) :]
             first = new[0] if not self._frames else self._frames[0]
-            encoded = [frame_json(frame, first) for frame in new]
+            encoded = [side.encode(frame, first) for frame in new]
             error = None
         except Exception as exc:  # a bug or an exhausted resource: say so, keep serving
             new, encoded = [], []
@@ -207,18 +204,13 @@ class SharedRun:
         with self._changed:
             self._frames.extend(tuple(frame) for frame in new)
             self._encoded.extend(encoded)
-            self.nbytes += sum(_frame_bytes(frame) for frame in new)
+            self.nbytes += sum(side.frame_bytes(f, e) for f, e in zip(new, encoded, strict=True))
             self._seconds += elapsed
             if error is not None or side.finished:
                 self._state, self._error = "done", error
                 self._side = None  # free the encoders, optimisers and batch indices
             self._changed.notify_all()
             return self._state == "done"
-
-
-def _frame_bytes(frame: Sequence[Snapshot]) -> int:
-    points = sum(s.embeddings.numel() * s.embeddings.element_size() for s in frame)
-    return points + points // 2 + _FRAME_OVERHEAD  # the tensors, their uint16 copy, the rest
 
 
 class Lease:
@@ -280,7 +272,7 @@ class RunRegistry:
 
     # ----------------------------------------------------------------- public
 
-    def get(self, configs: Sequence[TrainConfig]) -> SharedRun | None:
+    def get(self, configs: Sequence[AnyConfig]) -> SharedRun | None:
         """The run of ``configs`` if the registry holds it (marked as recently used)."""
         key = tuple(configs)
         with self._lock:
@@ -290,7 +282,7 @@ class RunRegistry:
                 self._runs.move_to_end(key)
             return run
 
-    def start(self, configs: Sequence[TrainConfig], priority: bool = False) -> SharedRun:
+    def start(self, configs: Sequence[AnyConfig], priority: bool = False) -> SharedRun:
         """The run of ``configs``: the one already held, else a new one queued for the worker.
 
         Asked for without a viewer, the run is never dropped. ``priority``: in the
@@ -303,7 +295,7 @@ class RunRegistry:
             run.pinned = True
             return run
 
-    def watch(self, configs: Sequence[TrainConfig], viewer: str, priority: bool = False) -> Lease:
+    def watch(self, configs: Sequence[AnyConfig], viewer: str, priority: bool = False) -> Lease:
         """A lease of ``viewer`` on the run of ``configs`` (held, or queued as by :meth:`start`).
 
         First releases the viewer's leases on other runs that are still queued (one
