@@ -11,13 +11,18 @@ Nothing is evaluated while a snippet is built. A typed distance (``distance ==
 "custom"``) is first checked by :func:`lossviz.core.expr.parse_distance`, then rewritten
 node by node from its syntax tree into torch calls: the student's text itself is
 never pasted. ``ValueError`` is raised for anything that cannot be written.
+
+:func:`simclr_snippet` writes the SimCLR page's training run as a longer script (torch,
+math and scikit-learn's digits) that trains it again and prints the final record's numbers.
 """
 
 from __future__ import annotations
 
 import ast
 import math
+import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -26,6 +31,8 @@ from lossviz.core.distances import COSINE_NORM_FLOOR
 from lossviz.core.expr import parse_distance
 from lossviz.core.loss_settings import LossSettings
 from lossviz.teaching.references import lp_order
+from lossviz.training import contrastive_training as contrastive
+from lossviz.training.contrastive_training import ContrastiveConfig
 
 _HEADER = "import torch\nimport torch.nn.functional as F\n"
 
@@ -406,5 +413,354 @@ def infonce_snippet(points: Sequence[Sequence[float]], temperature: float, on_ci
             _print_line("alignment", "alignment"),
             _print_line("uniformity", "uniformity"),
             "",
+        ]
+    )
+
+
+# --- the SimCLR page's training run -------------------------------------------------------
+
+
+def _simclr_settings(config: ContrastiveConfig) -> list[str]:
+    how = config.augment
+    lines = [
+        "# The run's settings.",
+        f"SEED = {config.seed}",
+        f"STEPS = {config.steps}  # Adam updates",
+        f"BATCH_SIZE = {config.batch_size}  # digits per batch, each seen through two views",
+        f"LR = {_number(config.lr)}",
+        f"TAU = {_number(config.temperature)}  # the temperature",
+        f"HIDDEN = {contrastive.HIDDEN}  # the encoder's hidden layer",
+        f"OUTPUT_DIM = {config.output_dim}",
+    ]
+    if config.projector:
+        lines.append(f"PROJECTOR_HIDDEN = {contrastive.PROJECTOR_HIDDEN}")
+    if config.variance_weight > 0:
+        lines.append(f"VARIANCE_WEIGHT = {_number(config.variance_weight)}")
+    lines += [
+        f"MAX_SHIFT = {how.max_shift}  # augmentation: shift by up to this many pixels",
+        f"DROPOUT = {_number(how.dropout)}  # augmentation: each pixel set to 0 with this chance",
+        f"NOISE_STD = {_number(how.noise_std)}  # augmentation: Gaussian noise on each pixel",
+        f"PROBE_SIZE = {contrastive.PROBE_SIZE}  # digits the final measures are taken on",
+    ]
+    return lines
+
+
+_SIMCLR_DATA = '''
+
+def generator(stream):
+    """The seed's random stream number `stream`: each kind of draw (a layer's weights, the
+    batches, the augmentations, ...) has its own, so they do not disturb each other."""
+    return torch.Generator().manual_seed(SEED * 8 + stream)
+
+
+# The data: 1,797 handwritten digits, 8x8 images flattened to 64 pixels in [0, 1].
+digits = load_digits()
+x_all = torch.as_tensor(digits.data, dtype=torch.float32) / 16.0
+labels = torch.as_tensor(digits.target, dtype=torch.int64)
+'''
+
+_SIMCLR_SHIFT = '''
+
+def shift(images, shifts):
+    """Each 8x8 image moved by its (down, right) shift, zeros coming in at the edges."""
+    side = torch.arange(8)
+    rows = side[None, :, None] - shifts[:, 0, None, None]  # the source pixel of each pixel
+    cols = side[None, None, :] - shifts[:, 1, None, None]
+    inside = (rows >= 0) & (rows < 8) & (cols >= 0) & (cols < 8)
+    source = rows.clamp(0, 7) * 8 + cols.clamp(0, 7)
+    moved = images.gather(1, source.reshape(-1, 64))
+    return moved * inside.reshape(-1, 64).to(images.dtype)
+'''
+
+
+@dataclass(frozen=True)
+class _AugmentStep:
+    """One step of :func:`lossviz.training.contrastive_training.augment` as script lines."""
+
+    what: str  # what it does to the view, for the docstring
+    draw: str  # the random numbers it uses: always drawn, to keep the stream in step
+    setting: str  # the script's constant that turns it off at 0
+    code: tuple[str, ...]  # its lines, when on
+
+
+_AUGMENT_STEPS = (
+    _AugmentStep(
+        "shifted",
+        "shift_u = torch.rand(b, 2, generator=draws)",
+        "MAX_SHIFT",
+        (
+            "    # shifts: whole numbers from -MAX_SHIFT to MAX_SHIFT, down and right",
+            "    shifts = (shift_u * (2 * MAX_SHIFT + 1)).floor().clamp(max=2 * MAX_SHIFT)",
+            "    view = shift(view, shifts.to(torch.int64) - MAX_SHIFT)",
+        ),
+    ),
+    _AugmentStep(
+        "pixels dropped",
+        "drop_u = torch.rand(b, 64, generator=draws)",
+        "DROPOUT",
+        ("    view = view.masked_fill(drop_u < DROPOUT, 0.0)",),
+    ),
+    _AugmentStep(
+        "noise added",
+        "noise = torch.randn(b, 64, generator=draws)",
+        "NOISE_STD",
+        ("    view = (view + NOISE_STD * noise).clamp(0.0, 1.0)",),
+    ),
+)
+
+
+def _simclr_augment(config: ContrastiveConfig) -> list[str]:
+    how = config.augment
+    on = (how.max_shift > 0, how.dropout > 0, how.noise_std > 0)  # as _AUGMENT_STEPS
+    done = [step.what for step, used in zip(_AUGMENT_STEPS, on, strict=True) if used]
+    summary = ", then ".join(done) if done else "the image itself (no augmentation is on)"
+    lines = [
+        "",
+        "",
+        "def augment(images, draws):",
+        f'    """A random view of each image (B, 64): {summary}."""',
+        "    # The same random numbers are drawn whatever the settings use.",
+        "    b = images.shape[0]",
+    ]
+    for step, used in zip(_AUGMENT_STEPS, on, strict=True):
+        name, draw = step.draw.split(" = ")
+        lines.append(
+            f"    {step.draw}" if used else f"    {draw}  # {name}: unused, {step.setting} = 0"
+        )
+    lines.append("    view = images")
+    for step, used in zip(_AUGMENT_STEPS, on, strict=True):
+        if used:
+            lines += step.code
+    lines.append("    return view")
+    return lines
+
+
+_SIMCLR_PROBE = '''
+
+def stratified_indices(labels, size, draws):
+    """`size` indices into `labels`, classes taking turns: a random member of each class,
+    then a second of each, ... (so the probe set holds every digit equally often)."""
+    n = labels.shape[0]
+    order = torch.randperm(n, generator=draws)
+    shuffled = labels[order]
+    by_class = torch.sort(shuffled, stable=True).indices
+    sorted_labels = shuffled[by_class]
+    starts = torch.searchsorted(sorted_labels, sorted_labels)  # where each class begins
+    rank = torch.empty(n, dtype=torch.int64)
+    rank[by_class] = torch.arange(n) - starts  # 0 for a class's first member, 1, 2, ...
+    turn = rank * (int(labels.max()) + 1) + shuffled
+    return order[torch.argsort(turn)][:size]
+
+
+# The probe set: PROBE_SIZE digits and two fixed random views of each, drawn once.
+probe_images = x_all[stratified_indices(labels, PROBE_SIZE, generator(5))]
+probe_draws = generator(6)
+probe_view1 = augment(probe_images, probe_draws)
+probe_view2 = augment(probe_images, probe_draws)
+'''
+
+
+def _simclr_model(config: ContrastiveConfig) -> list[str]:
+    lines = [
+        "",
+        "",
+        "def linear(fan_in, fan_out, draws):",
+        '    """A layer\'s weight and bias as torch.nn.Linear draws them: uniform in'
+        ' +-1/sqrt(fan_in)."""',
+        "    bound = 1.0 / math.sqrt(fan_in)",
+        "    weight = torch.empty(fan_out, fan_in).uniform_(-bound, bound, generator=draws)",
+        "    bias = torch.empty(fan_out).uniform_(-bound, bound, generator=draws)",
+        "    return weight.requires_grad_(), bias.requires_grad_()",
+        "",
+        "",
+        "# The encoder: Linear(64, HIDDEN) - ReLU - Linear(HIDDEN, OUTPUT_DIM).",
+        "w1, b1 = linear(64, HIDDEN, generator(0))",
+        "w2, b2 = linear(HIDDEN, OUTPUT_DIM, generator(1))",
+    ]
+    if config.projector:
+        lines += [
+            "# The projector head, trained with it and dropped after training:",
+            "# Linear(OUTPUT_DIM, PROJECTOR_HIDDEN) - ReLU - Linear(PROJECTOR_HIDDEN, OUTPUT_DIM).",
+            "head = generator(2)",
+            "w3, b3 = linear(OUTPUT_DIM, PROJECTOR_HIDDEN, head)",
+            "w4, b4 = linear(PROJECTOR_HIDDEN, OUTPUT_DIM, head)",
+            "parameters = [w1, b1, w2, b2, w3, b3, w4, b4]",
+            "",
+            "",
+            "def encoder(x):",
+            '    """h: the representation of each image (what is kept after training)."""',
+            "    return F.linear(torch.relu(F.linear(x, w1, b1)), w2, b2)",
+            "",
+            "",
+            "def projector(h):",
+            '    """z: the projector\'s output on h."""',
+            "    return F.linear(torch.relu(F.linear(h, w3, b3)), w4, b4)",
+            "",
+            "",
+            "def embed(x):",
+            '    """z: the output the loss sees, the projector on the encoder."""',
+            "    return projector(encoder(x))",
+        ]
+    else:
+        lines += [
+            "parameters = [w1, b1, w2, b2]",
+            "",
+            "",
+            "def encoder(x):",
+            '    """h: the representation of each image; here also z, the output the loss sees."""',
+            "    return F.linear(torch.relu(F.linear(x, w1, b1)), w2, b2)",
+            "",
+            "",
+            "embed = encoder  # z = h",
+        ]
+    return lines
+
+
+_SIMCLR_LOSS = '''
+
+def unit(z):
+    """Rows scaled to length 1: points on the unit sphere."""
+    return z / torch.linalg.vector_norm(z, dim=1, keepdim=True)
+
+
+def nt_xent_loss(z1, z2):
+    """SimCLR's NT-Xent: each of the 2N views has the other view of its digit as its positive
+    and the other 2N - 2 views as negatives; the mean cross-entropy over the 2N views."""
+    n = z1.shape[0]
+    z = unit(torch.cat([z1, z2]))
+    logits = (z @ z.T) / TAU  # cosine similarities over the temperature, (2N, 2N)
+    logits = logits.masked_fill(torch.eye(2 * n, dtype=torch.bool), -math.inf)  # not itself
+    targets = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)])  # the other view
+    return F.cross_entropy(logits, targets, reduction="none").mean()
+'''
+
+_SIMCLR_VARIANCE = f'''
+
+def variance_penalty(z):
+    """VICReg's variance hinge on the normalised outputs: each dimension's standard deviation
+    is pushed up to 1/sqrt(D) (the spread of an even cloud on the sphere), never beyond."""
+    std = torch.sqrt(F.normalize(z, dim=1).var(dim=0) + {_number(contrastive.VARIANCE_EPS)})
+    return torch.relu(1.0 / math.sqrt(z.shape[1]) - std).mean()
+'''
+
+
+def _simclr_training(config: ContrastiveConfig) -> list[str]:
+    if config.variance_weight > 0:
+        loss = [
+            "    nt_xent = nt_xent_loss(z1, z2)",
+            "    loss = nt_xent + VARIANCE_WEIGHT * (variance_penalty(z1) + variance_penalty(z2))",
+        ]
+    else:
+        loss = ["    loss = nt_xent_loss(z1, z2)"]
+    return [
+        "",
+        "",
+        "# Training: BATCH_SIZE digits drawn with replacement at each step (batch STEPS, the",
+        "# last, is only measured), two random views of each, the loss of the two views' outputs.",
+        "batches = torch.randint("
+        "0, x_all.shape[0], (STEPS + 1, BATCH_SIZE), generator=generator(3))",
+        "draws = generator(4)  # the training views' random numbers",
+        "optimizer = torch.optim.Adam(parameters, lr=LR)",
+        "for step in range(STEPS + 1):",
+        "    x = x_all[batches[step]]",
+        "    view1 = augment(x, draws)",
+        "    view2 = augment(x, draws)",
+        "    z1, z2 = embed(view1), embed(view2)",
+        *loss,
+        "    if step == STEPS:",
+        "        break  # the final weights' loss on the last batch: no update",
+        "    optimizer.zero_grad()",
+        "    loss.backward()",
+        "    optimizer.step()",
+    ]
+
+
+def _simclr_measures(config: ContrastiveConfig) -> list[str]:
+    if config.projector:
+        outputs = ["    h = encoder(probe_images)", "    z = projector(h)"]
+        rank_of = "# the representation h (the projector's input), unnormalised."
+    else:
+        outputs = ["    h = z = encoder(probe_images)"]
+        rank_of = "# the representation h (= z), unnormalised."
+    nt_xent = "nt_xent" if config.variance_weight > 0 else "loss"
+    prints = [_print_line("nt_xent", nt_xent)]
+    if config.variance_weight > 0:
+        prints.append(_print_line("loss", "loss"))
+    return [
+        "",
+        "",
+        "def effective_rank(embeddings):",
+        '    """RankMe (Garrido et al. 2023) of the covariance\'s eigenvalues s:',
+        "    exp(-sum p log p) with p = s / sum(s) + 1e-7, how many directions the variance is",
+        '    spread over, from 1 (a line) to the dimension (an even cloud)."""',
+        "    x = embeddings.to(torch.float64)",
+        "    x = x - x.mean(dim=0, keepdim=True)",
+        "    s = torch.linalg.svdvals(x.T @ x / x.shape[0])  # the covariance's eigenvalues",
+        "    total = float(s.sum())",
+        "    if total <= 0:",
+        "        return 0.0  # every point on one spot",
+        f"    p = s / total + {_number(contrastive.EPS)}",
+        "    return math.exp(float(-(p * p.log()).sum()))",
+        "",
+        "",
+        "# The measures of the trained model on the probe set (Wang and Isola 2020): alignment,",
+        "# the mean squared distance between a digit's two views on the sphere (lower: closer),",
+        "# and uniformity, log of the mean of exp(-2 * squared distance) over pairs of clean",
+        "# digits (lower: more evenly spread); and the effective rank of the covariance of",
+        rank_of,
+        "with torch.no_grad():",
+        *outputs,
+        "    z1, z2 = embed(probe_view1), embed(probe_view2)",
+        "    alignment = torch.linalg.vector_norm(unit(z1) - unit(z2), dim=1).pow(2.0).mean()",
+        "    squared = torch.pdist(unit(z)).pow(2)",
+        "    uniformity = torch.logsumexp(-2.0 * squared, dim=0) - math.log(squared.numel())",
+        "",
+        *prints,
+        _print_line("alignment", "alignment"),
+        _print_line("uniformity", "uniformity"),
+        'print(f"effective_rank = {effective_rank(h):.10g}")',
+        "",
+    ]
+
+
+def simclr_snippet(config: ContrastiveConfig) -> str:
+    """The SimCLR page's run of ``config`` as a standalone script (torch, math and
+    scikit-learn's ``load_digits`` only) that trains it again on the CPU and prints the final
+    record's ``nt_xent`` (plus ``loss`` with a variance term), ``alignment``, ``uniformity``
+    and ``effective_rank``, 10 significant digits each.
+
+    It repeats :func:`lossviz.training.contrastive_training.contrastive_snapshots` step for
+    step: the same random streams, initial weights, batches, augmentations, probe set and
+    views, and float32 operations in the same order, so on the CPU the numbers equal those
+    of ``train_contrastive(config, "cpu").last`` (as long as the run did not stop early: the
+    script has none of the run's checks for a loss or gradients that are not finite). The
+    projector and the variance term appear only when the config has them.
+    """
+    if not isinstance(config, ContrastiveConfig):
+        raise ValueError(f"expected a ContrastiveConfig; got {config!r}")
+    model = "an encoder with a projector head" if config.projector else "an encoder"
+    variance = " plus a variance term" if config.variance_weight > 0 else ""
+    title = (
+        f"SimCLR on the digits: {model} trained with NT-Xent{variance}, by torch alone. "
+        "It prints the final measures of the SimCLR page's run."
+    )
+    return "\n".join(
+        [
+            *textwrap.wrap(title, LINE_LENGTH - 8, initial_indent="# ", subsequent_indent="# "),
+            "import math",
+            "",
+            _HEADER.rstrip("\n"),
+            "from sklearn.datasets import load_digits",
+            "",
+            *_simclr_settings(config),
+            _SIMCLR_DATA.rstrip("\n"),
+            *(_SIMCLR_SHIFT.rstrip("\n").split("\n") if config.augment.max_shift > 0 else []),
+            *_simclr_augment(config),
+            _SIMCLR_PROBE.rstrip("\n"),
+            *_simclr_model(config),
+            _SIMCLR_LOSS.rstrip("\n"),
+            *([_SIMCLR_VARIANCE.rstrip("\n")] if config.variance_weight > 0 else []),
+            *_simclr_training(config),
+            *_simclr_measures(config),
         ]
     )
