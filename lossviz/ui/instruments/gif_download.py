@@ -1,9 +1,11 @@
-"""The collapse run as an animated GIF for slides: built on request, once per run and server.
+"""A shared run as an animated GIF for slides: built on request, once per run and server.
 
-A GIF is a pure function of a finished run, so the process keeps the last few built
-(``GifShelf``, in ``st.cache_resource``): when 30 students press the button on the
-teacher's run, one builds it (the others wait for that build) and all download the
-same bytes.
+Both kinds of shared run: the collapse page's triplet runs (:func:`run_gif`, the player's
+look) and the SimCLR page's contrastive runs (:func:`contrastive_gif`, the figure's point
+panels); :func:`_make` picks by the run's configuration type. A GIF is a pure function of a
+finished run, so the process keeps the last few built (``GifShelf``, in
+``st.cache_resource``): when 30 students press the button on the teacher's run, one builds
+it (the others wait for that build) and all download the same bytes.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from lossviz.training import contrastive_gif as simclr_gif
+from lossviz.training import run_gif as collapse_gif
 from lossviz.training.collapse import LOSS_LABELS, load_points
-from lossviz.training.run_gif import gif_name, run_gif
+from lossviz.training.contrastive_training import ContrastiveConfig, probe_labels
 from lossviz.training.run_registry import SharedRun
 
 MAX_GIFS = 8  # about 1 MB each
 REQUEST_KEY = "collapse.gif_for"  # the run id whose GIF this session asked for
+HELP = "The runs side by side, one frame per record, looping; about 1 MB or less."
 
 
 class GifShelf:
@@ -63,9 +68,22 @@ def shelf() -> GifShelf:
     return GifShelf()
 
 
+def _contrastive(run: SharedRun) -> bool:
+    """Whether ``run`` is the SimCLR page's (contrastive configurations), not the collapse's."""
+    return isinstance(run.key[0], ContrastiveConfig)
+
+
 def _make(run: SharedRun, report: Callable[[float], None]) -> bytes:
+    """The GIF of a finished run, of its kind (``report(fraction)`` as it is drawn)."""
     config = run.key[0]
-    return run_gif(
+    if _contrastive(run):
+        return simclr_gif.contrastive_gif(
+            run.frames(),
+            probe_labels(config.seed).numpy(),
+            simclr_gif.gif_titles(run.key),
+            report=report,
+        )
+    return collapse_gif.run_gif(
         run.frames(),
         [LOSS_LABELS[c.loss] for c in run.key],
         load_points(config.dataset).names,
@@ -74,18 +92,24 @@ def _make(run: SharedRun, report: Callable[[float], None]) -> bytes:
     )
 
 
+def file_name(run: SharedRun) -> str:
+    """The GIF's file name: ``simclr-<run id>.gif`` or the collapse run's descriptive one."""
+    return simclr_gif.gif_name(run.key) if _contrastive(run) else collapse_gif.gif_name(run.key)
+
+
 def _ask(run_id: str) -> None:
     st.session_state[REQUEST_KEY] = run_id
 
 
-def gif_download(run: SharedRun) -> None:
-    """For a finished run: a button that builds the GIF (with a progress bar), then a
-    download button; straight to the download when the server already has it."""
+def gif_download(run: SharedRun, help: str = HELP) -> None:
+    """For a finished run (either kind): a button that builds the GIF (with a progress bar),
+    then a download button; straight to the download when the server already has it.
+    ``help``: the button's tooltip (a page may say what its GIF shows)."""
     data = shelf().get(run.id)
     if data is None and st.session_state.get(REQUEST_KEY) != run.id:
         st.button(
             "Make a GIF for slides", icon=":material/gif_box:", on_click=_ask, args=(run.id,),
-            help="Both runs side by side, as the player shows them, looping; about 1 MB.",
+            help=help,
         )  # fmt: skip
         return
     if data is None:
@@ -95,9 +119,9 @@ def gif_download(run: SharedRun) -> None:
         )
         bar.empty()
     st.download_button(
-        f"Download the GIF ({len(data) / 2**20:.1f} MB)", data, file_name=gif_name(run.key),
+        f"Download the GIF ({len(data) / 2**20:.1f} MB)", data, file_name=file_name(run),
         mime="image/gif", icon=":material/download:", on_click="ignore",
     )  # fmt: skip
 
 
-__all__ = ["GifShelf", "gif_download", "shelf"]
+__all__ = ["HELP", "GifShelf", "file_name", "gif_download", "shelf"]
