@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from lossviz.scenes import simclr_scenes
 from lossviz.scenes.lesson import COLLAPSE_ALONE
 from lossviz.scenes.scene import CollapseScene
 from lossviz.scenes.training_scenes import (
@@ -407,8 +408,9 @@ def test_the_class_links_are_the_priority_runs():
     assert keys[0] == tuple(configs(base)) and len(keys) == len(set(keys)) == 5
     registry = RunRegistry()
     try:
-        assert shared_run.prewarm(registry) == 5
-        runs = [registry.get(key) for key in keys]
+        simclr_keys = simclr_scenes.priority_keys()
+        assert shared_run.prewarm(registry) == 5 + len(simclr_keys) == 9
+        runs = [registry.get(key) for key in (*keys, *simclr_keys)]
         assert all(run.priority and run.pinned for run in runs)
         assert registry.stats()["waiting"] == registry.stats()["active"] == 0
     finally:

@@ -27,12 +27,17 @@ from lossviz.scenes.lesson import (
     observe_circle,
     observe_pair,
     observe_triplet,
+    simclr_observation,
     step_number,
     training_observation,
 )
-from lossviz.scenes.scene import MiningScene
+from lossviz.scenes.scene import MiningScene, SimCLRScene
+from lossviz.scenes.simclr_scenes import configs as simclr_configs
+from lossviz.scenes.simclr_scenes import priority_keys as simclr_priority_keys
+from lossviz.scenes.simclr_scenes import scene_from_preset as simclr_preset
 from lossviz.scenes.training_scenes import configs
 from lossviz.training.collapse import collapsed, train
+from lossviz.training.contrastive_training import train_pair
 
 BY_SLUG = {step.slug: step for step in STEPS}
 
@@ -48,8 +53,8 @@ def _sentences(text: str) -> int:
 # --------------------------------------------------------------------------- the shape
 
 
-def test_nine_to_eleven_steps_each_short_with_one_task():
-    assert 9 <= len(STEPS) <= 11
+def test_nine_to_thirteen_steps_each_short_with_one_task():
+    assert 9 <= len(STEPS) <= 13
     assert len({s.slug for s in STEPS}) == len(STEPS)
     for step in STEPS:
         assert 2 <= _sentences(step.text) <= 5, step.slug  # two or three, colons count too
@@ -73,6 +78,8 @@ def test_no_task_is_done_at_its_preset():
             observation = observe_batch(step.scene)
         elif step.instrument == "circle":
             observation = observe_circle(step.scene)
+        elif step.instrument == "simclr":
+            observation = simclr_observation(False)
         else:
             observation = training_observation(False)
         assert not step.done(observation), step.slug
@@ -81,7 +88,7 @@ def test_no_task_is_done_at_its_preset():
 @pytest.mark.parametrize(
     ("raw", "number", "noticed"),
     [(None, 1, False), ("", 1, False), ("1", 1, False), ("5", 5, False), ("9", 9, False),
-     (" 3 ", 3, False), ("0", 1, True), ("12", 1, True), ("-2", 1, True), ("2.5", 1, True),
+     (" 3 ", 3, False), ("0", 1, True), ("14", 1, True), ("-2", 1, True), ("2.5", 1, True),
      ("abc", 1, True), ("<script>", 1, True), ("9" * 500, 1, True), ("٣", 1, True)],
 )  # fmt: skip
 def test_step_number_reads_a_link_forgivingly(raw, number, noticed):
@@ -389,3 +396,36 @@ def test_step_11_raising_tau_spreads_the_weight_and_is_done():
                  if step.done(observe_circle(step.scene.replace(tau=t)))]  # fmt: skip
     assert reachable and reachable == sorted(reachable) and 2.0 in reachable
     assert not step.done(observe_circle(step.scene.replace(tau=0.05)))
+
+
+# --------------------------------------------------------------------------- 12, 13: SimCLR
+
+
+def _trained_last(scene: SimCLRScene):
+    run_a, run_b = train_pair(*simclr_configs(scene), device="cpu")
+    return simclr_observation(True, (run_a.last, run_b.last))
+
+
+def test_steps_12_and_13_start_from_the_pages_presets_with_b_made_equal_to_a():
+    temperature, dimensional = _step("simclr_temperature"), _step("dimensional_collapse")
+    assert temperature.scene == SimCLRScene().replace(tau_b=SimCLRScene().tau_a)
+    assert dimensional.scene == simclr_preset("dimensional", SimCLRScene()).replace(shift_b=3)
+    assert temperature.controls == ("tau_b",) and dimensional.controls == ("shift_b",)
+    for step in (temperature, dimensional):
+        assert tuple(simclr_configs(step.scene)) in simclr_priority_keys()  # trained at start
+
+
+@pytest.mark.slow
+def test_step_12_is_not_done_with_equal_runs_and_is_done_at_the_pages_large_tau():
+    step = _step("simclr_temperature")
+    assert not step.done(_trained_last(step.scene))  # A and B are the same run
+    assert step.done(_trained_last(step.scene.replace(tau_b=1.0)))  # the page's preset
+
+
+@pytest.mark.slow
+def test_step_13_both_shifted_runs_collapse_and_unshifted_b_uses_eight_directions():
+    step = _step("dimensional_collapse")
+    start = _trained_last(step.scene)
+    assert all(s.effective_rank < 3 for s in start.last)  # "both end on about two directions"
+    assert not step.done(start)
+    assert step.done(_trained_last(step.scene.replace(shift_b=0)))

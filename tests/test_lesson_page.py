@@ -64,7 +64,7 @@ def test_each_step_opens_from_its_link_with_its_task(step):
     assert not at.warning
 
 
-@pytest.mark.parametrize("raw", ["0", "12", "abc", "<b>x</b>", "1" * 300, "-1", "3.0"])
+@pytest.mark.parametrize("raw", ["0", "14", "abc", "<b>x</b>", "1" * 300, "-1", "3.0"])
 def test_a_malformed_step_opens_step_1_with_a_notice(raw):
     at = open_page(PAGE, {"step": raw})
     assert heading(at).startswith("1. ")

@@ -22,4 +22,18 @@ class SharedFigure(go.Figure):
         return self._shared_dict
 
 
-__all__ = ["SharedFigure"]
+class PrebuiltFigure(go.Figure):
+    """A figure given as the dict ``st.plotly_chart`` sends (never validated again): for
+    figures assembled from parts built once, such as an animation's frames. ``spec`` holds
+    ``data``, ``layout`` and optionally ``frames``, as :meth:`go.Figure.to_dict` writes them
+    (typed arrays allowed); shared read-only."""
+
+    def __init__(self, spec: dict):
+        super().__init__()
+        self._spec = spec
+
+    def to_dict(self) -> dict:
+        return self._spec
+
+
+__all__ = ["PrebuiltFigure", "SharedFigure"]

@@ -1,15 +1,17 @@
-"""The guided lesson: eleven short steps from one triplet to a batch, a collapse and its fix,
-a contrastive pair, and InfoNCE's softmax on the circle.
+"""The guided lesson: thirteen short steps from one triplet to a batch, a collapse and its
+fix, a contrastive pair, InfoNCE's softmax on the circle, and SimCLR training's temperature
+trade-off and dimensional collapse.
 
 Each :class:`Step` is a few sentences, a preset scene of one of the full pages
 (its instrument: ``"triplet"`` the playground's plane, ``"batch"`` a labelled batch
 as on the mining page, ``"training"`` a collapse run, ``"pair"`` the contrastive
-plane, ``"circle"`` the InfoNCE page's circle), one task for the student's hands, and
+plane, ``"circle"`` the InfoNCE page's circle, ``"simclr"`` a SimCLR page's shared run), one
+task for the student's hands, and
 the test that says the task is done.
 The test reads an *observation* of the step's current state that the core computed
 (:func:`observe_triplet`, :func:`observe_batch`, :func:`observe_pair`,
-:func:`observe_circle`, :func:`observe_training`), never the page: the same numbers the
-full pages show.
+:func:`observe_circle`, :func:`observe_training`, :func:`simclr_observation`), never the
+page: the same numbers the full pages show.
 
 Every sentence that states a fact about numbers is checked against the core in
 ``tests/test_lesson.py`` (e.g. step 7's "the loss stops at the margin" trains the
@@ -39,14 +41,17 @@ from lossviz.scenes.scene import (
     MiningScene,
     PlaygroundScene,
     Scene,
+    SimCLRScene,
 )
 from lossviz.training.collapse import Snapshot
+from lossviz.training.contrastive_training import ContrastiveSnapshot
 
-Instrument = Literal["triplet", "batch", "training", "pair", "circle"]
+Instrument = Literal["triplet", "batch", "training", "pair", "circle", "simclr"]
 
 EASY_SHARE_RANGE = (0.4, 0.6)  # step 6: "about half" of the batch's triplets easy
 LOSS_AT_MARGIN_TOLERANCE = 1e-3  # step 7: a collapsed run's loss is the margin to this
 MOST_OF_THE_SOFTMAX = 0.5  # steps 10 and 11: "more than half", "less than half"
+RANK_IN_USE = 8.0  # step 13: "at least 8 of its 32 directions"
 
 
 # --------------------------------------------------------------------------- observations
@@ -104,9 +109,18 @@ class TrainingObservation:
     last: tuple[Snapshot, ...] = ()
 
 
+@dataclass(frozen=True)
+class SimCLRObservation:
+    """A SimCLR step's runs as this student watched them: ``last`` (run A's, run B's last
+    record) once they are done, empty before."""
+
+    finished: bool
+    last: tuple[ContrastiveSnapshot, ...] = ()
+
+
 Observation = (
     TripletObservation | BatchObservation | PairObservation | CircleObservation
-    | TrainingObservation
+    | TrainingObservation | SimCLRObservation
 )  # fmt: skip
 
 
@@ -228,11 +242,31 @@ def _no_negative_takes_most(o: Observation) -> bool:
     return max(o.reading.weights[1:]) < MOST_OF_THE_SOFTMAX
 
 
+def _b_more_uniform_a_better_aligned(o: Observation) -> bool:
+    if not o.finished or len(o.last) < 2:
+        return False
+    a, b = o.last
+    return b.uniformity < a.uniformity and a.alignment < b.alignment
+
+
+def _b_uses_many_directions(o: Observation) -> bool:
+    return o.finished and len(o.last) == 2 and o.last[1].effective_rank >= RANK_IN_USE
+
+
 # The batch of step 6: 60 blobs points in 3 classes (20 each), at a small margin.
 BATCH_SCENE = MiningScene(source="blobs", classes=3, per_class=20, spread=1.0, seed=0, margin=1.0)
 # Steps 7 and 8: the collapse page's own preset, alone and beside the fix.
 COLLAPSE_ALONE = CollapseScene(compare="none")
 COLLAPSE_AND_FIX = CollapseScene(compare="batch_hard_fix")
+
+
+# Step 12: the SimCLR page's default (the temperature preset) with B at A's temperature.
+SIMCLR_SAME_TAU = SimCLRScene(tau_b=SimCLRScene().tau_a)
+# Step 13: the dimensional-collapse preset with B shifted as A is (both collapse).
+SIMCLR_BOTH_SHIFTED = SimCLRScene(
+    tau_a=2.0, dim_a=32, shift_a=3, noise_a=0.05, dropout_a=0.0,
+    tau_b=2.0, dim_b=32, shift_b=3, noise_b=0.05, dropout_b=0.0,
+)  # fmt: skip
 
 
 def _triplet_count(scene: MiningScene) -> int:
@@ -399,12 +433,50 @@ STEPS: tuple[Step, ...] = (
         "weight, and the far negatives get no gradient at all. Raising τ spreads the weight.",
         "Turn **τ** up until no negative takes more than half of the softmax.",
         "The weight is spread: every negative pushes a little. Too large a τ treats near and "
-        "far negatives alike. That's the lesson: well done!",
+        "far negatives alike.",
         "circle",
         INFONCE_PRESETS["tau_small"].scene,
         "infonce",
         _no_negative_takes_most,
         controls=("tau",),
+    ),
+    Step(
+        "simclr_temperature",
+        "Training with InfoNCE: the temperature's trade-off",
+        "SimCLR trains an encoder with this softmax: each digit is seen twice (two augmented "
+        "views), and NT-Xent pulls the two views together and pushes the rest of the batch "
+        "away. Wang and Isola split what that does in two: *alignment* (a digit's views close "
+        "together) and *uniformity* (the digits spread over the circle). Here A and B are the "
+        "same run, both at τ = 0.05.",
+        "Raise **B's τ** and press **Train**: find a τ at which B spreads the digits more "
+        "evenly than A (lower uniformity) while A keeps each digit's views closer (lower "
+        "alignment).",
+        "The temperature trades one for the other: a small τ keeps the views together but "
+        "leaves the digits bunched; a large τ spreads them at the cost of alignment.",
+        "simclr",
+        SIMCLR_SAME_TAU,
+        "simclr",
+        _b_more_uniform_a_better_aligned,
+        controls=("tau_b",),
+        draggable=False,
+    ),
+    Step(
+        "dimensional_collapse",
+        "Dimensional collapse",
+        "With 32 output dimensions the embeddings can fail without meeting in one point: they "
+        "use only a few directions. The spectrum shows how much the embeddings vary along each "
+        "direction; the effective rank counts the directions in use. Here both runs shift "
+        "each view by up to 3 of the 8 pixels, and both end on about two directions.",
+        f"Change **B's shift** and press **Train** until B uses at least {RANK_IN_USE:g} of "
+        "its 32 directions (effective rank) while A stays collapsed.",
+        "Augmentations that are too strong for the encoder collapse its representation onto "
+        "a few directions. That's the lesson: well done!",
+        "simclr",
+        SIMCLR_BOTH_SHIFTED,
+        "simclr",
+        _b_uses_many_directions,
+        controls=("shift_b",),
+        draggable=False,
     ),
 )
 
@@ -425,6 +497,12 @@ def step_number(raw: object) -> tuple[int, str | None]:
         f"This link asked for step {shown!r}, which does not exist (steps 1 to {len(STEPS)}): "
         "starting at step 1."
     )
+
+
+def simclr_observation(
+    finished: bool, last: Sequence[ContrastiveSnapshot] = ()
+) -> SimCLRObservation:
+    return SimCLRObservation(finished, tuple(last))
 
 
 def training_observation(

@@ -59,6 +59,13 @@ from lossviz.training.collapse import (
     OPTIMIZERS,
     STEPS,
 )
+from lossviz.training.contrastive_training import (
+    DROPOUT,
+    MAX_SHIFT,
+    NOISE_STD,
+    VARIANCE_WEIGHT,
+    Augment,
+)
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -569,6 +576,117 @@ class CollapseScene(Scene):
     l2_normalize: bool = flag(False, label="L2-normalise the outputs")
     clip_grad: float = number(0.0, CLIP_GRAD.narrowed(hi=100.0), step=0.5,
                               label="Clip gradient norm (0 = off)")  # fmt: skip
+    seed: int = _seed()
+    autostart: bool = flag(
+        False, label="Start training when this link opens",
+        help="For a class: share the address; every page that opens it trains.",
+    )  # fmt: skip
+
+
+# The SimCLR demo's output dimensions: 2 draws the circle, the others show a spectrum.
+SIMCLR_DIMS = (2, 8, 16, 32, 64)
+SIMCLR_BATCH_SIZES = (32, 64, 128, 256)
+_RUN_WORDS = {"a": "A", "b": "B"}
+_AUGMENT = Augment()  # the augmentation's defaults
+
+
+def _simclr_run_fields(run: str, tau: float, dim: int, shift: int) -> dict[str, Any]:
+    """The fields of one run of the SimCLR demo (``run`` "a" or "b"), its labels prefixed."""
+    name = _RUN_WORDS[run]
+    return {
+        f"tau_{run}": number(
+            tau,
+            TEMPERATURE,
+            marks=TEMPERATURE_MARKS,
+            label=f"{name}: temperature τ",
+            help="NT-Xent divides every cosine similarity by τ before the softmax. Small τ: "
+            "only the nearest negatives push. Large τ: every negative pushes alike.",
+        ),
+        f"dim_{run}": choice(
+            dim,
+            SIMCLR_DIMS,
+            label=f"{name}: output dimension",
+            option_labels={
+                2: "2 (the circle)",
+                **{d: f"{d} (a spectrum)" for d in SIMCLR_DIMS[1:]},
+            },
+            help="2: the outputs are drawn on the unit circle as they are. More: the picture "
+            "is a projection (PCA) and the spectrum shows how many directions are used.",
+        ),
+        f"shift_{run}": number(
+            shift,
+            MAX_SHIFT,
+            label=f"{name}: shift up to (pixels)",
+            help="Each view moves the 8x8 image by a random whole number of pixels, up to "
+            "this many, in each direction.",
+        ),
+        f"noise_{run}": number(
+            _AUGMENT.noise_std,
+            NOISE_STD,
+            step=0.05,
+            label=f"{name}: pixel noise",
+            help="Standard deviation of the Gaussian noise added to every pixel (pixels are "
+            "0 to 1).",
+        ),
+        f"dropout_{run}": number(
+            _AUGMENT.dropout,
+            DROPOUT,
+            step=0.05,
+            label=f"{name}: pixel dropout",
+            help="Each pixel of a view is set to 0 with this probability.",
+        ),
+        f"projector_{run}": flag(
+            False,
+            label=f"{name}: projector head",
+            help="An extra two-layer head after the encoder, as in SimCLR; the loss sees its "
+            "output and the spectrum is taken before it (the representation).",
+        ),
+        f"variance_{run}": number(
+            0.0,
+            VARIANCE_WEIGHT,
+            step=1.0,
+            label=f"{name}: variance term weight",
+            help="A VICReg-style hinge that keeps each dimension's spread up (0 = off).",
+        ),
+    }
+
+
+_SIMCLR = {
+    **_simclr_run_fields("a", 0.05, 2, _AUGMENT.max_shift),
+    "compare": flag(True, label="Train run B beside it",
+                    help="Both runs start from the same weights and see the same batches."),
+    **_simclr_run_fields("b", 1.0, 2, _AUGMENT.max_shift),
+}  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SimCLRScene(Scene):
+    """SimCLR demo: the digits encoder trained with NT-Xent, run A and (``compare``) run B
+    in lockstep. Each run's fields end in ``_a`` or ``_b``: temperature, output dimension,
+    augmentation (shift, noise, dropout), projector head and variance weight; the rest is
+    shared. The default is the temperature preset (tau 0.05 against tau 1 on the circle).
+    Ranges are :mod:`lossviz.training.contrastive_training`'s, narrowed to what the page
+    offers.
+    """
+
+    tau_a: float = _SIMCLR["tau_a"]
+    dim_a: int = _SIMCLR["dim_a"]
+    shift_a: int = _SIMCLR["shift_a"]
+    noise_a: float = _SIMCLR["noise_a"]
+    dropout_a: float = _SIMCLR["dropout_a"]
+    projector_a: bool = _SIMCLR["projector_a"]
+    variance_a: float = _SIMCLR["variance_a"]
+    compare: bool = _SIMCLR["compare"]
+    tau_b: float = _SIMCLR["tau_b"]
+    dim_b: int = _SIMCLR["dim_b"]
+    shift_b: int = _SIMCLR["shift_b"]
+    noise_b: float = _SIMCLR["noise_b"]
+    dropout_b: float = _SIMCLR["dropout_b"]
+    projector_b: bool = _SIMCLR["projector_b"]
+    variance_b: float = _SIMCLR["variance_b"]
+    batch_size: int = choice(128, SIMCLR_BATCH_SIZES, label="Batch size")
+    steps: int = number(300, 50, 1000, integer=True, step=50, label="Steps")
+    lr: float = number(0.01, 1e-4, 0.1, step=0.001, label="Learning rate")
     seed: int = _seed()
     autostart: bool = flag(
         False, label="Start training when this link opens",

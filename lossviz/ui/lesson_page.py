@@ -6,7 +6,7 @@ its own scene in session state (``lesson.<slug>.scene``), starting from the step
 preset, with widgets keyed ``lesson.<slug>.<field>`` (never in the link: only the
 step is). A task, once done, stays ticked for the session (``lesson.done``) even if
 the student moves on and the state changes. The instruments are the full pages':
-the plane, a batch counted by the mining core, a shared collapse run.
+the plane, a batch counted by the mining core, a shared collapse run, shared SimCLR runs.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from lossviz.scenes.lesson import (
     observe_pair,
     observe_triplet,
     pair_settings,
+    simclr_observation,
     step_number,
     training_observation,
     triplet_settings,
@@ -42,7 +43,7 @@ from lossviz.scenes.scene import INFONCE_COORDS, INFONCE_NAMES, InfoNCEScene, Mi
 from lossviz.ui import widgets
 from lossviz.ui.components.plane import PlaneSpec, plane
 from lossviz.ui.inert import inert
-from lossviz.ui.instruments import shared_run
+from lossviz.ui.instruments import shared_run, simclr_run
 from lossviz.ui.instruments.circle_plane import ON_CIRCLE_BOUNDS, CircleView, circle_plane
 from lossviz.ui.instruments.pair_plane import pair_plane
 from lossviz.ui.instruments.triplet_plane import DRAG_CAPTION, triplet_plane
@@ -298,12 +299,36 @@ def training_instrument(step: Step) -> bool:
     return step.done(training_observation(True, first, last))
 
 
+def simclr_instrument(step: Step) -> bool:
+    """The SimCLR page's shared runs for a SimCLR step (its controls first); whether the
+    task holds for the runs watched to their end."""
+    binding = BINDINGS[step.slug]
+    binding.load()
+    for field in step.controls:
+        spec = binding.scene_cls.field_spec(field)
+        if spec.marks:
+            widgets.marks(binding, field)
+        else:
+            widgets.slider(binding, field)
+    scene = binding.commit()
+    view = shared_run.RunView(f"lesson-{step.slug}")
+    st.button("Train", icon=":material/play_arrow:", on_click=shared_run.request_training,
+              args=(view,), type="primary", key=f"lesson.{step.slug}.train",
+              help="Trains both runs once on the server (or joins the run if someone already "
+                   "started it) and shows it here.")  # fmt: skip
+    run = simclr_run.show(scene, view, gif=False)
+    if run is None:
+        return step.done(simclr_observation(False))
+    return step.done(simclr_observation(True, run.frames(-1)[0]))
+
+
 INSTRUMENTS = {
     "triplet": triplet_instrument,
     "pair": pair_instrument,
     "circle": circle_instrument,
     "batch": batch_instrument,
     "training": training_instrument,
+    "simclr": simclr_instrument,
 }
 
 

@@ -19,6 +19,7 @@ from lossviz.scenes.scene import (
     PlaygroundScene,
     QuizScene,
     Scene,
+    SimCLRScene,
 )
 
 
@@ -58,7 +59,7 @@ PAGES: tuple[PageInfo, ...] = (
         "pages/lesson.py",
         "Lesson",
         ":material/school:",
-        "Start here: eleven short steps, about fifteen minutes, each with something to do with "
+        "Start here: thirteen short steps, about twenty minutes, each with something to do with "
         "your hands.",
         extra_params=("step",),
     ),
@@ -101,6 +102,14 @@ PAGES: tuple[PageInfo, ...] = (
         "Train an encoder live: batch-hard triplet loss pulls every embedding onto one "
         "point; the fix keeps them apart.",
         CollapseScene,
+    ),
+    PageInfo(
+        "pages/simclr.py",
+        "SimCLR training",
+        ":material/blur_circular:",
+        "Train an encoder with NT-Xent, two runs side by side: the temperature's trade-off "
+        "between alignment and uniformity, and dimensional collapse in the spectrum.",
+        SimCLRScene,
     ),
     PageInfo(
         "pages/quiz.py",

@@ -150,4 +150,18 @@ def text(binding: SceneBinding, field: str) -> str:
                          help=spec.help)  # fmt: skip
 
 
-__all__ = ["choice", "marks", "number", "slider", "text", "toggle"]
+RECORD_HELP = (
+    "The step the figure shows first and the numbers below describe (arrow keys move it). "
+    "▶ Play under the figure animates every step in your browser."
+)
+
+
+def recorded_step(steps: list[int], key: str) -> int:
+    """A select slider over a run's recorded ``steps`` (the data's, not a scene field's):
+    the step shown, the last one at first and whenever the recorded steps change."""
+    if st.session_state.get(key) not in steps:
+        st.session_state[key] = steps[-1]
+    return st.select_slider("Step shown", steps, key=key, help=RECORD_HELP)
+
+
+__all__ = ["choice", "marks", "number", "recorded_step", "slider", "text", "toggle"]

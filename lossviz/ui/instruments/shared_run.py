@@ -15,8 +15,10 @@ The collapse page and the lesson's training steps show runs through :func:`show`
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import streamlit as st
@@ -26,6 +28,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_run_yiel
 
 from lossviz.core.device import describe_device
 from lossviz.scenes.scene import CollapseScene
+from lossviz.scenes.simclr_scenes import priority_keys as simclr_priority_keys
 from lossviz.scenes.training_scenes import configs, priority_keys
 from lossviz.training.collapse import load_points, train
 from lossviz.training.frame_codec import encode_meta, frame_json
@@ -85,12 +88,14 @@ def registry() -> RunRegistry:
 
 
 def prewarm(runs: RunRegistry | None = None) -> int:
-    """Queue every priority run (start-up): the worker trains them in the background, before
-    any custom run, so the class's links open trained. Returns how many it asked for."""
+    """Queue every priority run (start-up), the collapse page's and then the SimCLR page's: the
+    worker trains them in the background, before any custom run, so the class's links open
+    trained. Returns how many it asked for."""
     runs = registry() if runs is None else runs
-    for key in priority_keys():
+    keys = (*priority_keys(), *simclr_priority_keys())
+    for key in keys:
         runs.start(key, priority=True)
-    return len(priority_keys())
+    return len(keys)
 
 
 def viewer_id() -> str:
@@ -190,11 +195,16 @@ PREVIEW_NOTE = "Step 0: the encoder before training. Press Train to watch it lea
 DROPPED_TEXT = "This training left the queue: this page asked for other settings since."
 
 
-def ask(key: RunKey, status, view: RunView = COLLAPSE_VIEW) -> Lease | None:
+def ask(
+    key: RunKey, status, view: RunView = COLLAPSE_VIEW, priority: bool | None = None
+) -> Lease | None:
     """This session's lease on the run of ``key``, or None (and a warning) when the server is
-    busy; the presets and the default scene are never refused (:func:`priority_keys`)."""
+    busy; the presets and the default scene are never refused (``priority``; by default the
+    collapse page's :func:`priority_keys`)."""
+    if priority is None:
+        priority = key in priority_keys()
     try:
-        return registry().watch(key, viewer_id(), priority=key in priority_keys())
+        return registry().watch(key, viewer_id(), priority=priority)
     except RegistryBusyError as busy:
         st.session_state.pop(view.watch_key, None)
         status.warning(str(busy), icon=":material/hourglass_top:")
@@ -207,13 +217,21 @@ def follow(lease: Lease, meta: dict, status, view: RunView = COLLAPSE_VIEW) -> P
     A rerun of this tab (an exception raised at a yield point) lets a queued run keep
     its place for the next script run; a stop or a closed tab releases it for good.
     """
-    run = lease.run
-    rerun = False
-    try:
+    with holding(lease) as run:
         progress = run.progress()
         play = st.session_state.get(view.play_key, 0)
         player(view.player, run.id, meta, run.encoded(0, progress.frames), progress.finished, play)
         return forward_frames(run, progress, status, view.player)
+
+
+@contextlib.contextmanager
+def holding(lease: Lease) -> Iterator[SharedRun]:
+    """Hold ``lease`` while the block runs; release it after. A rerun of this tab (an
+    exception raised at a yield point) lets a queued run keep its place for the next
+    script run; a stop or a closed tab releases it for good."""
+    rerun = False
+    try:
+        yield lease.run
     except RerunException:
         rerun = True
         raise
@@ -222,15 +240,16 @@ def follow(lease: Lease, meta: dict, status, view: RunView = COLLAPSE_VIEW) -> P
 
 
 def forward_frames(
-    run: SharedRun, progress: Progress, status, player_name: str = PLAYER
+    run: SharedRun, progress: Progress, status, player_name: str | None = PLAYER
 ) -> Progress:
     """Feed the browser every frame published after ``progress``, until the run ends.
 
+    ``player_name`` None: no player to feed, only the status follows the run.
     Returns early (the run not ended) once the tab is closed (:func:`keep_watching`).
     Each feed is a new element in a 1-pixel box: feeds replacing each other in one slot
     could be merged by the front end before the first was drawn, and its frames lost.
     """
-    box = st.container(height=1, border=False)
+    box = st.container(height=1, border=False) if player_name is not None else None
     sent = progress.frames
     shown = ""
     while not progress.ended:
@@ -245,11 +264,11 @@ def forward_frames(
         if progress.frames > sent and not progress.ended:
             time.sleep(max(0.0, PUSH_SECONDS - (time.monotonic() - pushed)))
             progress = run.progress()  # frames that came during the pause go in this feed
-        if progress.frames > sent or progress.finished:
+        if box is not None and (progress.frames > sent or progress.finished):
             with box:
                 feed(player_name, run.id, sent, run.encoded(sent, progress.frames),
                      progress.finished)  # fmt: skip
-            sent = progress.frames
+        sent = progress.frames
     return progress
 
 
