@@ -39,6 +39,11 @@ Parts (each repeat runs them in this order, each on fresh servers):
   killed worker answers its ``/_stcore/health`` again (target within 10 s) and until
   nginx sends it its pinned requests again. A full run writes it with the rest; ``--only
   failover`` writes ``bench/results/classroom-failover-cpu.md``.
+- ``simclr``: the SimCLR page as ``collapse`` measures the collapse page, but the class opens
+  the teacher's link for a *new* configuration (``/simclr?autostart=1&seed=2``, not among
+  the runs trained at start-up): one student alone opens ``seed=1``, then 30 open
+  ``seed=2`` at once, 30 more once it is computed, 60 open ``seed=3`` at once. ``--only
+  simclr`` writes ``bench/results/classroom-simclr-cpu.md``.
 - ``abuse``: 60 students open the largest link (2,000 steps, batch 256, both runs); 30 a
   diverging run; 10 open a fresh link and close the tab after a second, then one more opens
   it; 40 open 40 different seeds at once; then the server must still answer.
@@ -93,8 +98,9 @@ from lossviz.training.run_registry import MAX_ACTIVE, MAX_WAITING
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "classroom-cpu.md"
 FAILOVER_RESULTS = REPO / "bench" / "results" / "classroom-failover-cpu.md"
+SIMCLR_RESULTS = REPO / "bench" / "results" / "classroom-simclr-cpu.md"
 ARTIFACTS = REPO / "test-artifacts"
-PARTS = ("collapse", "playground", "workers", "failover", "abuse")
+PARTS = ("collapse", "playground", "workers", "failover", "abuse", "simclr")
 
 TEACHER = "autostart=1"  # the default scene: digits, batch-hard beside the fix, 300 steps
 LARGEST = "steps=2000&batch_size=256&autostart=1&seed=4"
@@ -152,20 +158,32 @@ def p(result: dict, q: int, key: str = "first_ms") -> float:
 # --------------------------------------------------------------------------- parts
 
 
-async def collapse_class(url: str, pid: int) -> dict:
-    await warm_up(url, LoadSpec("collapse", "", timeout_s=LONG_TIMEOUT_S))
+async def training_class(
+    url: str, pid: int, page: str, alone: str, teacher: str, fresh: str
+) -> dict:
+    """One student alone (``alone``), 30 at once on ``teacher``, 30 more on it once computed,
+    60 at once on ``fresh``; the server's memory after they all left."""
+    await warm_up(url, LoadSpec(page, "", timeout_s=LONG_TIMEOUT_S))
     idle = rss_mb(pid)
-    spec = {"page": "collapse", "reruns": 1, "timeout_s": LONG_TIMEOUT_S, "watch": (TRAINED,)}
+    spec = {"page": page, "reruns": 1, "timeout_s": LONG_TIMEOUT_S, "watch": (TRAINED,)}
     out = {"idle_mb": idle}
-    out["alone"] = await load(url, [pid], LoadSpec(query="autostart=1&seed=1", clients=1, **spec))
-    out["class30"] = await load(url, [pid], LoadSpec(query=TEACHER, clients=30, **spec))
-    out["late30"] = await load(url, [pid], LoadSpec(query=TEACHER, clients=30, **spec))
-    out["class60"] = await load(
-        url, [pid], LoadSpec(query="autostart=1&seed=2", clients=60, **spec)
-    )
+    out["alone"] = await load(url, [pid], LoadSpec(query=alone, clients=1, **spec))
+    out["class30"] = await load(url, [pid], LoadSpec(query=teacher, clients=30, **spec))
+    out["late30"] = await load(url, [pid], LoadSpec(query=teacher, clients=30, **spec))
+    out["class60"] = await load(url, [pid], LoadSpec(query=fresh, clients=60, **spec))
     out["peak_mb"] = hwm_mb(pid)
     out["memory"] = await await_recovery(pid, idle, watch_s=45.0)
     return out
+
+
+async def collapse_class(url: str, pid: int) -> dict:
+    return await training_class(url, pid, "collapse", "autostart=1&seed=1", TEACHER,
+                                "autostart=1&seed=2")  # fmt: skip
+
+
+async def simclr_class(url: str, pid: int) -> dict:
+    return await training_class(url, pid, "simclr", "autostart=1&seed=1", "autostart=1&seed=2",
+                                "autostart=1&seed=3")  # fmt: skip
 
 
 async def playground_pair(playground: tuple[str, int], bare: tuple[str, int], repeats: int) -> dict:
@@ -460,12 +478,14 @@ def verdict(ok: bool) -> str:
     return "**met**" if ok else "**NOT met**"
 
 
-def collapse_rows(runs: list[dict]) -> tuple[list[list[str]], list[list[str]]]:
+def collapse_rows(
+    runs: list[dict], teacher: str = "the teacher's link", fresh: str = "seed 2"
+) -> tuple[list[list[str]], list[list[str]]]:
     rows = []
     for name, title in (("alone", "1 student alone (seed 1)"),
-                        ("class30", "30 open the teacher's link at once"),
+                        ("class30", f"30 open {teacher} at once"),
                         ("late30", "30 more, the run already computed"),
-                        ("class60", "60 open a fresh link at once (seed 2)")):  # fmt: skip
+                        ("class60", f"60 open a fresh link at once ({fresh})")):  # fmt: skip
         results = [run[name] for run in runs]
         rows.append([
             title,
@@ -653,6 +673,14 @@ def report(results: dict[str, list], elapsed_s: float) -> str:
                   markdown_table(["who", "time to the trained run p50 / p95 / max", "errors",
                                   "server CPU s per student", "KB sent per student",
                                   "pages showing the trained run"], rows), ""]  # fmt: skip
+    if results.get("simclr"):
+        rows, more = collapse_rows(results["simclr"], "the teacher's link for a new "
+                                   "configuration (seed 2)", "seed 3")  # fmt: skip
+        targets += [["SimCLR: " + row[0], *row[1:]] for row in more]
+        lines += ["The teacher's SimCLR link (one process; two NT-Xent runs per link):", "",
+                  markdown_table(["who", "time to the trained run p50 / p95 / max", "errors",
+                                  "server CPU s per student", "KB sent per student",
+                                  "pages showing the trained run"], rows), ""]  # fmt: skip
     if results.get("playground"):
         rows, more = playground_rows(results["playground"])
         targets += more
@@ -704,6 +732,8 @@ def run(parts: list[str], repeats: int) -> dict[str, list]:
                 result = workers_part()
             elif part == "failover":
                 result = failover_part()
+            elif part == "simclr":
+                result = on_own_server(simclr_class)
             else:
                 result = on_own_server(abuse)
             print(json.dumps(result, default=str)[:4000], file=sys.stderr, flush=True)
@@ -728,6 +758,8 @@ def main(argv: list[str] | None = None) -> None:
         RESULTS.write_text(text + "\n", encoding="utf-8")
     elif parts == ["failover"]:
         FAILOVER_RESULTS.write_text(text + "\n", encoding="utf-8")
+    elif parts == ["simclr"]:
+        SIMCLR_RESULTS.write_text(text + "\n", encoding="utf-8")
     print(text)
 
 

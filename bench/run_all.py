@@ -245,10 +245,17 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                 "0 errors for the other worker's students; the killed worker serves "
                 "again within 10 s; its students on a live worker again.",
             ),
+            Result(
+                "classroom-simclr",
+                "The teacher's SimCLR link at class size",
+                "python -m bench.classroom --only simclr",
+                "30 students on a new configuration's link at once: 0 errors, p95 within 3x "
+                "one student alone.",
+            ),
         ),
         note="About 21 minutes: a class on one server, two workers, a worker killed. A full "
         "run puts the failover part into `classroom-cpu.md`; `--only failover` writes "
-        "`classroom-failover-cpu.md`.",
+        "`classroom-failover-cpu.md`, `--only simclr` `classroom-simclr-cpu.md`.",
     ),
 )
 
