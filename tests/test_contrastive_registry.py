@@ -119,4 +119,4 @@ def test_the_figure_draws_each_record_and_starts_where_asked():
     expected = np.maximum(frames[3][1].spectrum.numpy(), SPECTRUM_FLOOR).astype(np.float32)
     assert np.array_equal(y, expected) and len(y) == 16
     titles = [a["text"] for a in spec["layout"]["annotations"]]
-    assert "A: on the circle" in titles and "B: PCA of the unit outputs" in titles
+    assert "A · circle" in titles and "B · PCA" in titles

@@ -7,13 +7,16 @@ at the i-th record). Plotly animates it in the browser: its Play and Pause butto
 step slider move every animated trace together (Play from the first record), and nothing
 reaches the server. Panels:
 
+Two columns (they stay readable in the lesson's column and on a phone), in rows:
+
 - row 1: each run's probe points (the circle itself for 2-D outputs, else the first two
   principal components of that record, as the snapshot holds them), coloured by digit;
-  the alignment-uniformity plane (Wang and Isola 2020, Fig. 1: x uniformity, y alignment,
-  both lower is better), each run's path and where it is now;
-- row 2: NT-Xent, alignment and uniformity against the step, a marker at the current step;
-- row 3: the covariance spectrum of each run's representation (log scale, descending)
-  at the current record, and the effective rank against the step.
+- row 2: the alignment-uniformity plane (Wang and Isola 2020, Fig. 1: x uniformity, y
+  alignment, both lower is better), each run's path and where it is now; the effective rank
+  against the step;
+- row 3: NT-Xent against the step; the covariance spectrum of each run's representation
+  (log scale, descending) at the current record;
+- row 4: alignment and uniformity against the step (curves: a marker at the current step).
 
 Run A is drawn solid with circles, run B dashed with squares (never colour alone).
 """
@@ -37,7 +40,7 @@ _SYMBOLS = ("circle", "square")
 _ROUND = 4  # decimals sent for a point's coordinate (a pixel is ~0.005 of the circle)
 # The panels as (row, col) and the axis names Plotly gives them.
 _POINTS = ((1, 1), (1, 2))
-_PLANE, _LOSS, _ALIGN, _UNIFORM, _SPECTRUM, _RANK = (1, 3), (2, 1), (2, 2), (2, 3), (3, 1), (3, 3)
+_PLANE, _RANK, _LOSS, _SPECTRUM, _ALIGN, _UNIFORM = (2, 1), (2, 2), (3, 1), (3, 2), (4, 1), (4, 2)
 
 
 def augmentation_figure(images: np.ndarray, views: Sequence[np.ndarray], titles: Sequence[str]):
@@ -146,18 +149,13 @@ class TrainingFigure:
         runs = len(frames[0])
         labels = np.asarray(labels)
         circles = [_on_circle(frames, run) for run in range(runs)]
-        point_titles = [
-            f"{titles[r]}: {'on the circle' if circles[r] else 'PCA of the unit outputs'}"
-            for r in range(runs)
-        ]
+        point_titles = [f"{titles[r]} · {'circle' if circles[r] else 'PCA'}" for r in range(runs)]
         subplot_titles = [*point_titles, *([""] * (2 - runs)), "alignment vs uniformity",
-                          "NT-Xent loss", "alignment (lower: views closer)",
-                          "uniformity (lower: more spread)", "spectrum of the representation",
-                          "effective rank"]  # fmt: skip
+                          "effective rank", "NT-Xent loss", "spectrum (representation)",
+                          "alignment (↓ views closer)", "uniformity (↓ more spread)"]  # fmt: skip
         fig = make_subplots(
-            rows=3, cols=3, row_heights=[0.42, 0.29, 0.29], vertical_spacing=0.09,
-            horizontal_spacing=0.08,
-            specs=[[{}, {}, {}], [{}, {}, {}], [{"colspan": 2}, None, {}]],
+            rows=4, cols=2, row_heights=[0.31, 0.23, 0.23, 0.23], vertical_spacing=0.07,
+            horizontal_spacing=0.14,
             subplot_titles=subplot_titles,
         )  # fmt: skip
         _static_curves(fig, frames, titles)
@@ -194,6 +192,7 @@ def _on_circle(frames, run: int) -> bool:
 
 
 def _layout(fig: go.Figure, frames, runs: int, circles: list[bool]) -> None:
+    fig.update_annotations(font_size=13)  # the panels' titles
     names = [str(f[0].step) for f in frames]
     for run in range(runs):
         reach = 1.12 if circles[run] else _reach(frames, run)
@@ -206,15 +205,17 @@ def _layout(fig: go.Figure, frames, runs: int, circles: list[bool]) -> None:
             fig.add_shape(type="circle", x0=-1, y0=-1, x1=1, y1=1, xref=x.replace("axis", ""),
                           yref=y.replace("axis", ""),
                           line={"color": "#8a8d96", "width": 1})  # fmt: skip
-    fig.update_yaxes(type="log", row=3, col=1, title_text="singular value (log)",
+    fig.update_yaxes(type="log", row=_SPECTRUM[0], col=_SPECTRUM[1],
+                     title_text="σ (log)",
                      exponentformat="power", range=list(_spectrum_span(frames)))  # fmt: skip
     dims = max(frames[0][run].spectrum.numel() for run in range(runs))
-    fig.update_xaxes(title_text="direction (largest first)", row=3, col=1, tick0=1,
+    fig.update_xaxes(title_text="direction, largest first", row=_SPECTRUM[0], col=_SPECTRUM[1],
+                     tick0=1,
                      dtick=max(1, dims // 8))  # fmt: skip
     for row, col in (_LOSS, _ALIGN, _UNIFORM, _RANK):
         fig.update_xaxes(title_text="step", row=row, col=col)
-    fig.update_xaxes(title_text="uniformity", row=1, col=3)
-    fig.update_yaxes(title_text="alignment", row=1, col=3)
+    fig.update_xaxes(title_text="uniformity", row=_PLANE[0], col=_PLANE[1])
+    fig.update_yaxes(title_text="alignment", row=_PLANE[0], col=_PLANE[1])
     slider_steps = [
         {"label": name, "method": "animate",
          "args": [[name], {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
@@ -224,11 +225,11 @@ def _layout(fig: go.Figure, frames, runs: int, circles: list[bool]) -> None:
     play = {"frame": {"duration": 180, "redraw": True}, "fromcurrent": False,
             "transition": {"duration": 0}, "mode": "immediate"}  # fmt: skip
     fig.update_layout(
-        height=1000,
-        margin={"l": 50, "r": 20, "t": 110, "b": 110},
+        height=1300,
+        margin={"l": 50, "r": 20, "t": 110, "b": 200},
         legend={"orientation": "h", "x": 0, "y": 1.03, "yanchor": "bottom"},
         updatemenus=[{
-            "type": "buttons", "direction": "left", "x": 0, "y": -0.075, "xanchor": "left",
+            "type": "buttons", "direction": "left", "x": 0, "y": -0.135, "xanchor": "left",
             "yanchor": "top", "showactive": False,
             "buttons": [
                 {"label": "▶ Play", "method": "animate", "args": [None, play]},
@@ -237,7 +238,7 @@ def _layout(fig: go.Figure, frames, runs: int, circles: list[bool]) -> None:
             ],
         }],
         sliders=[{
-            "active": 0, "steps": slider_steps, "x": 0.2, "len": 0.8, "y": -0.06,
+            "active": 0, "steps": slider_steps, "x": 0, "len": 1, "y": -0.055,
             "yanchor": "top", "currentvalue": {"prefix": "step "}, "pad": {"t": 0},
         }],
     )  # fmt: skip

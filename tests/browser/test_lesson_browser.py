@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from lossviz.core.triplets import Kind
 from lossviz.scenes.lesson import BATCH_SCENE, EASY_SHARE_RANGE, STEPS, observe_batch
-from lossviz.scenes.scene import MiningScene, PlaygroundScene
+from lossviz.scenes.scene import MiningScene, PlaygroundScene, SimCLRScene
 from lossviz.ui.instruments.circle_plane import ON_CIRCLE_BOUNDS
 from tests.browser.conftest import wait_for_app
 from tests.browser.plane_helpers import (
@@ -141,6 +141,27 @@ def test_the_whole_lesson_with_the_mouse(page: Page, app_server):
     # 11. The temperature up to its far end.
     _drag_slider(page, "Temperature τ", 1.0)
     _done(page)
+    _next(page, 12)
+
+    # 12. B's temperature up to 1 (the 12th of the 14 marks), then Train both runs.
+    marks = SimCLRScene.field_spec("tau_b").marks
+    _drag_slider(page, "B: temperature τ", marks.index(1.0) / (len(marks) - 1))
+    expect(page.get_by_test_id("stSliderThumbValue").first).to_have_text("1")
+    click_button(page, "Train")
+    expect(page.get_by_test_id("stAlertContentSuccess").filter(has_text="Done:")).to_be_visible(
+        timeout=TRAINING_TIMEOUT_MS
+    )
+    no_exception(page)
+    shot(page, "lesson-step12")
+    _next(page, 13)
+
+    # 13. B's shift down to 0, then Train: B uses many directions, A stays collapsed.
+    _drag_slider(page, "B: shift up to (pixels)", 0.0)
+    click_button(page, "Train")
+    expect(page.get_by_test_id("stAlertContentSuccess").filter(has_text="Done:")).to_be_visible(
+        timeout=TRAINING_TIMEOUT_MS
+    )
+    no_exception(page)
     expect(page.get_by_text(f"{len(STEPS)} of {len(STEPS)} tasks done")).to_be_visible()
     expect(page.get_by_text("You did every task of the lesson")).to_be_visible()
     # Every step in the list is ticked.
