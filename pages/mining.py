@@ -86,6 +86,8 @@ mining_page.loss_metrics(losses)
 st.subheader("Which semi-hard?")
 mining_page.semihard_table(comparison, analysis.total)
 st.subheader("Every triplet on one plane")
-mining_page.triplet_diagram(batch.key, scene.distance, analysis, scene.margin, counts)
+mining_page.triplet_diagram(
+    batch.key, scene.distance, analysis, scene.margin, counts, embeddings=batch.points.embeddings
+)
 mining_page.downloads(batch, scene, analysis, counts)
 mining_page.explainer()

@@ -1,5 +1,5 @@
 """The batch mining page headless (AppTest): every source and control, malformed uploads,
-links; the numbers shown are the core's."""
+links; the numbers shown are the core's (the triplet diagram's directions included)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from streamlit.testing.v1 import AppTest
 from lossviz.batches import point_sets as data
 from lossviz.batches.analysis import LOSS_NAMES, BatchAnalysis
 from lossviz.batches.export import counts_csv, triplets_csv
-from lossviz.batches.triplet_diagram import triplet_density
+from lossviz.batches.triplet_diagram import DOT_LIMIT, dot_velocities, triplet_density
 from lossviz.core.triplets import Kind
+from lossviz.figures.triplet_diagram import STEP_TRACE
 from lossviz.scenes.scene import MiningScene
 from lossviz.ui import mining_page as mn
 from lossviz.ui.inert import inert
@@ -326,3 +327,57 @@ def test_the_triplet_diagram_shows_the_core_counts_and_picks(query):
     np.testing.assert_array_equal(plotly_array(semi["y"]), density.semi_hard.d_an)
     caption = next(c.value for c in at.caption if "Xuan et al." in c.value)
     assert f"({analysis.total:,}, " in caption
+
+
+def direction_trace(spec: dict) -> dict | None:
+    return next((t for t in spec["data"] if (t.get("name") or "").startswith(STEP_TRACE)), None)
+
+
+def test_the_diagrams_directions_are_the_cores_velocities():
+    at = open_page()
+    assert direction_trace(triplet_diagram_of(at)) is None  # off by default
+    assert not [r for r in at.radio if r.label == "Loss for the step"]  # shown only when on
+    points = points_of(at)
+    scene = scene_of(at)
+    analysis = BatchAnalysis(points.embeddings, points.labels, scene.distance)
+    density = triplet_density(analysis.dist, analysis.labels, mn.DIAGRAM_BINS)
+    assert density.dots is not None
+    widget(at, "Show each dot's direction under a gradient step").set_value(True)
+    ok(at.run())
+    assert at.session_state[mn.DIRECTIONS_KEY] is True
+    for loss, word in (("batch_all", "batch-all"), ("batch_hard", "batch-hard")):
+        if loss != "batch_all":
+            widget(at, "Loss for the step").set_value(loss)
+            ok(at.run())
+        trace = direction_trace(triplet_diagram_of(at))
+        assert trace is not None and f"({word})" in trace["name"]
+        xs, ys = plotly_array(trace["x"]).astype(float), plotly_array(trace["y"]).astype(float)
+        assert len(xs) == 3 * density.total
+        np.testing.assert_allclose(xs[0::3], density.dots.d_ap, rtol=1e-6)  # from each dot
+        np.testing.assert_allclose(ys[0::3], density.dots.d_an, rtol=1e-6)
+        want = dot_velocities(points.embeddings, points.labels, density.dots, scene.margin,
+                              scene.distance, loss)  # fmt: skip
+        drawn = np.stack([xs[1::3] - xs[0::3], ys[1::3] - ys[0::3]], axis=1)
+        speeds, lengths = np.hypot(*want.T), np.hypot(*drawn.T)
+        # Each arrow points along its dot's velocity (float32 coordinates: compare arrows of
+        # at least 1% of the longest), and all share one scale: relative speeds are kept.
+        long = lengths >= 0.01 * lengths.max()
+        assert long.sum() > 0.9 * len(long)
+        np.testing.assert_allclose(drawn[long] / lengths[long, None],
+                                   want[long] / speeds[long, None], atol=1e-4)  # fmt: skip
+        top = float(density.edges[-1])
+        np.testing.assert_allclose(drawn, want * (lengths.max() / speeds.max()), atol=1e-5 * top)
+        note = next(c.value for c in at.caption if c.value.startswith("Arrows:"))
+        shrinking = int(((want[:, 0] < 0) & (want[:, 1] < 0)).sum())
+        assert f"{word} loss" in note and f"{shrinking:,} of {density.total:,} dots" in note
+        picks = dot_velocities(points.embeddings, points.labels, density.batch_hard,
+                               scene.margin, scene.distance, loss)  # fmt: skip
+        picked = f"{int((picks < 0).all(axis=1).sum())} of batch-hard's {len(picks)} picks"
+        assert picked in note
+
+
+def test_a_density_diagram_says_the_directions_need_few_triplets():
+    at = open_page({"source": "iris"})
+    assert not [t for t in at.toggle if t.label.startswith("Show each dot's direction")]
+    note = next(c.value for c in at.caption if "direction under a gradient step" in c.value)
+    assert f"at most {DOT_LIMIT:,} valid triplets" in literal(note)

@@ -1,6 +1,7 @@
 """The triplet diagram: its density against plain loops over every triplet, its kinds' counts
 against BatchAnalysis and classify (ties included), its picks against the page's anchor view,
-and the figure's lines, bands and picks."""
+each dot's velocity under a gradient step (against finite differences, autograd and hand-worked
+batches), and the figure's lines, bands, picks and direction arrows."""
 
 from __future__ import annotations
 
@@ -12,17 +13,26 @@ import pytest
 import torch
 
 from lossviz.batches import point_sets as data
-from lossviz.batches.analysis import BatchAnalysis
+from lossviz.batches.analysis import BatchAnalysis, batch_distances
 from lossviz.batches.triplet_diagram import (
     DOT_LIMIT,
+    Triplets,
     _bin_of,
+    dot_velocities,
     kind_counts,
+    loss_gradient,
     triplet_density,
 )
-from lossviz.core.losses import hardest_pairs
+from lossviz.core.losses import batch_hard_from_distances, hardest_pairs, label_masks
 from lossviz.core.triplets import Kind, classify
-from lossviz.figures import KIND_COLORS
-from lossviz.figures.triplet_diagram import band_polygons, triplet_diagram
+from lossviz.figures import INK, KIND_COLORS
+from lossviz.figures.triplet_diagram import (
+    ARROW_SHARE,
+    STEP_TRACE,
+    band_polygons,
+    direction_segments,
+    triplet_diagram,
+)
 
 
 def batch(seed: int, n: int = 20, dims: int = 3, classes: int = 3):
@@ -330,3 +340,211 @@ def test_a_margin_beyond_the_plot_leaves_no_easy_band():
     assert not [a for a in fig.layout.annotations if "easy" in a.text]
     easy = next(t for t in fig.data if t.name.startswith("easy ("))
     assert list(easy.x) == []
+
+
+# --------------------------------------------------------------------------- gradient steps
+
+DISTANCES = ["euclidean", "manhattan", "cosine"]
+STEP_LOSSES = ["batch_all", "batch_hard"]
+
+
+def reference_loss(x: torch.Tensor, labels: torch.Tensor, margin: float, distance: str, loss: str):
+    """The page's batch losses written out over every triplet (O(N^3); small batches only),
+    differentiable in ``x`` through ``batch_distances``."""
+    dist = batch_distances(x, distance)
+    if loss == "batch_hard":
+        return batch_hard_from_distances(dist, labels, margin)
+    positive, negative = label_masks(labels)
+    valid = positive[:, :, None] & negative[:, None, :]
+    active = valid & ((dist[:, None, :] - dist[:, :, None]) < margin)  # delta < m, as the page
+    losses = (dist[:, :, None] - dist[:, None, :] + margin) * active
+    return losses.sum() / active.sum().clamp_min(1)
+
+
+def autograd_velocities(x, labels, triplets, margin, distance, loss) -> np.ndarray:
+    """Each distance's gradient by autograd, one (i, j) entry at a time, dotted with -∇L."""
+    step = -loss_gradient(x, labels, margin, distance, loss)
+    xx = x.detach().clone().requires_grad_(True)
+    dist = batch_distances(xx, distance)
+    rates = {}
+    pairs = {(int(a), int(o)) for a, p, n in zip(*triplets[:3], strict=True) for o in (p, n)}
+    for i, j in sorted(pairs):
+        (grad,) = torch.autograd.grad(dist[i, j], xx, retain_graph=True)
+        rates[i, j] = float((grad * step).sum())
+    return np.array([[rates[int(a), int(p)], rates[int(a), int(n)]]
+                     for a, p, n in zip(*triplets[:3], strict=True)])  # fmt: skip
+
+
+@pytest.mark.parametrize("loss", STEP_LOSSES)
+@pytest.mark.parametrize("distance", DISTANCES)
+def test_velocities_are_the_distances_rate_under_a_tiny_explicit_step(distance, loss):
+    x, labels = batch(21, n=14, dims=3)
+    margin = 0.2 if distance == "cosine" else 0.6
+    density = triplet_density(batch_distances(x, distance), labels)
+    velocities = dot_velocities(x, labels, density.dots, margin, distance, loss)
+    assert velocities.shape == (density.total, 2) and velocities.dtype == np.float64
+    gradient = loss_gradient(x, labels, margin, distance, loss)
+    eps = 1e-6  # central difference: O(eps^2) ~ 1e-12 truncation, ~1e-10 rounding
+    ahead, behind = (batch_distances(x - s * eps * gradient, distance) for s in (1, -1))
+    rate = ((ahead - behind) / (2 * eps)).numpy()
+    dots = density.dots
+    finite_difference = np.stack(
+        [rate[dots.anchor, dots.positive], rate[dots.anchor, dots.negative]], axis=1
+    )
+    assert np.abs(velocities).max() > 0.01  # something moves
+    np.testing.assert_allclose(velocities, finite_difference, rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize("loss", STEP_LOSSES)
+@pytest.mark.parametrize("distance", DISTANCES)
+def test_the_loss_gradient_is_autograds_of_the_pages_loss(distance, loss):
+    x, labels = batch(22, n=12, dims=4)
+    margin = 0.2 if distance == "cosine" else 0.8
+    analysis = BatchAnalysis(x, labels, distance)
+    xx = x.clone().requires_grad_(True)
+    value = reference_loss(xx, labels, margin, distance, loss)
+    assert float(value.detach()) == pytest.approx(analysis.losses(margin)[loss], rel=1e-12)
+    (want,) = torch.autograd.grad(value, xx)
+    got = loss_gradient(x, labels, margin, distance, loss)
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("distance", DISTANCES)
+def test_the_distances_gradients_are_torchs_even_at_their_kinks(distance):
+    # Rows 0 and 1 coincide (euclidean: d = 0; manhattan: every coordinate ties), rows 2 and
+    # 3 tie in one coordinate; the closed forms must keep torch's choices there.
+    x = torch.tensor([[0.5, 1.0], [0.5, 1.0], [2.0, -1.0], [2.0, 0.25], [-1.0, 0.5],
+                      [-1.5, -2.0]], dtype=torch.float64)  # fmt: skip
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    dots = triplet_density(batch_distances(x, distance), labels).dots
+    for loss in STEP_LOSSES:
+        got = dot_velocities(x, labels, dots, 1.0, distance, loss)
+        want = autograd_velocities(x, labels, dots, 1.0, distance, loss)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_batch_all_moves_a_lossless_triplet_through_the_active_ones_hand_worked():
+    # 1-D: a0 = 0, a1 = 1 (class 0), b2 = 2.75, b3 = 3.25 (class 1); m = 1. Only (1, 0, 2)
+    # has a loss: d10 - d12 + m = 1 - 1.75 + 1 = 0.25 (every other delta exceeds m), so
+    # L = 2 x1 - x0 - x2 + m and -∇L = (1, -2, 1, 0): x0 and x2 move right, x1 left.
+    x = torch.tensor([[0.0], [1.0], [2.75], [3.25]])
+    labels = torch.tensor([0, 0, 1, 1])
+    analysis = BatchAnalysis(x, labels)
+    assert analysis.losses(1.0)["batch_all"] == 0.25
+    density = triplet_density(analysis.dist, labels)
+    rows = np.stack([density.dots.anchor, density.dots.positive, density.dots.negative], axis=1)
+    np.testing.assert_array_equal(rows, [[0, 1, 2], [0, 1, 3], [1, 0, 2], [1, 0, 3],
+                                         [2, 3, 0], [2, 3, 1], [3, 2, 0], [3, 2, 1]])  # fmt: skip
+    torch.testing.assert_close(
+        loss_gradient(x, labels, 1.0),
+        torch.tensor([[-1.0], [2.0], [-1.0], [0.0]], dtype=torch.float64),
+    )
+    # d/dt of |x_i - x_j| is (the rate of the larger) - (the rate of the smaller).
+    want = [[-3, 0],  # (0, 1, 2): no loss of its own; d01 shrinks by 3, d02 = x2 - x0 stays
+            [-3, -1],  # (0, 1, 3): easy, yet both distances shrink
+            [-3, 3],  # (1, 0, 2): the active triplet, along (-1, +1)
+            [-3, 2], [-1, 0], [-1, 3], [-1, -1], [-1, 2]]  # fmt: skip
+    np.testing.assert_array_equal(dot_velocities(x, labels, density.dots, 1.0), want)
+    # Only (1, 0, 2) has a loss: the easy (0, 1, 2)'s velocity comes from it alone, through
+    # the rows they share.
+    delta = density.dots.d_an - density.dots.d_ap
+    np.testing.assert_array_equal(np.flatnonzero(delta < 1.0), [2])
+    assert density.dot_kinds(1.0)[0] == Kind.EASY
+
+
+def test_batch_hard_shrinks_both_distances_of_a_hard_anchors_pick_hand_worked():
+    # 1-D: q = -2 (class 1), a = 0 (class 0), n = 0.75 (class 1), p = 2 (class 0); m = 0.5.
+    # Anchor a's hardest negative n (0.75) is closer than its hardest positive p (2): hard.
+    # Per anchor: a (p, n), p (a, n), n (q, a), q (n, a), all with a positive loss, so
+    # 4 L = (d_ap - d_an) + (d_pa - d_pn) + (d_nq - d_na) + (d_qn - d_qa) + 4 m and
+    # -∇L = (1, -1, -1, 1) / 4: a and q move right, p and n left. The whole batch contracts.
+    x = torch.tensor([[0.0], [2.0], [0.75], [-2.0]])  # a, p, n, q
+    labels = torch.tensor([0, 0, 1, 1])
+    analysis = BatchAnalysis(x, labels)
+    density = triplet_density(analysis.dist, labels)
+    picks = density.batch_hard
+    rows = np.stack([picks.anchor, picks.positive, picks.negative], axis=1)
+    np.testing.assert_array_equal(rows, [[0, 1, 2], [1, 0, 2], [2, 3, 0], [3, 2, 0]])
+    assert picks.d_an[0] < picks.d_ap[0]  # anchor 0's hardest negative is the closer
+    torch.testing.assert_close(
+        loss_gradient(x, labels, 0.5, loss="batch_hard"),
+        torch.tensor([[-1.0], [1.0], [1.0], [-1.0]], dtype=torch.float64) / 4,
+    )
+    velocities = dot_velocities(x, labels, picks, 0.5, loss="batch_hard")
+    # (0, 1, 2): d_ap = x1 - x0 and d_an = x2 - x0 both shrink at 1/2: toward (0, 0).
+    np.testing.assert_array_equal(velocities, [[-0.5, -0.5], [-0.5, 0.0], [-0.5, -0.5],
+                                               [-0.5, 0.0]])  # fmt: skip
+    assert (velocities[0] < 0).all()  # the collapse signature
+    # Batch-all here: six active triplets, 6 L = -3 x0 + x1 + 3 x2 - x3 + const, so
+    # -∇L = (3, -1, -3, 1) / 6 and the pick moves by (-1/6 - 1/2, -1/2 - 1/2): toward (0, 0)
+    # as well (in 1-D, n between a and p, other anchors' triplets pull n across a).
+    np.testing.assert_allclose(dot_velocities(x, labels, picks, 0.5)[0],
+                               [-2 / 3, -1.0], rtol=0, atol=1e-15)  # fmt: skip
+
+
+def test_no_loss_no_motion_and_rows_outside_the_batch_are_refused():
+    x, labels = batch(23, n=10)
+    dots = triplet_density(batch_distances(x, "euclidean"), labels).dots
+    # Classes 100 apart, each within 0.1: every triplet easy at m = 1.
+    far = 100.0 * labels[:, None].double() + 0.01 * torch.arange(10.0)[:, None]
+    for loss in STEP_LOSSES:
+        assert not dot_velocities(far, labels, dots, 1.0, loss=loss).any()
+    empty = Triplets(*(np.zeros(0, dtype=np.int64),) * 3, *(np.zeros(0),) * 2)
+    assert dot_velocities(x, labels, empty, 1.0).shape == (0, 2)
+    outside = Triplets(np.array([0]), np.array([1]), np.array([10]), np.zeros(1), np.zeros(1))
+    with pytest.raises(ValueError, match="rows"):
+        dot_velocities(x, labels, outside, 1.0)
+    for kwargs, words in [({"loss": "batch_semihard"}, "loss"), ({"distance": "chebyshev"},
+                          "distance"), ({"margin": -1.0}, "margin")]:  # fmt: skip
+        with pytest.raises(ValueError, match=words):
+            dot_velocities(x, labels, dots, **{"margin": 1.0, **kwargs})
+
+
+def test_the_figure_draws_each_dots_direction_as_one_trace_of_arrows():
+    x, labels = batch(24, n=12)
+    analysis = BatchAnalysis(x, labels)
+    density = triplet_density(analysis.dist, labels)
+    velocities = dot_velocities(x, labels, density.dots, 0.5, loss="batch_hard")
+    fig = triplet_diagram(**density.drawing(0.5), kind_counts=analysis.counts(0.5),
+                          velocities=velocities, step_loss="batch-hard")  # fmt: skip
+    (arrows,) = [t for t in fig.data if t.name and t.name.startswith(STEP_TRACE)]
+    assert "(batch-hard)" in arrows.name and "length ∝ speed" in arrows.name
+    assert arrows.line.color == INK and arrows.marker.color == INK  # ink, not a kind colour
+    xs, ys = np.asarray(arrows.x, dtype=float), np.asarray(arrows.y, dtype=float)
+    assert len(xs) == 3 * density.total and np.isnan(xs[2::3]).all() and np.isnan(ys[2::3]).all()
+    np.testing.assert_allclose(xs[0::3], density.dots.d_ap, rtol=1e-6)  # from each dot
+    np.testing.assert_allclose(ys[0::3], density.dots.d_an, rtol=1e-6)
+    drawn = np.stack([xs[1::3] - xs[0::3], ys[1::3] - ys[0::3]], axis=1)
+    speeds = np.hypot(*velocities.T)
+    top = float(density.edges[-1])
+    # One scale for all: the fastest is ARROW_SHARE of the axes long, the rest in proportion.
+    np.testing.assert_allclose(drawn, velocities * (ARROW_SHARE * top / speeds.max()),
+                               rtol=0, atol=1e-5 * top)  # fmt: skip
+    sizes = np.asarray(arrows.marker.size)
+    assert arrows.marker.symbol == "arrow" and arrows.marker.angleref == "previous"
+    assert (sizes[1::3] > 0).all() and not sizes[0::3].any()  # heads at the ends only
+    dots = [t for t in fig.data if t.name and t.name.endswith(" triplets")]
+    assert all("per unit learning rate" in t.hovertemplate for t in dots)
+    assert sum(t.type == "scattergl" for t in fig.data) == 5  # the arrows: one more trace
+    assert (
+        len(fig.data)
+        == len(triplet_diagram(**density.drawing(0.5), kind_counts=analysis.counts(0.5)).data) + 1
+    )
+
+
+def test_arrows_of_a_batch_without_loss_and_without_dots():
+    x, labels = batch(25, n=10)
+    far = 100.0 * labels[:, None].double() + 0.01 * torch.arange(10.0)[:, None]
+    density = triplet_density(batch_distances(far, "euclidean"), labels)
+    still = np.zeros((density.total, 2))
+    xs, ys = direction_segments(density.dots, still, 1.0)
+    np.testing.assert_allclose(xs[1::3], xs[0::3])  # zero-length segments
+    counts = kind_counts(batch_distances(far, "euclidean"), labels, 1.0)
+    fig = triplet_diagram(**density.drawing(1.0), kind_counts=counts, velocities=still)
+    (arrows,) = [t for t in fig.data if t.name and t.name.startswith(STEP_TRACE)]
+    assert "nothing moves" in arrows.name
+    heat = triplet_density(batch_distances(x, "euclidean"), labels, dot_limit=0)
+    with pytest.raises(ValueError, match="dots"):
+        triplet_diagram(**heat.drawing(1.0), kind_counts=counts, velocities=still)
+    with pytest.raises(ValueError, match="one per dot"):
+        triplet_diagram(**density.drawing(1.0), kind_counts=counts, velocities=still[:-1])

@@ -13,6 +13,10 @@ histograms of positive and negative distances: ``O(N^2)`` work for any number of
 Nothing here depends on the margin: one :class:`TripletDensity` per data set and distance
 serves every margin (the kinds' counts at a margin are :func:`kind_counts`, or the same
 numbers from :meth:`BatchAnalysis.counts <lossviz.batches.analysis.BatchAnalysis.counts>`).
+
+:func:`dot_velocities` says where a gradient step on the batch's loss sends each dot: both of
+its distances move, not only along ``(-1, +1)`` (both can shrink: the batch contracts, the
+road to the collapse Xuan et al. show under batch-hard).
 """
 
 from __future__ import annotations
@@ -25,12 +29,19 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lossviz.batches.analysis import MINING_DISTANCES, batch_distances
 from lossviz.core.losses import label_masks
 from lossviz.core.triplets import DeltaIndex, Kind, classify
 
 # At most this many valid triplets: the diagram draws each one as a dot (and keeps them).
 DOT_LIMIT = 5_000
 DEFAULT_BINS = 60
+# The batch losses whose gradient step :func:`dot_velocities` follows.
+STEP_LOSSES = ("batch_all", "batch_hard")
+# F.normalize's floor on a norm: ``batch_distances``' cosine divides by at least this.
+_NORMALIZE_EPS = 1e-12
+# (pairs x rows) per chunk when finding batch-all's active triplets.
+_ACTIVE_CHUNK_ELEMENTS = 1 << 22
 
 
 class Triplets(NamedTuple):
@@ -225,3 +236,157 @@ def _every_triplet(dist: Tensor, positive: Tensor, negative: Tensor) -> Triplets
     a, p = positive.nonzero(as_tuple=True)
     pair, n = negative[a].nonzero(as_tuple=True)
     return _columns(a[pair], p[pair], n, dist)
+
+
+def loss_gradient(
+    embeddings: Tensor | np.ndarray,
+    labels: Tensor | np.ndarray,
+    margin: float,
+    distance: str = "euclidean",
+    loss: str = "batch_all",
+) -> Tensor:
+    """``∇_X L``, ``(N, D)`` float64 CPU: the gradient of the batch's loss at ``X``.
+
+    ``embeddings`` ``X`` ``(N, D)``, ``labels`` ``(N,)``; ``distance`` one of
+    :data:`~lossviz.batches.analysis.MINING_DISTANCES`, computed by the page's own
+    :func:`~lossviz.batches.analysis.batch_distances`. ``loss``:
+
+    - ``"batch_all"``: the mean of ``d(a,p) - d(a,n) + m`` over the valid triplets with a
+      positive loss (``δ = d(a,n) - d(a,p) < m``), the mining page's batch-all
+      (``BatchAnalysis.losses``; PML's ``TripletMarginLoss`` with ``AvgNonZeroReducer``);
+    - ``"batch_hard"``: per anchor in a triplet, ``relu(d(a,hp) - d(a,hn) + m)`` with
+      ``hp`` its farthest positive and ``hn`` its nearest negative, the mean over those
+      anchors (``batch_hard_from_distances``).
+
+    Both losses are ``<W, D(X)> + const`` with ``D`` the distance matrix and ``W`` fixed
+    by which triplets are active, so the gradient is autograd's ``∇_X <W, D(X)>`` through
+    ``batch_distances`` (``O(N^2 D)`` memory). Where the loss is not differentiable a
+    one-sided choice is made: a triplet or anchor at exactly zero loss counts as inactive
+    (as the mean's count does), and batch-hard's ties take the first row, the triplet the
+    diagram marks (torch's ``amax`` would split the gradient among the tied rows: another
+    subgradient). The distances' own kinks are torch's: see :func:`dot_velocities`.
+    """
+    x = torch.as_tensor(embeddings).detach().to(device="cpu", dtype=torch.float64)
+    labels = torch.as_tensor(labels).to("cpu")
+    _check_step(x, labels, margin, distance, loss)
+    x.requires_grad_(True)
+    dist = batch_distances(x, distance)
+    weights = _loss_weights(dist.detach(), labels, float(margin), loss)
+    (gradient,) = torch.autograd.grad((weights * dist).sum(), x)
+    return gradient
+
+
+def dot_velocities(
+    embeddings: Tensor | np.ndarray,
+    labels: Tensor | np.ndarray,
+    triplets: Triplets,
+    margin: float,
+    distance: str = "euclidean",
+    loss: str = "batch_all",
+) -> np.ndarray:
+    """How fast each triplet's dot moves on the diagram when the whole batch takes one
+    gradient-descent step on its loss: ``(K, 2)`` float64, ``(d/dt d(a,p), d/dt d(a,n))``.
+
+    ``embeddings`` ``X`` ``(N, D)`` (any float dtype; computed in float64), ``labels``
+    ``(N,)``; ``triplets``: ``K`` triplets of rows (e.g. ``TripletDensity.dots``; only
+    ``anchor``, ``positive``, ``negative`` are read); ``margin``, ``distance`` and ``loss``
+    as :func:`loss_gradient`. Every embedding moves at once, ``X(t) = X - t ∇_X L`` (plain
+    gradient descent, learning rate ``t``); row ``k`` is the derivative at ``t = 0`` of the
+    triplet's two distances, ``∇_X d(a,p) · (-∇_X L)`` and ``∇_X d(a,n) · (-∇_X L)``: per unit
+    learning rate, so a small step ``t`` moves the dot by about ``t`` times it. A triplet
+    with no loss of its own still moves when its points are in other active triplets;
+    ``(-1, +1)`` is the direction its own loss alone would push it.
+
+    Exact (no finite difference): ``∇_X L`` by autograd (:func:`loss_gradient`), each
+    distance's gradient in closed form, equal to autograd's through ``batch_distances``.
+    Where a distance has no gradient torch's choice is kept: euclidean between two
+    coincident rows (``d = 0``) has gradient 0 (``torch.cdist``'s, ``distance_matrix``'s
+    convention); manhattan takes ``sign(0) = 0`` for equal coordinates (a subgradient);
+    cosine is smooth except at a zero row, where ``F.normalize``'s norm floor (1e-12)
+    gives torch's (huge) gradient, and where ``1 - cos`` is clamped to [0, 2] by rounding
+    the gradient is 0.
+    """
+    x = torch.as_tensor(embeddings).detach().to(device="cpu", dtype=torch.float64)
+    gradient = loss_gradient(x, labels, margin, distance, loss)
+    anchor, positive, negative = (
+        torch.as_tensor(np.asarray(rows, dtype=np.int64)) for rows in triplets[:3]
+    )
+    n = x.shape[0]
+    for rows in (anchor, positive, negative):
+        if rows.numel() and not (int(rows.min()) >= 0 and int(rows.max()) < n):
+            raise ValueError(f"triplet rows must be in [0, {n})")
+    step = -gradient
+    velocity = [_pair_velocity(x, step, anchor, other, distance) for other in (positive, negative)]
+    return torch.stack(velocity, dim=1).numpy()
+
+
+def _check_step(x: Tensor, labels: Tensor, margin: float, distance: str, loss: str) -> None:
+    if x.dim() != 2 or labels.shape != (x.shape[0],):
+        raise ValueError(f"need embeddings (N, D) and labels (N,); got {tuple(x.shape)} and "
+                         f"{tuple(labels.shape)}")  # fmt: skip
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("the embeddings must be finite")
+    if not (isinstance(margin, int | float) and math.isfinite(margin) and margin >= 0):
+        raise ValueError(f"margin must be a finite number >= 0; got {margin!r}")
+    if distance not in MINING_DISTANCES:
+        raise ValueError(f"distance must be one of {', '.join(MINING_DISTANCES)}; "
+                         f"got {distance!r}")  # fmt: skip
+    if loss not in STEP_LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(STEP_LOSSES)}; got {loss!r}")
+
+
+def _loss_weights(dist: Tensor, labels: Tensor, margin: float, loss: str) -> Tensor:
+    """``W`` ``(N, N)`` with ``L = <W, D> + const`` near ``D`` (``∂L/∂D``, active set held)."""
+    positive, negative = label_masks(labels)
+    positive &= negative.any(dim=1)[:, None]  # pairs of some triplet
+    weights = torch.zeros_like(dist)
+    if loss == "batch_hard":
+        anchors = positive.any(dim=1).nonzero().flatten()
+        if not anchors.numel():
+            return weights
+        rows = dist[anchors]
+        farthest = torch.where(positive[anchors], rows, -torch.inf).argmax(dim=1)
+        nearest = torch.where(negative[anchors], rows, torch.inf).argmin(dim=1)
+        gap = rows.gather(1, farthest[:, None]) - rows.gather(1, nearest[:, None])
+        active = (gap.flatten() + margin > 0).to(dist.dtype) / anchors.numel()
+        weights[anchors, farthest] += active
+        weights[anchors, nearest] -= active
+        return weights
+    # batch-all: (a, p) weighs its active negatives' count, (a, n) minus its active positives'.
+    a, p = positive.nonzero(as_tuple=True)
+    n = dist.shape[0]
+    chunk = max(1, _ACTIVE_CHUNK_ELEMENTS // max(1, n))
+    n_active = 0
+    for start in range(0, a.numel(), chunk):
+        ca, cp = a[start : start + chunk], p[start : start + chunk]
+        rows = dist[ca]
+        # fl(d(a,n) - d(a,p)) < m: BatchAnalysis' rule for a positive loss.
+        active = negative[ca] & ((rows - dist[ca, cp][:, None]) < margin)
+        per_pair = active.sum(dim=1)
+        weights.index_put_((ca, cp), per_pair.to(dist.dtype), accumulate=True)
+        weights.index_add_(0, ca, -active.to(dist.dtype))
+        n_active += int(per_pair.sum())
+    return weights / n_active if n_active else weights
+
+
+def _pair_velocity(x: Tensor, step: Tensor, i: Tensor, j: Tensor, distance: str) -> Tensor:
+    """``d/dt d(x_i + t s_i, x_j + t s_j)`` at 0 for the rows ``i``, ``j`` ``(K,)``: each
+    distance's gradient (as :func:`batch_distances`' autograd gives it) dotted with ``step``."""
+    xi, xj, si, sj = x[i], x[j], step[i], step[j]
+    if distance == "cosine":
+        ni, nj = (v.norm(dim=1, keepdim=True) for v in (xi, xj))
+        ui, uj = xi / ni.clamp_min(_NORMALIZE_EPS), xj / nj.clamp_min(_NORMALIZE_EPS)
+        cos = (ui * uj).sum(dim=1, keepdim=True)
+        # d = 1 - ui.uj: d/dx_i = -(uj - cos ui) / |x_i| (only -uj / floor below the floor).
+        gi = -torch.where(ni > _NORMALIZE_EPS, uj - cos * ui, uj) / ni.clamp_min(_NORMALIZE_EPS)
+        gj = -torch.where(nj > _NORMALIZE_EPS, ui - cos * uj, ui) / nj.clamp_min(_NORMALIZE_EPS)
+        inside = ((1.0 - cos) >= 0) & ((1.0 - cos) <= 2)  # clamp's gradient: 0 beyond
+        rate = ((gi * si).sum(dim=1) + (gj * sj).sum(dim=1)) * inside.flatten()
+        return torch.where(i == j, 0.0, rate)
+    diff = xi - xj
+    if distance == "manhattan":
+        direction = diff.sign()
+    else:
+        length = diff.norm(dim=1, keepdim=True)
+        direction = torch.where(length > 0, diff / length.clamp_min(torch.finfo(x.dtype).tiny), 0)
+    return (direction * (si - sj)).sum(dim=1)

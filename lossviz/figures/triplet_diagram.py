@@ -1,8 +1,9 @@
 """The triplet diagram (Xuan et al., ECCV 2020, Fig. 1): every valid triplet of a batch at
 ``(d(a, p), d(a, n))``, the lines ``d(a, n) = d(a, p)`` and ``d(a, n) = d(a, p) + m``, the
 hard / semi-hard / easy bands named with their counts, and the triplets that batch-hard and
-semi-hard mining pick. Counts and kinds arrive computed (by
-:mod:`lossviz.batches.triplet_diagram` and the core); this module only draws.
+semi-hard mining pick; on request, where a gradient step sends each dot. Counts, kinds and
+velocities arrive computed (by :mod:`lossviz.batches.triplet_diagram` and the core); this
+module only draws.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ PICK_STYLES = {  # name -> (legend text, marker symbol, colour)
     "batch_hard": ("batch-hard picks", "x", COLORS["anchor"]),
     "semi_hard": ("semi-hard picks", "triangle-up", COLORS["negative"]),
 }
+# The fastest dot's direction is drawn this long (a share of the axes' length); others in
+# proportion to their speed.
+ARROW_SHARE = 0.07
+STEP_TRACE = "direction of a gradient step"  # the arrows' legend entry starts so
 
 
 class TripletColumns(Protocol):
@@ -65,6 +70,8 @@ def triplet_diagram(
     semi_hard_fallback: np.ndarray | None = None,
     dots: TripletColumns | None = None,
     dot_kinds: np.ndarray | None = None,
+    velocities: np.ndarray | None = None,
+    step_loss: str = "batch-all",
 ) -> go.Figure:
     """Every valid triplet on the ``(d(a, p), d(a, n))`` plane, the kinds' bands and the picks.
 
@@ -75,7 +82,21 @@ def triplet_diagram(
     triplet. ``kind_counts``: the exact number of each kind at ``margin``, written in the
     legend and in each band. ``batch_hard`` / ``semi_hard``: one triplet per anchor, as
     two marker symbols (``semi_hard_fallback`` marks the semi-hard rule's fallbacks).
+
+    ``velocities`` ``(K, 2)`` (with ``dots`` only; row ``k`` for dot ``k``, e.g.
+    :func:`~lossviz.batches.triplet_diagram.dot_velocities`): each dot's direction under a
+    gradient step of the loss named ``step_loss``, one arrow from the dot in the ink colour,
+    the fastest :data:`ARROW_SHARE` of the axes long and the others in proportion to their
+    speed (both axes share a scale, so the drawn direction is the velocity's); the speeds
+    per unit learning rate are in the dots' hover. One trace, its segments split by gaps.
     """
+    if velocities is not None:
+        if dots is None:
+            raise ValueError("velocities need the dots they belong to")
+        velocities = np.asarray(velocities, dtype=np.float64)
+        if velocities.shape != (len(dots.d_ap), 2) or not np.isfinite(velocities).all():
+            raise ValueError(f"need finite velocities ({len(dots.d_ap)}, 2), one per dot; got "
+                             f"{velocities.shape}")  # fmt: skip
     top = float(edges[-1])
     fig = go.Figure()
     polygons = band_polygons(top, margin)
@@ -95,7 +116,9 @@ def triplet_diagram(
             )
         )
     if dots is not None:
-        _add_dots(fig, dots, np.asarray(dot_kinds))
+        _add_dots(fig, dots, np.asarray(dot_kinds), velocities)
+        if velocities is not None:
+            _add_directions(fig, dots, velocities, ARROW_SHARE * top, step_loss)
     else:
         _add_heatmap(fig, edges, counts)
     for role, text in (("hard", "d(a,n) = d(a,p)"), ("margin", "d(a,n) = d(a,p) + m")):
@@ -172,9 +195,17 @@ def _add_heatmap(fig: go.Figure, edges: np.ndarray, counts: np.ndarray) -> None:
     )
 
 
-def _add_dots(fig: go.Figure, dots: TripletColumns, kinds: np.ndarray) -> None:
-    """One dot per triplet, coloured (and named) by its kind."""
+def _add_dots(
+    fig: go.Figure, dots: TripletColumns, kinds: np.ndarray, velocities: np.ndarray | None
+) -> None:
+    """One dot per triplet, coloured (and named) by its kind; its velocity in the hover."""
     rows = np.stack([dots.anchor, dots.positive, dots.negative], axis=1)
+    step = ""
+    if velocities is not None:
+        # float32 (rows print as integers; 3 digits shown) keeps the chart's data small
+        rows = np.concatenate([rows, velocities], axis=1).astype(np.float32)
+        step = ("<br>a gradient step moves d(a,p) by %{customdata[3]:+.3g}, "
+                "d(a,n) by %{customdata[4]:+.3g}<br>(per unit learning rate)")  # fmt: skip
     for kind in (Kind.HARD, Kind.SEMI_HARD, Kind.EASY):
         mask = kinds == int(kind)
         fig.add_trace(
@@ -186,12 +217,57 @@ def _add_dots(fig: go.Figure, dots: TripletColumns, kinds: np.ndarray) -> None:
                 legendgroup="dots",
                 customdata=rows[mask],
                 marker={"color": KIND_COLORS[kind], "size": 5, "opacity": 0.7},
-                hovertemplate="(a, p, n) = (%{customdata[0]}, %{customdata[1]}, "
-                "%{customdata[2]})<br>d(a,p) = %{x:.3f}, d(a,n) = %{y:.3f}<br>"
+                hovertemplate="(a, p, n) = (%{customdata[0]:d}, %{customdata[1]:d}, "
+                "%{customdata[2]:d})<br>d(a,p) = %{x:.3f}, d(a,n) = %{y:.3f}<br>"
                 + kind.label
+                + step
                 + "<extra></extra>",
             )
         )
+
+
+def direction_segments(
+    dots: TripletColumns, velocities: np.ndarray, length: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(xs, ys)`` ``(3K,)`` float32 (plenty for a drawing): per dot its point, the point
+    moved along its velocity (the fastest by ``length``, the others in proportion; all stay
+    put when none moves), and NaN, Plotly's gap (as ``None`` in a list, but the array
+    travels as compact binary): one polyline of ``K`` segments, in the dots' order."""
+    x0, y0 = np.asarray(dots.d_ap, dtype=np.float64), np.asarray(dots.d_an, dtype=np.float64)
+    speeds = np.hypot(velocities[:, 0], velocities[:, 1])
+    fastest = float(speeds.max()) if len(speeds) else 0.0
+    scale = length / fastest if fastest > 0 else 0.0
+    xs = np.full(3 * len(x0), np.nan, dtype=np.float32)
+    ys = np.full(3 * len(x0), np.nan, dtype=np.float32)
+    xs[0::3], ys[0::3] = x0, y0
+    xs[1::3], ys[1::3] = x0 + scale * velocities[:, 0], y0 + scale * velocities[:, 1]
+    return xs, ys
+
+
+def _add_directions(
+    fig: go.Figure, dots: TripletColumns, velocities: np.ndarray, length: float, loss: str
+) -> None:
+    """Each dot's direction under a gradient step: an ink arrow from the dot (one trace)."""
+    xs, ys = direction_segments(dots, velocities, length)
+    moving = np.hypot(velocities[:, 0], velocities[:, 1]) > 0
+    sizes = np.zeros(len(xs), dtype=np.uint8)
+    sizes[1::3] = np.where(moving, 7, 0)  # an arrowhead at each moving segment's end only
+    still = "" if moving.any() else ": no loss, nothing moves"
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines+markers",
+            name=f"{STEP_TRACE} ({loss}){still}<br>from each dot; length ∝ speed",
+            legendgroup="directions",
+            line={"color": INK, "width": 1},
+            marker={"symbol": "arrow", "angleref": "previous", "size": sizes, "color": INK,
+                    "line": {"width": 0}},
+            opacity=0.75,
+            connectgaps=False,
+            hoverinfo="skip",
+        )
+    )  # fmt: skip
 
 
 def _add_picks(

@@ -25,7 +25,13 @@ from lossviz.batches.analysis import (
     SemihardComparison,
 )
 from lossviz.batches.export import counts_csv, triplets_csv
-from lossviz.batches.triplet_diagram import TripletDensity, triplet_density
+from lossviz.batches.triplet_diagram import (
+    DOT_LIMIT,
+    TripletDensity,
+    Triplets,
+    dot_velocities,
+    triplet_density,
+)
 from lossviz.core.triplets import Kind, kinds_of_deltas
 from lossviz.figures import COLORS, class_color
 from lossviz.figures.batch import delta_histogram, embedding_scatter, margin_sweep
@@ -50,6 +56,11 @@ TABLE_LIMIT = 20_000  # rows in the per-triplet download
 SWEEP_STEPS = 26
 HISTOGRAM_BINS = 40
 DIAGRAM_BINS = 60  # per axis of the triplet diagram's density
+# The diagram's "direction under a gradient step" controls: plain session state, not the
+# scene (not part of the link).
+DIRECTIONS_KEY = "mining.diagram_directions"
+STEP_LOSS_KEY = "mining.diagram_step_loss"
+STEP_LOSSES = {"batch_all": "batch-all", "batch_hard": "batch-hard"}
 EXAMPLE_CSV = Path(__file__).resolve().parents[2] / "examples" / "embeddings.csv"
 
 CSV_FORMAT = (
@@ -249,14 +260,55 @@ def diagram_density(key: tuple, distance: str, _analysis: BatchAnalysis) -> Trip
     return triplet_density(_analysis.dist, _analysis.labels, DIAGRAM_BINS)
 
 
+@st.cache_data(max_entries=64, show_spinner="Following one gradient step of every dot…")
+def diagram_velocities(
+    key: tuple,
+    distance: str,
+    margin: float,
+    loss: str,
+    _embeddings: torch.Tensor,
+    _labels: torch.Tensor,
+    _dots: Triplets,
+) -> np.ndarray:
+    """Each dot's ``(d/dt d(a,p), d/dt d(a,n))`` under a gradient step of ``loss`` (the dots
+    are the cached density's: they follow from the key and the distance)."""
+    return dot_velocities(_embeddings, _labels, _dots, margin, distance, loss)
+
+
 def triplet_diagram(
-    key: tuple, distance: str, analysis: BatchAnalysis, margin: float, counts: dict[Kind, int]
+    key: tuple,
+    distance: str,
+    analysis: BatchAnalysis,
+    margin: float,
+    counts: dict[Kind, int],
+    embeddings: torch.Tensor | None = None,
 ) -> None:
     """The triplet diagram at ``margin``: the cached density, the margin's lines and the
-    core's exact ``counts`` of each kind."""
+    core's exact ``counts`` of each kind. With the batch's ``embeddings`` (those the
+    analysis was built on), a toggle under it draws each dot's direction under a
+    gradient step (when the diagram shows dots)."""
     density = diagram_density(key, distance, analysis)
-    figure = diagram_figure(**density.drawing(margin), kind_counts=counts)
-    st.plotly_chart(figure, width="stretch")
+    chart = st.empty()  # drawn once the controls below it are read
+    drawing = density.drawing(margin)
+    velocities, loss = None, "batch_all"
+    if embeddings is not None and density.dots is not None:
+        left, right = st.columns([3, 2], vertical_alignment="center")
+        shown = left.toggle("Show each dot's direction under a gradient step",
+                            key=DIRECTIONS_KEY)  # fmt: skip
+        if shown:
+            loss = right.radio("Loss for the step", list(STEP_LOSSES), key=STEP_LOSS_KEY,
+                               format_func=STEP_LOSSES.__getitem__, horizontal=True)  # fmt: skip
+            velocities = diagram_velocities(
+                key, distance, margin, loss, embeddings, analysis.labels, density.dots
+            )
+            drawing.update(velocities=velocities, step_loss=STEP_LOSSES[loss])
+    elif embeddings is not None:
+        st.caption(
+            f"Each dot's direction under a gradient step needs at most {DOT_LIMIT:,} valid "
+            f"triplets, one dot each; this batch has {density.total:,} (fewer points per "
+            "class, or fewer classes, would do)."
+        )
+    chart.plotly_chart(diagram_figure(**drawing, kind_counts=counts), width="stretch")
     drawn = "one dot each" if density.dots is not None else "shaded by how many share a cell"
     st.caption(
         f"Every valid triplet ({density.total:,}, {drawn}) at its two distances, as in Xuan "
@@ -265,6 +317,30 @@ def triplet_diagram(
         "the margin only moves the dashed line. Crosses: the triplet batch-hard takes for "
         "each anchor (farthest positive, nearest negative); triangles: the negative "
         "batch-semi-hard takes for that positive."
+    )
+    if velocities is not None:
+        st.caption(directions_note(velocities, STEP_LOSSES[loss], density))
+
+
+def directions_note(velocities: np.ndarray, loss: str, density: TripletDensity) -> str:
+    """What the arrows show, and how many dots (and batch-hard's picks) head toward (0, 0)."""
+    speeds = np.hypot(velocities[:, 0], velocities[:, 1])
+    dots, picks = density.dots, density.batch_hard
+    if dots is None or not len(speeds) or not speeds.max() > 0:
+        return f"No triplet has a {loss} loss: a gradient step moves nothing."
+    shrinking = (velocities[:, 0] < 0) & (velocities[:, 1] < 0)
+    row = {t: i for i, t in enumerate(zip(dots.anchor, dots.positive, dots.negative, strict=True))}
+    picked = [row[t] for t in zip(picks.anchor, picks.positive, picks.negative, strict=True)]
+    return (
+        f"Arrows: where one gradient-descent step on the whole batch's {loss} loss sends "
+        "each dot. Every embedding moves at once, so a dot does not simply slide along "
+        "(−1, +1): both of its distances change, even for a triplet without a loss of its "
+        "own. Lengths are relative: the fastest dot moves at "
+        f"{speeds.max():.3g} per unit learning rate (each dot's hover has its numbers). "
+        f"{int(shrinking.sum()):,} of {len(speeds):,} dots head down and left (both "
+        f"distances shrink), {int(shrinking[picked].sum()):,} of batch-hard's "
+        f"{len(picked):,} picks: when the picks do, the batch is contracting toward one "
+        "point, the collapse Xuan et al. describe."
     )
 
 

@@ -1,7 +1,8 @@
 """The Batch mining page (pages/mining.py) in a real browser, on app.py's server.
 
 What AppTest cannot do: upload a file through the browser, click a point of the Plotly
-scatter, drag a blob on the plane. Every number the page shows is compared with the core
+scatter, drag a blob on the plane, see the triplet diagram's direction arrows drawn. Every
+number the page shows is compared with the core
 (``lossviz.batches.analysis.BatchAnalysis``) computed here, on the very points the page used (the
 uploaded bytes, the bundled iris set, the plane's positions after a drag).
 """
@@ -21,7 +22,7 @@ from lossviz.batches.analysis import BatchAnalysis
 from lossviz.batches.point_sets import load_iris_points, make_blobs, project_2d, read_embeddings_csv
 from lossviz.core.triplets import Kind
 from lossviz.scenes.scene import MiningScene
-from tests.browser.conftest import APP_TIMEOUT_MS, REPO, wait_for_app
+from tests.browser.conftest import APP_TIMEOUT_MS, REPO, SCREENSHOTS, wait_for_app
 from tests.browser.plane_helpers import (
     click_button,
     drag_to,
@@ -424,3 +425,78 @@ def test_blob_settings_survive_a_visit_to_another_source(page, app_server):
     assert scene_query in page.url and f"spread={DEFAULT.spread!r}" in page.url, page.url
     blobs = make_blobs(DEFAULT.classes, DEFAULT.per_class, DEFAULT.spread, DEFAULT.seed)
     expect_counts(page, core(blobs.embeddings, blobs.labels).counts(margin))
+
+
+# The triplet diagram's chart: the Plotly graph whose traces include the margin's line.
+_DIAGRAM_JS = """() => {
+    for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+        const names = (gd._fullData ?? []).map((t) => t.name ?? '');
+        if (!names.includes('d(a,n) = d(a,p) + m')) continue;
+        const traces = gd._fullData.map((t) => [t.name ?? '', t.type,
+            Array.from(t.x ?? []).length,
+            Array.from(t.x ?? []).filter((v) => v === null || Number.isNaN(v)).length]);
+        // Per SVG scatter trace: the pieces of line it draws (a path per piece between gaps,
+        // its moves counted) and its markers that show (drawn with a size).
+        const drawn = [...gd.querySelectorAll('.scatterlayer .trace')].map((g) => [
+            [...g.querySelectorAll('.js-line')].map(
+                (p) => ((p.getAttribute('d') ?? '').match(/M/g) ?? []).length
+            ).reduce((a, b) => a + b, 0),
+            [...g.querySelectorAll('.points path.point')].filter(
+                (p) => p.getBoundingClientRect().width > 0).length]);
+        return {traces, drawn};
+    }
+    return null;
+}"""
+
+
+def diagram_arrows(page: Page, loss: str) -> tuple[tuple, list[list[int]]]:
+    """The diagram's direction trace (name, type, points, gaps) once it is drawn for ``loss``,
+    and the pieces and markers of every SVG trace."""
+    found = None
+    for _ in range(150):  # Plotly redraws a moment after the script has finished
+        found = page.evaluate(_DIAGRAM_JS)
+        arrows = [t for t in (found or {}).get("traces", []) if t[0].startswith("direction")]
+        if arrows and f"({loss})" in arrows[0][0]:
+            return arrows[0], found["drawn"]
+        page.wait_for_timeout(100)
+    raise AssertionError(f"no {loss} directions drawn: {found}")
+
+
+def test_the_triplet_diagram_draws_each_dots_direction_on_demand(page, app_server):
+    blobs = make_blobs(DEFAULT.classes, DEFAULT.per_class, DEFAULT.spread, DEFAULT.seed)
+    total = core(blobs.embeddings, blobs.labels).total
+    open_mining(page, app_server)
+    wait_for_counts(page)
+    toggle = page.get_by_test_id("stCheckbox").filter(
+        has_text="Show each dot's direction under a gradient step"
+    )
+    toggle.scroll_into_view_if_needed()
+    expect(toggle).to_be_visible()
+    traces = page.evaluate(_DIAGRAM_JS)["traces"]
+    assert not [t for t in traces if t[0].startswith("direction")]  # off by default
+    expect(page.get_by_test_id("stRadio").filter(has_text="Loss for the step")).to_have_count(0)
+
+    toggle.locator("label").click()
+    loss = page.get_by_test_id("stRadio").filter(has_text="Loss for the step")
+    expect(loss).to_be_visible(timeout=APP_TIMEOUT_MS)
+    note = page.get_by_text(re.compile(r"^Arrows: where one gradient-descent step"))
+    expect(note).to_contain_text("batch-all loss", timeout=APP_TIMEOUT_MS)
+    wait_for_app(page)
+    (name, kind, points, gaps), drawn = diagram_arrows(page, "batch-all")
+    assert kind == "scatter" and (points, gaps) == (3 * total, total)  # a segment per dot
+    # Drawn in one SVG trace: a piece of line per moving dot, an arrowhead at each end.
+    pieces, heads = max(drawn)
+    assert pieces > 0.9 * total and pieces >= heads > 0.9 * pieces, drawn
+
+    loss.get_by_text("batch-hard", exact=True).click()
+    expect(note).to_contain_text("batch-hard loss", timeout=APP_TIMEOUT_MS)
+    wait_for_app(page)
+    (name, *_), drawn = diagram_arrows(page, "batch-hard")
+    assert max(drawn)[0] > 0.9 * total, drawn
+    no_exception(page)
+    page.mouse.move(1, 1)
+    diagram = page.locator(".js-plotly-plot").filter(has_text="d(a,n) = d(a,p) + m")
+    diagram.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    diagram.screenshot(path=str(SCREENSHOTS / "mining-directions.png"))
