@@ -143,9 +143,20 @@ def _static_curves(fig: go.Figure, frames, titles: Sequence[str]) -> None:
 class TrainingFigure:
     """The animated figure of one finished set of runs, built once: :meth:`at` gives it
     showing any record first, without building or validating it again (the frames are
-    plain dicts holding only what moves, float32 typed arrays)."""
+    plain dicts holding only what moves, float32 typed arrays).
 
-    def __init__(self, frames: Sequence[Sequence], labels: np.ndarray, titles: Sequence[str]):
+    ``frames[i][r]``: run r at the i-th record, in step order; ``labels`` (P,) the digit of
+    each probe point; ``titles[r]`` names run r; ``steps``: the runs' last step, where the
+    step axes end (by default the last record's: a step-0 preview passes the runs' steps).
+    """
+
+    def __init__(
+        self,
+        frames: Sequence[Sequence],
+        labels: np.ndarray,
+        titles: Sequence[str],
+        steps: int | None = None,
+    ):
         runs = len(frames[0])
         labels = np.asarray(labels)
         circles = [_on_circle(frames, run) for run in range(runs)]
@@ -154,7 +165,7 @@ class TrainingFigure:
                           "effective rank", "NT-Xent loss", "spectrum (representation)",
                           "alignment (↓ views closer)", "uniformity (↓ more spread)"]  # fmt: skip
         fig = make_subplots(
-            rows=4, cols=2, row_heights=[0.31, 0.23, 0.23, 0.23], vertical_spacing=0.07,
+            rows=4, cols=2, row_heights=[0.31, 0.23, 0.23, 0.23], vertical_spacing=0.085,
             horizontal_spacing=0.14,
             subplot_titles=subplot_titles,
         )  # fmt: skip
@@ -168,7 +179,7 @@ class TrainingFigure:
             [{"x": _typed(x), "y": _typed(y)} for _, _, x, y in _animated(frames, labels, i, runs)]
             for i in range(len(frames))
         ]
-        _layout(fig, frames, runs, circles)
+        _layout(fig, frames, runs, circles, steps)
         self.base = fig.to_dict()
         self.frames = [
             {"name": name, "traces": self.animated, "data": data}
@@ -191,7 +202,7 @@ def _on_circle(frames, run: int) -> bool:
     return frames[0][run].points.shape[1] == 2 and bool(np.allclose(norms, 1.0, atol=1e-3))
 
 
-def _layout(fig: go.Figure, frames, runs: int, circles: list[bool]) -> None:
+def _layout(fig: go.Figure, frames, runs: int, circles: list[bool], steps: int | None) -> None:
     fig.update_annotations(font_size=13)  # the panels' titles
     names = [str(f[0].step) for f in frames]
     for run in range(runs):
@@ -207,13 +218,17 @@ def _layout(fig: go.Figure, frames, runs: int, circles: list[bool]) -> None:
                           line={"color": "#8a8d96", "width": 1})  # fmt: skip
     fig.update_yaxes(type="log", row=_SPECTRUM[0], col=_SPECTRUM[1],
                      title_text="σ (log)",
-                     exponentformat="power", range=list(_spectrum_span(frames)))  # fmt: skip
+                     exponentformat="power", dtick=1,
+                     range=list(_spectrum_span(frames)))  # fmt: skip
     dims = max(frames[0][run].spectrum.numel() for run in range(runs))
     fig.update_xaxes(title_text="direction, largest first", row=_SPECTRUM[0], col=_SPECTRUM[1],
                      tick0=1,
                      dtick=max(1, dims // 8))  # fmt: skip
+    last = steps if steps is not None else frames[-1][0].step
     for row, col in (_LOSS, _ALIGN, _UNIFORM, _RANK):
-        fig.update_xaxes(title_text="step", row=row, col=col)
+        fig.update_xaxes(title_text="step", row=row, col=col, range=[0, max(last, 1)])
+    fig.update_yaxes(range=[0, dims + 0.5] if len(frames) == 1 else None, row=_RANK[0],
+                     col=_RANK[1])  # fmt: skip
     fig.update_xaxes(title_text="uniformity", row=_PLANE[0], col=_PLANE[1])
     fig.update_yaxes(title_text="alignment", row=_PLANE[0], col=_PLANE[1])
     slider_steps = [
@@ -225,7 +240,7 @@ def _layout(fig: go.Figure, frames, runs: int, circles: list[bool]) -> None:
     play = {"frame": {"duration": 180, "redraw": True}, "fromcurrent": False,
             "transition": {"duration": 0}, "mode": "immediate"}  # fmt: skip
     fig.update_layout(
-        height=1300,
+        height=1400,
         margin={"l": 50, "r": 20, "t": 110, "b": 200},
         legend={"orientation": "h", "x": 0, "y": 1.03, "yanchor": "bottom"},
         updatemenus=[{

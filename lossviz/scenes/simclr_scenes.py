@@ -28,8 +28,8 @@ PRESET_PAIRS: dict[str, tuple[str, str, str]] = {
     ),
 }  # fmt: skip
 PRESET_LABELS = {
-    "temperature": "Temperature: τ = 0.05 against τ = 1",
-    "dimensional": "Dimensional collapse: shifted views against unshifted",
+    "temperature": "Temperature: τ 0.05 vs 1",
+    "dimensional": "Dimensional collapse",
 }
 RUNS = ("a", "b")
 

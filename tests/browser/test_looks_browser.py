@@ -46,6 +46,10 @@ LOOKS = [
          "the batch picture: the generated blobs (the default data) on the plane"),
     Look("collapse", "collapse", "Train", ".lv-player",
          "the training player: the embeddings, the curves and the playback controls"),
+    Look("simclr", "simclr", "Train", '[data-testid="stMain"] [kind="primary"]:visible',
+         "the Train button: it turns the step-0 figure below it into the two trained runs (on a "
+         "phone the figure itself starts below the first screen; Streamlit draws a button with "
+         "help twice, one of them hidden, hence :visible)"),
     Look("quiz", "quiz", "answer", ".lv-plane",
          "the question's plane: the triplet to classify"),
     Look("lesson", "lesson?step=1", "Your task", ".lv-plane",

@@ -94,7 +94,8 @@ def preview(key: RunKey) -> tuple[TrainingFigure, list[tuple[ContrastiveSnapshot
     """The runs' step 0 (the encoders before training, the same numbers as the shared run's
     first record) as the figure and its one record, without starting the run."""
     records = [tuple(next(contrastive_snapshots(config)) for config in key)]
-    return TrainingFigure(records, probe_labels(key[0].seed).numpy(), run_titles(key)), records
+    labels = probe_labels(key[0].seed).numpy()
+    return TrainingFigure(records, labels, run_titles(key), steps=key[0].steps), records
 
 
 @st.cache_resource(max_entries=FIGURES, show_spinner=False)
