@@ -20,7 +20,13 @@ Never move points by writing ``st.session_state[key]["points"]``: the browser re
 its old value on the next rerun and undoes it.
 
 While the browser animates a ``Trajectory`` (once per ``animation_id``, per key, even
-across reruns), it hides the arrows, dims the regions and sends nothing.
+across reruns), it hides the arrows, dims the regions and sends nothing. Under
+``prefers-reduced-motion: reduce`` it shows the final points at once instead.
+
+For screen readers the plane has a polite live region (``role="status"``) that says, after
+an arrow-key move (within a second), during a drag (at most once a second), at the drop
+and at the end of an animation, what the read-out shows, in its own numbers and with the
+kind or term as a word: "N moved. d(a, p) 1.414, d(a, n) 2.000, loss 0.414, semi-hard."
 
 Value sent by the browser (state ``points`` of the component, on pointer-up or after
 a 400 ms pause in arrow-key moves): ``{"A": [x, y], "P": [x, y], ..., "seq": n}``.

@@ -19,6 +19,16 @@
 // for ANGLE_STEP_SHIFT). `weights` (a share per point) are bars beside the points, with
 // their percentage as text, and the arrows' widths; an "infonce" live loss recomputes
 // them (mirror.js's readInfoNCE) while the points differ from Python's.
+//
+// For a screen reader, a polite live region (role="status", visually hidden, there from
+// the first render) says in one sentence what the read-out shows after a move: the moved
+// point, the read-out's numbers as shown and the kind in words ("N moved. d(a, p) 1.414,
+// d(a, n) 2.000, loss 0.414, semi-hard."). Arrow keys: once the keys pause (at most
+// KEY_ANNOUNCE_MAX_MS after a key, however long they are held); a drag: at most once per
+// DRAG_ANNOUNCE_MS while it moves, and always at the drop; an animation (Step, Descend):
+// at its end. A typed distance has no numbers before Python answers: its sentence waits
+// for them. Under `prefers-reduced-motion: reduce` (asked at the time of each animation)
+// an animation jumps to its end at once.
 
 import {
   ballOutline, distance, outlinePath, readInfoNCE, readPair, readTriplet, regionBalls,
@@ -39,6 +49,12 @@ const ARROW_WIDTH = [1.5, 7]; // px: an arrow's width at weight 0 and 1
 const ANGLE_STEP = 3; // degrees per arrow key on the circle
 const ANGLE_STEP_SHIFT = 15;
 const NO_DIRECTION = 1e-12; // a pointer this close to the centre keeps the point's angle
+const KEY_ANNOUNCE_QUIET_MS = 300; // arrow keys: announce once they pause this long...
+const KEY_ANNOUNCE_MAX_MS = 800; // ...or this long after the first unannounced key
+const DRAG_ANNOUNCE_MS = 1000; // a drag: at most one announcement per second while moving
+const ANIMATION_DONE = "The points moved.";
+// A pair's term in words (its badge writes the formula: "push: (m − d)²").
+const TERM_WORDS = { pull: "pull term", push: "push term", none: "no term" };
 // The read-out's numbers: [field, name] for a triplet, a pair and InfoNCE.
 const READOUT_FIELDS = {
   triplet: [["d_ap", "d(a, p)"], ["d_an", "d(a, n)"], ["d_pn", "d(p, n)"], ["loss", "loss"]],
@@ -99,6 +115,13 @@ function createInstance(parentElement) {
   const unitCircle = el("circle", { class: "lv-unit-circle" }, svg);
   const footer = document.createElement("div");
   footer.className = "lv-footer";
+  // What a screen reader hears after a move: in the page from the first render, so that
+  // it is registered before its first change.
+  const announcer = document.createElement("div");
+  announcer.className = "lv-sr-only lv-announcer";
+  announcer.setAttribute("role", "status");
+  announcer.setAttribute("aria-live", "polite");
+  announcer.setAttribute("aria-atomic", "true");
   const inst = {
     root, readout, stage, canvas, svg, shapes,
     plotRect: el("rect", { class: "lv-plot-rect" }, svg),
@@ -108,12 +131,13 @@ function createInstance(parentElement) {
     data: null, pts: {}, animPts: null, plot: null, layoutKey: "", regionsKey: "", width: 0,
     drag: null, dirty: false, keyTimer: 0, lastSentSeq: 0, sentCount: 0, anim: null,
     pointEls: new Map(), lineEls: new Map(), arrowEls: new Map(), labelEls: new Map(),
-    weightEls: new Map(), readoutKey: "",
+    weightEls: new Map(), readoutKey: "", announcer, announceTimer: 0, announceDeadline: 0,
+    lastAnnounceMs: -Infinity, announceWaiting: null, shown: null, shownWeights: null,
   };
   inst.caption.className = "lv-caption";
   stage.append(canvas, svg);
   footer.append(inst.caption, downloadButtons(inst));
-  root.append(readout, stage, footer);
+  root.append(readout, stage, footer, announcer);
   parentElement.appendChild(root);
   assignHandlers(inst);
   // Width changes only (our own height follows from it), applied in the next frame:
@@ -137,6 +161,7 @@ function scheduleTeardown(parentElement, inst) {
     inst.resizeObserver.disconnect();
     cancelAnimationFrame(inst.anim?.raf ?? 0);
     clearTimeout(inst.keyTimer);
+    clearTimeout(inst.announceTimer);
     instances.delete(parentElement);
   }, 200);
 }
@@ -292,7 +317,12 @@ function redraw(inst) {
   drawPoints(inst, pts);
   placeLabels(inst, pts, weights);
   drawReadout(inst, pts, atRest, info);
+  inst.shownWeights = weights;
   inst.root.dataset.points = JSON.stringify(pts);
+  // A sentence that waited for Python's numbers (a typed distance) is said once they show.
+  if (inst.announceWaiting !== null && inst.shown?.source !== "pending") {
+    announceNow(inst, inst.announceWaiting);
+  }
 }
 
 // Each weighted point's share now: Python's at rest, the mirror's (InfoNCE) while the
@@ -621,6 +651,7 @@ function segmentHitsBox([[x1, y1], [x2, y2]], box) {
 function drawReadout(inst, pts, atRest, info) {
   const { live, metric, reading } = inst.data;
   inst.readout.hidden = !live;
+  inst.shown = null;
   if (!live) return;
   let source = "server";
   let values = reading;
@@ -630,6 +661,7 @@ function drawReadout(inst, pts, atRest, info) {
     source = values ? "live" : "pending";
   }
   const fields = READOUT_FIELDS[live.kind].filter(([f]) => f !== "d_pn" || live.swap);
+  inst.shown = { source, values, fields };
   const key = `${live.kind}|${fields.length}`;
   if (key !== inst.readoutKey) {
     inst.readoutKey = key;
@@ -736,6 +768,12 @@ function formatNumber(v) {
 
 function startAnimation(inst, traj) {
   finishAnimation(inst);
+  if (reducedMotion()) {
+    // No motion: Python's final points (already adopted) are drawn by receive's redraw,
+    // which then says the sentence (an announcement waiting for the read-out).
+    inst.announceWaiting = ANIMATION_DONE;
+    return;
+  }
   inst.anim = { frames: traj.frames, frameMs: traj.frame_ms, t0: performance.now(), raf: 0 };
   inst.root.classList.add("lv-animating");
   inst.root.dataset.animating = "1";
@@ -746,7 +784,10 @@ function startAnimation(inst, traj) {
   const tick = (now) => {
     const { frames, frameMs, t0 } = inst.anim;
     const at = (now - t0) / frameMs;
-    if (at >= frames.length - 1) return finishAnimation(inst);
+    if (at >= frames.length - 1) {
+      finishAnimation(inst);
+      return announceNow(inst, ANIMATION_DONE);
+    }
     const i = Math.max(0, Math.floor(at));
     const f = Math.max(0, at - i);
     inst.animPts = {};
@@ -770,6 +811,88 @@ function finishAnimation(inst) {
   inst.root.classList.remove("lv-animating");
   inst.root.dataset.animating = "0";
   redraw(inst);
+}
+
+// Whether the user asks for less motion, asked at the time of each action (so that a
+// change of the setting, or a test emulating it on an open page, counts at once).
+function reducedMotion() {
+  return Boolean(window.matchMedia?.("(prefers-reduced-motion: reduce)").matches);
+}
+
+// ---------------------------------------------------------------- announcements
+
+// The sentence a screen reader hears after `name` moved: the read-out as it is shown (its
+// own texts, so the numbers are the ones on screen) and the kind or term as a word, never
+// a colour; where to, on the circle (its angle) or on a plane without a read-out (its
+// coordinates). `name` may be a whole opening sentence (ANIMATION_DONE). Null while the
+// read-out waits for Python's numbers (a typed distance), or with nothing to say.
+function announcement(inst, name) {
+  if (!inst.data) return null;
+  const { live, circle } = inst.data;
+  const pts = inst.animPts ?? inst.pts;
+  const p = pts[name];
+  let opening = p ? `${name} moved.` : name;
+  if (p && circle) opening = `${name} moved to ${degrees(p)} degrees.`;
+  else if (p && !live) opening = `${name} moved to (${p[0].toFixed(2)}, ${p[1].toFixed(2)}).`;
+  if (!live) return p ? opening : null;
+  const shown = inst.shown;
+  if (!shown || shown.source === "pending" || !inst.readoutEls) return null;
+  const text = (field) => inst.readoutEls[field]?.value.textContent ?? "";
+  const parts = [];
+  if (live.kind === "infonce") {
+    parts.push(`loss ${text("loss")}`);
+    const share = inst.shownWeights?.P;
+    if (share !== undefined) {
+      parts.push(`P takes ${Number.isFinite(share) ? `${Math.round(share * 100)} %` : "undefined"}`);
+    }
+    parts.push(`hardest negative ${text("hardest")}`);
+  } else {
+    for (const [field, label] of shown.fields) parts.push(`${label} ${text(field)}`);
+    const values = shown.values;
+    const word = live.kind === "pair" ? TERM_WORDS[values?.term] : values?.kind;
+    parts.push(word ?? "not finite");
+  }
+  return `${opening} ${parts.join(", ")}.`;
+}
+
+// Says the sentence now (or once Python's numbers show, for a typed distance).
+function announceNow(inst, name) {
+  clearTimeout(inst.announceTimer);
+  inst.announceTimer = 0;
+  inst.announceDeadline = 0;
+  const text = announcement(inst, name);
+  if (text === null) {
+    inst.announceWaiting = inst.data?.live ? name : null;
+    return;
+  }
+  inst.announceWaiting = null;
+  const node = inst.announcer;
+  // The same words again are still a change (a screen reader says an unchanged region once).
+  node.textContent = node.textContent === text ? `${text}\u00a0` : text;
+  inst.lastAnnounceMs = performance.now();
+  node.dataset.count = Number(node.dataset.count ?? 0) + 1;
+}
+
+// Arrow keys: once they pause for KEY_ANNOUNCE_QUIET_MS, and at the latest
+// KEY_ANNOUNCE_MAX_MS after the first key not yet announced (a held key: about one a second).
+function announceKey(inst, name) {
+  const now = performance.now();
+  if (!inst.announceDeadline) inst.announceDeadline = now + KEY_ANNOUNCE_MAX_MS;
+  const wait = Math.max(0, Math.min(KEY_ANNOUNCE_QUIET_MS, inst.announceDeadline - now));
+  clearTimeout(inst.announceTimer);
+  inst.announceTimer = setTimeout(() => announceNow(inst, name), wait); // clears the deadline
+}
+
+// A drag: now if the last sentence is DRAG_ANNOUNCE_MS old, else when it will be (the
+// points of that moment); the drop always says its own.
+function announceDrag(inst, name) {
+  if (inst.announceTimer) return;
+  const wait = inst.lastAnnounceMs + DRAG_ANNOUNCE_MS - performance.now();
+  if (wait <= 0) announceNow(inst, name);
+  else inst.announceTimer = setTimeout(() => {
+    if (inst.drag?.name === name) announceNow(inst, name);
+    else inst.announceTimer = 0;
+  }, wait);
 }
 
 // ---------------------------------------------------------------- input
@@ -821,8 +944,12 @@ function endDrag(inst, pointerId) {
   if (!drag || drag.pointerId !== pointerId) return;
   inst.drag = null;
   inst.root.classList.remove("lv-dragging");
-  if (drag.moved) sendPoints(inst);
-  else markStale(inst); // a click without a move sends nothing
+  if (drag.moved) {
+    sendPoints(inst);
+    announceNow(inst, drag.name);
+  } else {
+    markStale(inst); // a click without a move sends nothing
+  }
 }
 
 function assignHandlers(inst) {
@@ -849,6 +976,7 @@ function assignHandlers(inst) {
       : clamp([x + drag.dx, y + drag.dy], inst.plot);
     drag.moved = true;
     redraw(inst); // live preview only: nothing is sent during a drag
+    announceDrag(inst, drag.name);
   };
   // Chromium ignores `touch-action` on SVG children: a touch that starts on a point
   // would pan the page (and cancel the drag). Elsewhere on the plane the page scrolls.
@@ -881,6 +1009,7 @@ function assignHandlers(inst) {
     redraw(inst);
     clearTimeout(inst.keyTimer);
     inst.keyTimer = setTimeout(() => sendPoints(inst), KEY_SEND_DELAY_MS);
+    announceKey(inst, name);
   };
   svg.onfocusout = () => {
     if (inst.dirty) sendPoints(inst);

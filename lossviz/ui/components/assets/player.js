@@ -15,6 +15,15 @@
 // glide linearly; the read-outs and the triplet diagrams show the last recorded frame
 // reached.
 //
+// For a screen reader, a polite live region (role="status", visually hidden) says where
+// playback stands, in the read-outs' and badges' own words ("Step 120 of 300. Batch-hard
+// (classic): loss 0.2000, collapsed. ..."), when the step changes by the step buttons or
+// keys or Back to step 0, when a scrub ends, when playback is paused and when it reaches
+// the end; never while it plays (an announcement per frame would drown everything else).
+// Under `prefers-reduced-motion: reduce` (asked at each Play and each animation frame)
+// Play jumps to the last frame received, and then to each newer one as it arrives, with
+// no glide between frames; at the end it stops and says so.
+//
 // Streamlit calls the default export again on every data change; the cleanup it returns
 // runs on unmount. Player state lives in a module-level map keyed by the player's name
 // (it outlives a remount); the DOM is built once per parentElement.
@@ -30,6 +39,7 @@ const CURVE = { left: 46, right: 10, top: 22, bottom: 24 };
 const DIAGRAM = { left: 40, right: 10, top: 24, bottom: 38 };
 const DIAGRAM_MIN = 280; // px: the narrowest diagram (and points) drawn side by side
 const DENSITY_LEVELS = 254; // lossviz/training/frame_codec.py's encode_density
+const SCRUB_ANNOUNCE_MS = 500; // a scrub is announced once it rests this long
 
 const players = new Map(); // player name -> state
 const views = new WeakMap(); // parentElement -> view
@@ -73,7 +83,7 @@ function playerFor(name) {
     player = {
       name, runId: null, meta: null, frames: [], finished: false, pos: 0, playing: false,
       speed: 1, lastPlay: 0, pendingFeeds: [], view: null, raf: 0, lastTick: 0,
-      spans: null, curves: null,
+      spans: null, curves: null, scrubTimer: 0,
     };
     players.set(name, player);
   }
@@ -191,10 +201,27 @@ function available(player) {
 // ---------------------------------------------------------------- playback
 
 function setPlaying(player, playing) {
+  const paused = player.playing && !playing;
   player.playing = playing;
   player.lastTick = 0;
+  if (playing && reducedMotion()) jumpToLast(player);
   if (player.playing) schedule(player);
   paint(player);
+  if (paused || (playing && !player.playing)) announce(player); // paused, or at the end at once
+}
+
+// Whether the user asks for less motion, asked at the time of each action (so that a
+// change of the setting, or a test emulating it on an open page, counts at once).
+function reducedMotion() {
+  return Boolean(window.matchMedia?.("(prefers-reduced-motion: reduce)").matches);
+}
+
+// Reduced motion: straight to the last frame received (no glide); the end of a finished run
+// stops playback.
+function jumpToLast(player) {
+  const last = Math.max(available(player) - 1, 0);
+  player.pos = last;
+  if (player.finished) player.playing = false;
 }
 
 function schedule(player) {
@@ -207,10 +234,15 @@ function tick(player, now) {
   const last = available(player) - 1;
   const dt = player.lastTick ? (now - player.lastTick) / 1000 : 0;
   player.lastTick = now;
-  player.pos = Math.min(player.pos + dt * RECORDS_PER_SECOND * player.speed, Math.max(last, 0));
-  if (player.pos >= last && player.finished) player.playing = false;
+  if (reducedMotion()) {
+    jumpToLast(player);
+  } else {
+    player.pos = Math.min(player.pos + dt * RECORDS_PER_SECOND * player.speed, Math.max(last, 0));
+    if (player.pos >= last && player.finished) player.playing = false;
+  }
   paint(player);
   if (player.playing) schedule(player);
+  else announce(player); // the end of the run
 }
 
 function stepBy(player, delta) {
@@ -219,6 +251,38 @@ function stepBy(player, delta) {
   const base = delta > 0 ? Math.floor(player.pos + 1e-9) : Math.ceil(player.pos - 1e-9);
   player.pos = Math.min(Math.max(base + delta, 0), last);
   paint(player);
+  announce(player);
+}
+
+// ---------------------------------------------------------------- announcements
+
+// Each run's badge word: what its badge says (stopped, collapsed, not collapsed).
+function badgeWord(state) {
+  return state.stopped ? "stopped" : state.collapsed ? "collapsed" : "not collapsed";
+}
+
+// Where playback stands, for a screen reader: the step (as the status line says it) and
+// each run's title, loss (as its read-out writes it) and badge word. Null before a frame.
+export function announcementText(player) {
+  const count = available(player);
+  if (!count || !player.meta) return null;
+  const index = Math.floor(Math.min(player.pos, count - 1) + 1e-9);
+  const frame = player.frames[index];
+  const runs = frame.runs.map((state, r) => (
+    `${player.meta.titles[r]}: loss ${fmtLoss(state.loss)}, ${badgeWord(state)}.`));
+  return [`Step ${frame.step} of ${player.meta.steps}.`, ...runs].join(" ");
+}
+
+function announce(player) {
+  const view = player.view;
+  clearTimeout(player.scrubTimer);
+  if (!view || player.preview) return;
+  const text = announcementText(player);
+  if (text === null) return;
+  const node = view.announcer;
+  // The same words again are still a change (a screen reader says an unchanged region once).
+  node.textContent = node.textContent === text ? `${text}\u00a0` : text;
+  node.dataset.count = Number(node.dataset.count ?? 0) + 1;
 }
 
 // ---------------------------------------------------------------- view
@@ -247,6 +311,11 @@ function buildView(parentElement, player) {
   view.note = h("div", "lv-note", root);
   view.panels = h("div", "lv-panels", root);
   view.legend = h("div", "lv-legend", root);
+  // What a screen reader hears (announce): in the page from the first render.
+  view.announcer = h("div", "lv-sr-only lv-announcer", root);
+  view.announcer.setAttribute("role", "status");
+  view.announcer.setAttribute("aria-live", "polite");
+  view.announcer.setAttribute("aria-atomic", "true");
   const bar = h("div", "lv-controls", root);
   view.bar = bar;
   const p = () => view.player;
@@ -257,8 +326,10 @@ function buildView(parentElement, player) {
   });
   button(bar, "|◀", "Back to step 0", () => {
     const pl = p();
+    const wasPlaying = pl.playing;
     pl.pos = 0;
     setPlaying(pl, false);
+    if (!wasPlaying) announce(pl); // setPlaying announced a pause
   });
   button(bar, "◀", "One recorded step back", () => stepBy(p(), -1));
   button(bar, "▶|", "One recorded step on", () => stepBy(p(), 1));
@@ -270,6 +341,12 @@ function buildView(parentElement, player) {
     pl.playing = false;
     pl.pos = Number(view.slider.value);
     paint(pl);
+  };
+  // The end of a scrub (a release, or each arrow key on the slider), once it rests.
+  view.slider.onchange = () => {
+    const pl = p();
+    clearTimeout(pl.scrubTimer);
+    pl.scrubTimer = setTimeout(() => announce(pl), SCRUB_ANNOUNCE_MS);
   };
   view.speed = h("select", "lv-speed", bar);
   view.speed.setAttribute("aria-label", "Playback speed");
@@ -373,7 +450,7 @@ function paint(player) {
   view.runs.forEach((run, r) => {
     run.title.textContent = meta.titles[r];
     const state = frame.runs[r];
-    const kind = state.stopped ? "stopped" : state.collapsed ? "collapsed" : "not collapsed";
+    const kind = badgeWord(state);
     run.badge.textContent = kind;
     run.badge.dataset.kind = kind.replace(" ", "-");
     const start = player.frames[0].runs[r].spread;
@@ -391,6 +468,7 @@ function paint(player) {
   view.play.setAttribute("aria-label", view.play.title);
   view.slider.max = String(last);
   view.slider.value = String(pos);
+  view.slider.setAttribute("aria-valuetext", `step ${frame.step} of ${meta.steps}`);
   let status = `step ${frame.step} of ${meta.steps}`;
   if (!player.finished) status += ` · the server has trained to step ${player.frames[last].step}`;
   view.status.textContent = status;
