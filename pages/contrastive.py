@@ -86,7 +86,13 @@ def pair_view(settings):
     with right:
         marked = (snippet.d, snippet.loss) if inverted else None
         pair = (reading.d, reading.loss, scene.similar)
-        st.plotly_chart(contrastive_page.curves_figure(scene.margin, pair, marked), width="stretch")
+        st.plotly_chart(
+            contrastive_page.curves_figure(scene.margin, pair, marked), width="stretch",
+            alt=f"The contrastive loss against the distance d: a similar pair costs d², a "
+            f"dissimilar pair (m − d)² until d reaches the margin m = {scene.margin:g}, then 0. "
+            f"This pair: {'similar' if scene.similar else 'dissimilar'}, d = {reading.d:.3f}, "
+            f"loss {reading.loss:.3f}.",
+        )  # fmt: skip
         with st.container(border=True):
             st.markdown("**Label convention.** A widely copied snippet (written out here):")
             st.code(inverted_snippet_code(scene.margin), language="python", wrap_lines=True)

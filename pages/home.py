@@ -50,7 +50,11 @@ with st.sidebar:
     class_link(HOME.path, scene.to_query())
 deltas, losses, kinds = loss_along_delta(margin)
 figure = kinds_along_delta(deltas.tolist(), losses.tolist(), kinds.tolist(), margin)
-st.plotly_chart(figure, width="stretch")
+st.plotly_chart(
+    figure, width="stretch",
+    alt=f"The triplet loss against δ = d(a, n) − d(a, p) at margin m = {margin:g}: hard where "
+    f"δ ≤ 0, semi-hard where 0 < δ ≤ m, easy where δ > m, where the loss is 0.",
+)  # fmt: skip
 st.markdown(
     f"""
 With δ = d(a, n) − d(a, p):

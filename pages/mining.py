@@ -4,6 +4,7 @@ import streamlit as st
 
 from lossviz.ui import mining_page, widgets
 from lossviz.ui.presenter import class_link
+from lossviz.ui.readouts import kinds_in_words
 from lossviz.ui.setup import ensure_navigation
 
 ensure_navigation()
@@ -75,8 +76,13 @@ with right:
     histogram, sweep = mining_page.distribution_figures(
         batch.key, scene.distance, analysis, scene.margin
     )
-    st.plotly_chart(histogram, width="stretch")
-    st.plotly_chart(sweep, width="stretch")
+    st.plotly_chart(histogram, width="stretch",
+                    alt=f"Histogram of δ = d(a, n) − d(a, p) over the batch's "
+                    f"{sum(counts.values()):,} valid triplets at margin {scene.margin:g}: "
+                    f"{kinds_in_words(counts)}.")  # fmt: skip
+    st.plotly_chart(sweep, width="stretch",
+                    alt="The shares of easy, semi-hard and hard triplets as the margin grows "
+                    f"from 0; the current margin {scene.margin:g} is marked.")  # fmt: skip
     st.caption(mining_page.distributions_note(analysis))
 
 st.subheader("This anchor's triplets")

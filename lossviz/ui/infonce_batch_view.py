@@ -158,11 +158,20 @@ def batch_view(binding: SceneBinding) -> None:
     views, heatmap, softmax, curve = batch_figures(key, scene.tau, min(row, rows - 1))
     left, right = st.columns(2, gap="large")
     with left:
-        st.plotly_chart(views, width="stretch", key="infonce.views")
-        st.plotly_chart(softmax, width="stretch", key="infonce.row_softmax")
+        st.plotly_chart(views, width="stretch", key="infonce.views",
+                        alt=f"The batch's {rows} views (two of each example), coloured by "
+                        "class, on the unit circle or sphere.")  # fmt: skip
+        st.plotly_chart(softmax, width="stretch", key="infonce.row_softmax",
+                        alt=f"Row {min(row, rows - 1)}'s softmax over the other views at "
+                        f"τ = {scene.tau:g}; its positive is marked.")  # fmt: skip
     with right:
-        st.plotly_chart(heatmap, width="stretch", key="infonce.similarity")
-        st.plotly_chart(curve, width="stretch", key="infonce.temperature")
+        st.plotly_chart(heatmap, width="stretch", key="infonce.similarity",
+                        alt=f"The {rows} × {rows} cosine similarities of the views; the "
+                        "positive pairs marked with a symbol, the diagonal left out.",
+                        )  # fmt: skip
+        st.plotly_chart(curve, width="stretch", key="infonce.temperature",
+                        alt=f"This batch's NT-Xent against τ, with its lowest possible and "
+                        f"its collapsed value; τ = {scene.tau:g} is marked.")  # fmt: skip
     st.markdown("**The batch losses** on these views at this τ")
     st.dataframe(
         _losses_table(reading), hide_index=True, width="stretch",

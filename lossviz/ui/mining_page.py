@@ -39,6 +39,7 @@ from lossviz.figures.triplet_diagram import triplet_diagram as diagram_figure
 from lossviz.scenes.scene import MiningScene
 from lossviz.ui.components.plane import PlaneSpec, plane, preview_metric
 from lossviz.ui.inert import inert
+from lossviz.ui.readouts import kinds_in_words
 from lossviz.ui.state import SceneBinding
 
 BINDING = SceneBinding(
@@ -308,7 +309,10 @@ def triplet_diagram(
             f"triplets, one dot each; this batch has {density.total:,} (fewer points per "
             "class, or fewer classes, would do)."
         )
-    chart.plotly_chart(diagram_figure(**drawing, kind_counts=counts), width="stretch")
+    chart.plotly_chart(diagram_figure(**drawing, kind_counts=counts), width="stretch",
+                       alt=f"Triplet diagram: every valid triplet at (d(a, p), d(a, n)), with "
+                       f"the lines d(a, n) = d(a, p) and d(a, n) = d(a, p) + {margin:g}: "
+                       f"{kinds_in_words(counts)}.")  # fmt: skip
     drawn = "one dot each" if density.dots is not None else "shaded by how many share a cell"
     st.caption(
         f"Every valid triplet ({density.total:,}, {drawn}) at its two distances, as in Xuan "
@@ -401,6 +405,8 @@ def picture(batch: Batch, scene: MiningScene, view: AnchorView) -> None:
     )
     st.plotly_chart(
         figure,
+        alt="The batch's points coloured and shaped by class, with the anchor, its hardest "
+        "positive and its hardest negative marked; click a point to make it the anchor.",
         key=SCATTER_KEY,
         on_select=pick_anchor_from_click,
         selection_mode="points",

@@ -3,6 +3,8 @@ small number is written."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import streamlit as st
 
 from lossviz.core.triplets import Kind
@@ -22,7 +24,7 @@ def kind_badge(kind: Kind) -> None:
 
     Only constants reach the HTML: the label and colour come from ``Kind`` and ``KIND_COLORS``.
     The fill reads on light and dark pages alike; its text is the ink that reads on the fill
-    (``ink_on``: near-black on semi-hard's orange, white on the others).
+    (``ink_on``: near-black on every kind's colour, at least 4.8:1).
     """
     st.markdown(
         f'<div style="font-size:0.875rem">kind</div>'
@@ -62,3 +64,8 @@ animates them. An easy triplet has no arrows: its loss is flat zero.
 reaches zero (the easy border).
 """
         )
+
+
+def kinds_in_words(counts: Mapping[Kind, int]) -> str:
+    """``counts`` as words for a chart's text summary: "12 easy, 30 semi-hard, 4 hard"."""
+    return ", ".join(f"{counts.get(kind, 0):,} {kind.label}" for kind in Kind)

@@ -121,7 +121,9 @@ def show(
         st.markdown(claim)
     with st.expander("What the encoder sees: each digit's two views", icon=":material/image:"):
         st.plotly_chart(augmentation_picture(key), config={"displayModeBar": False},
-                        key=f"{view.player}.augmentations")  # fmt: skip
+                        key=f"{view.player}.augmentations",
+                        alt="Five probe digits and the two augmented views each run makes "
+                        "of them.")  # fmt: skip
         st.caption(
             "Each column pair is one run's augmentation of the digit at the left: a random "
             "shift, pixel dropout, then noise. NT-Xent pulls a digit's two views together and "
@@ -178,9 +180,13 @@ def draw(
     shown = 0
     if len(steps) > 1:
         shown = steps.index(widgets.recorded_step(steps, f"{view.player}.shown"))
+    words = readout(records[shown], len(records[0]))
     st.plotly_chart(figure.at(shown), config={"displayModeBar": False},
-                    key=f"{view.player}.figure")  # fmt: skip
-    st.markdown(readout(records[shown], len(records[0])))
+                    key=f"{view.player}.figure",
+                    alt="Both runs' probe digits, the alignment-uniformity plane, the effective "
+                    "rank, NT-Xent, the spectrum, alignment and uniformity; at the step shown: "
+                    + words.replace("- ", "").replace("**", "").replace("\n", " "))  # fmt: skip
+    st.markdown(words)
 
 
 def readout(frame: tuple[ContrastiveSnapshot, ...], runs: int) -> str:

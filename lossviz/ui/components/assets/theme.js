@@ -37,10 +37,14 @@ export function luminance(rgb) {
 
 const css = (rgb) => `rgb(${rgb.map((c) => Math.round(c)).join(", ")})`;
 
-// Text that reads on a filled badge of `color`: near-black on light fills, white on dark.
+// Text that reads on a filled badge of `color`: near-black (#111111) or white, whichever
+// contrasts more (WCAG's ratio); lossviz.figures.ink_on in Python.
+const DARK_INK = 0.0056; // the relative luminance of #111111
 export function inkOn(color) {
   const rgb = rgbOf(color);
-  return rgb && luminance(rgb) > 0.4 ? "#1b1c22" : "#ffffff";
+  if (!rgb) return "#ffffff";
+  const fill = luminance(rgb);
+  return (fill + 0.05) / (DARK_INK + 0.05) >= 1.05 / (fill + 0.05) ? "#111111" : "#ffffff";
 }
 
 // The theme's colours at `element`: text, background, and mixes of the two for muted
