@@ -267,3 +267,61 @@ def test_a_first_version_sqlite_file_is_brought_up_to_date_with_its_rooms(tmp_pa
     assert raw(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     assert raw(path, "PRAGMA foreign_key_check") == []
     assert store_at(path).room("ABCDEF") is not None  # opening it again changes nothing
+
+
+# --------------------------------------------------------------------------- schema 2's joins
+
+# join_attempts as the first release of join limits made it (schema version 2, both
+# backends): one attempt per address, no seat time, level or block.
+SECOND_JOIN_ATTEMPTS = """
+CREATE TABLE IF NOT EXISTS join_attempts (
+    room TEXT NOT NULL REFERENCES rooms(code) ON DELETE CASCADE,
+    address_hash TEXT NOT NULL,
+    attempted {real} NOT NULL,
+    PRIMARY KEY (room, address_hash)
+)"""
+
+
+def second_schema(schema: str, real: str) -> list[str]:
+    """The statements of ``schema`` as version 2 had them (its join_attempts)."""
+    statements = []
+    for statement in schema.split(";"):
+        if not statement.strip() or "ALTER TABLE join_attempts" in statement:
+            continue
+        if "CREATE TABLE IF NOT EXISTS join_attempts" in statement:
+            statement = SECOND_JOIN_ATTEMPTS.format(real=real)
+        statements.append(statement)
+    return statements
+
+
+def test_a_version_2_sqlite_file_gets_its_join_limits_back(tmp_path):
+    from lossviz.rooms import sqlite_backend
+
+    path = tmp_path / "v2.sqlite3"
+    with sqlite3.connect(path) as old:
+        for statement in second_schema(sqlite_backend.SCHEMA, "REAL"):
+            old.execute(statement)
+        old.execute("PRAGMA user_version = 2")
+    store = store_at(path)
+    room, key = store.create_room(SETTINGS, [0, 1, 2])
+    seat = store.join(room.code, "ada", address="10.0.0.1")  # a join limit's attempt kept
+    assert store.answer(room.code, seat.token, 0, 0)
+    assert store.results(room.code, key).joined == 1
+    columns = {row[1] for row in raw(path, "PRAGMA table_info(join_attempts)")}
+    assert {"seat_at", "level", "blocked_until"} <= columns
+    assert raw(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+
+
+def test_a_postgresql_schema_of_version_2_gets_its_join_limits_back(pg_url):
+    from lossviz.rooms import postgres_backend
+
+    with psycopg.connect(pg_url, autocommit=True) as connection:
+        for statement in second_schema(postgres_backend.SCHEMA, "DOUBLE PRECISION"):
+            connection.execute(statement)
+    store = RoomStore(pg_url, FREE)
+    try:
+        room, key = store.create_room(SETTINGS, [0, 1, 2])
+        store.join(room.code, "ada", address="10.0.0.1")
+        assert store.results(room.code, key).joined == 1
+    finally:
+        store.close()

@@ -10,7 +10,9 @@ The schema's version is ``PRAGMA user_version`` (:data:`SCHEMA_VERSION`). A file
 first version (before seats, locks and join limits) is brought up to date in place: its
 rooms gain ``locked`` and a ``salt``, its students table is rebuilt with the two nickname
 keys and ``removed``. Its students' tokens no longer match (they were hashed without the
-room); their answers stay in the results.
+room); their answers stay in the results. A file of version 2 (whose join limits kept only
+the last attempt) has its ``join_attempts`` made again: they are a rate limit's memory of
+the last seconds, nothing a class needs to keep.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from lossviz.rooms.errors import StoreUnavailableError
 from lossviz.rooms.nicknames import nickname_fold, nickname_key
 from lossviz.rooms.transactions import committed
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rooms (
@@ -102,6 +104,11 @@ class SqliteBackend:
                 if version < SCHEMA_VERSION:
                     if version == 0 and _has_table(db, "rooms"):
                         _upgrade_from_first_version(db)
+                    elif version == 2:
+                        db.execute("DROP TABLE IF EXISTS join_attempts")  # then made anew
+                        for statement in SCHEMA.split(";"):
+                            if statement.strip():
+                                db.execute(statement)
                     else:
                         for statement in SCHEMA.split(";"):
                             if statement.strip():
