@@ -91,15 +91,32 @@ def ensure_navigation() -> None:
 # Text contrast of at least 4.5:1 (WCAG 1.4.3) where Streamlit's defaults fall short:
 # captions (the text at 60% opacity: #828180 on white, 3.88:1; at 80% they keep 6:1 in both
 # themes), a disabled widget's label and value (2.26:1; WCAG exempts inactive controls, but a
-# student still reads what the setting is), the slider's value in the accent blue on dark
-# (3.14:1), code keywords and function names (3.8:1 light, 4.12:1 dark). Per theme: the a11y
-# element writes html[data-lv-theme]; until it has run, the OS's colour scheme decides.
-_CODE_TOKENS = ("code .token.keyword", "code .token.function", "code .token.builtin")
+# student still reads what the setting is), the slider's value and the open tab's name in the
+# accent blue on dark (3.14:1), and the code highlighter's colours (keywords 3.8:1 light and
+# 4.12:1 dark, numbers 2.62:1 light, comments 3.61:1 light and 4.33:1 dark): every token kind
+# gets a colour of at least 5:1 in each theme.
+# Per theme: the a11y element writes html[data-lv-theme]; until it has run, the OS's colour
+# scheme decides.
+_CODE_NAMES = ("code .token.keyword", "code .token.function", "code .token.builtin",
+               "code .token.class-name")  # fmt: skip
+_CODE_NUMBERS = ("code .token.number", "code .token.boolean", "code .token.constant")
+_CODE_STRINGS = ("code .token.string", "code .token.char", "code .token.attr-value")
+_CODE_COMMENTS = ("code .token.comment",)
+_CODE_PLAIN = ("code .token.operator", "code .token.punctuation")
 _DISABLED = ('label[data-testid="stWidgetLabel"][disabled]',
              '[data-testid="stSliderThumbValue"][disabled]')  # fmt: skip
-_THUMB = ('[data-testid="stSliderThumbValue"]', '[data-testid="stSliderThumbValue"] *')
-_LIGHT_COLORS = {_DISABLED: "#5c5b58", _CODE_TOKENS: "#0060ad"}
-_DARK_COLORS = {_THUMB: "#6cb8ef", _DISABLED: "#a19f9b", _CODE_TOKENS: "#6cb8ef"}
+_ACCENTED = (
+    '[data-testid="stSliderThumbValue"]',
+    '[data-testid="stSliderThumbValue"] *',
+    '[role="tab"][aria-selected="true"]',
+    '[role="tab"][aria-selected="true"] *',
+)
+_LIGHT_COLORS = {_DISABLED: "#5c5b58", _CODE_NAMES: "#0060ad", _CODE_NUMBERS: "#00725a",
+                 _CODE_STRINGS: "#9c4a00", _CODE_COMMENTS: "#5c5b58",
+                 _CODE_PLAIN: "inherit"}  # fmt: skip
+_DARK_COLORS = {_ACCENTED: "#6cb8ef", _DISABLED: "#a19f9b", _CODE_NAMES: "#6cb8ef",
+                _CODE_NUMBERS: "#5fd4bb", _CODE_STRINGS: "#f5a35c", _CODE_COMMENTS: "#a19f9b",
+                _CODE_PLAIN: "inherit"}  # fmt: skip
 
 
 def _theme_rules(colors: dict[tuple[str, ...], str], html: str) -> str:
@@ -121,10 +138,14 @@ _CONTRAST_CSS = f"""
 _LAYOUT_CSS = """
 /* Keyboard focus always visible (WCAG 2.4.7) where Streamlit shows none or a faint tint:
    the menu's and the pages' links, the main area, a toggle (its input is hidden) and a
-   formula that scrolls. #1c83e1 keeps 3:1 against both themes' backgrounds (1.4.11). */
+   formula or a code block that scrolls. #1c83e1 keeps 3:1 against both themes'
+   backgrounds (1.4.11). */
 [data-testid="stSidebar"] a:focus-visible,
 [data-testid="stPageLink"] a:focus-visible,
-.katex-display[tabindex="0"]:focus-visible { outline: 2px solid #1c83e1; outline-offset: 2px; }
+.katex-display[tabindex="0"]:focus-visible,
+[data-testid="stCode"] pre[tabindex="0"]:focus-visible {
+  outline: 2px solid #1c83e1; outline-offset: 2px;
+}
 [data-testid="stMain"]:focus-visible { outline: 2px solid #1c83e1; outline-offset: -2px; }
 [data-testid="stCheckbox"] label:has(input:focus-visible) {
   outline: 2px solid #1c83e1; outline-offset: 2px; border-radius: 0.25rem;
@@ -158,8 +179,7 @@ _LAYOUT_CSS = """
 
 def layout_style() -> None:
     """The app's own contrast and layout rules (``_CONTRAST_CSS``, ``_LAYOUT_CSS``) and the
-    accessibility
-    element (formulas that scroll take focus; the theme for the contrast rules), once per
-    run from app.py."""
+    accessibility element (formulas and code that scroll take focus; the theme for the
+    contrast rules), once per run from app.py."""
     st.html(f"<style>{_CONTRAST_CSS}{_LAYOUT_CSS}</style>")
     accessibility_fixes()

@@ -1,4 +1,4 @@
-"""The page-wide accessibility element: tab stops for formulas that scroll, and the theme
+"""The page-wide accessibility element: tab stops for formulas and code that scroll, and the theme
 on ``<html data-lv-theme>`` for the app's own styles (``assets/a11y.js``).
 
 A Custom Components v2 element that renders nothing, mounted once per script run by

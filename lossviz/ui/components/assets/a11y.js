@@ -3,14 +3,18 @@
 // Mounted once per script run by app.py; it renders nothing. It watches the page (one
 // MutationObserver for the whole document, set up once per browser tab) and:
 //
-// - gives every KaTeX display formula that is wider than its box, and so scrolls sideways,
-//   a tab stop and a name ("Formula, scrolls sideways"), so a keyboard can scroll it
-//   (WCAG 2.1.1; axe's scrollable-region-focusable);
+// - gives every KaTeX display formula and every code block that is wider than its box, and
+//   so scrolls sideways, a tab stop and a name ("Formula, scrolls sideways"), so a keyboard
+//   can scroll it (WCAG 2.1.1; axe's scrollable-region-focusable);
 // - writes the theme Streamlit is drawing in on <html data-lv-theme="light|dark">, read
 //   from the app's background, so the app's own styles (lossviz/ui/setup.py) can pick
 //   colours that keep 4.5:1 in each theme.
 
-const FORMULA = ".katex-display";
+// What scrolls sideways when too wide, and what it is called.
+const SCROLLERS = [
+  [".katex-display", "Formula, scrolls sideways"],
+  ['[data-testid="stCode"] pre', "Code, scrolls sideways"],
+];
 
 function luminance(rgb) {
   const parts = (rgb.match(/[\d.]+/g) || []).slice(0, 3).map(Number);
@@ -31,17 +35,19 @@ function markTheme() {
   }
 }
 
-function markFormulas() {
-  for (const formula of document.querySelectorAll(FORMULA)) {
-    const scrolls = formula.scrollWidth > formula.clientWidth + 1;
-    if (scrolls && formula.getAttribute("tabindex") !== "0") {
-      formula.setAttribute("tabindex", "0");
-      formula.setAttribute("role", "group");
-      formula.setAttribute("aria-label", "Formula, scrolls sideways");
-    } else if (!scrolls && formula.getAttribute("tabindex") === "0") {
-      formula.removeAttribute("tabindex");
-      formula.removeAttribute("role");
-      formula.removeAttribute("aria-label");
+function markScrollers() {
+  for (const [selector, name] of SCROLLERS) {
+    for (const box of document.querySelectorAll(selector)) {
+      const scrolls = box.scrollWidth > box.clientWidth + 1;
+      if (scrolls && box.getAttribute("tabindex") !== "0") {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "group");
+        box.setAttribute("aria-label", name);
+      } else if (!scrolls && box.getAttribute("tabindex") === "0") {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
     }
   }
 }
@@ -50,7 +56,7 @@ let pending = 0;
 function update() {
   pending = 0;
   markTheme();
-  markFormulas();
+  markScrollers();
 }
 
 function schedule() {
