@@ -170,3 +170,15 @@ def test_reflow_without_sideways_scrolling(browser, app_server, path, zoom):
         )
     finally:
         context.close()
+
+
+def test_the_playgrounds_heatmap_has_a_text_alternative(browser, app_server):
+    context, page = open_page(browser, f"{app_server}/playground", "light", SIZES["desktop"])
+    try:
+        canvas = page.locator(".lv-heatmap canvas").first
+        canvas.wait_for()
+        assert canvas.get_attribute("role") == "img"
+        label = canvas.get_attribute("aria-label") or ""
+        assert "loss if N were here" in label and "zero" in label, label
+    finally:
+        context.close()

@@ -96,6 +96,12 @@ function color(stops, t) {
 
 function draw(view) {
   const { data, canvas } = view;
+  // A text alternative (WCAG 1.1.1): what the picture is, from its own title.
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute(
+    "aria-label",
+    `Heatmap: ${data.title}, over the whole plane; a white line marks where it reaches zero.`,
+  );
   // Text and frame in the theme's colours (read on every draw: a theme change redraws).
   view.theme = themeColors(view.root);
   view.root.dataset.textColor = view.theme.muted;
