@@ -136,6 +136,8 @@ _CONTRAST_CSS = f"""
 """
 
 _LAYOUT_CSS = """
+/* The a11y element draws nothing: its slot takes no gap in the page's column. */
+.st-key-lossviz-a11y { display: none; }
 /* Keyboard focus always visible (WCAG 2.4.7) where Streamlit shows none or a faint tint:
    the menu's and the pages' links, the main area, a toggle (its input is hidden) and a
    formula or a code block that scrolls. #1c83e1 keeps 3:1 against both themes'
