@@ -49,8 +49,6 @@ from lossviz.training.run_gif import (
     DOT,
     DOT_SIDE,
     FRAME_COLOR,
-    LEGEND_DOT,
-    LEGEND_GAP,
     LEGEND_ROW,
     LEGEND_SIZE,
     READOUT_ROW,
@@ -259,23 +257,6 @@ def _draw_marker(draw: ImageDraw.ImageDraw, g: Geometry, r: int) -> None:
         draw.rectangle(box, fill=RUN_COLORS[r % len(RUN_COLORS)])
 
 
-def _draw_legend(draw: ImageDraw.ImageDraw, g: Geometry, rows, font) -> None:
-    """ "digit", then each digit's dot and name (:func:`run_gif._legend_rows`' flow)."""
-    s = g.scale
-    left = g.boxes[0][0]
-    draw.text((left, g.legend_y), "digit", fill=TEXT_COLOR, font=font)
-    start = left + font.getlength("digit") + LEGEND_GAP * s
-    dot = round(LEGEND_DOT * s)
-    for row_index, row in enumerate(rows):
-        y = g.legend_y + row_index * round(LEGEND_ROW * s)
-        x = start
-        for name, color, item_width in row:
-            top = y + round((LEGEND_SIZE * s - dot) / 2) + 1
-            draw.ellipse((x, top, x + dot, top + dot), fill=color)
-            draw.text((x + dot + 4 * s, y), name, fill=TEXT_COLOR, font=font)
-            x += item_width + run_gif.ITEM_GAP * s
-
-
 def _canvas(frames, labels: np.ndarray, titles: Sequence[str], width: int) -> _Canvas:
     runs = len(titles)
     g = geometry(runs, width)
@@ -302,7 +283,7 @@ def _canvas(frames, labels: np.ndarray, titles: Sequence[str], width: int) -> _C
     for r, title in enumerate(shown):
         _draw_marker(draw, g, r)
         draw.text((_title_x(g, r), g.title_y), title, fill=TEXT_COLOR, font=fonts.title)
-    _draw_legend(draw, g, rows, fonts.legend)
+    run_gif.draw_legend(draw, g, rows, fonts.legend, heading="digit")
     big = g.side * SUPERSAMPLE
     dot = DOT * g.side / DOT_SIDE * SUPERSAMPLE
     line = CIRCLE_WIDTH * s * SUPERSAMPLE

@@ -338,11 +338,13 @@ def _legend_rows(g: Geometry, items, fonts: _Fonts) -> list[list[tuple[str, str,
     return rows
 
 
-def _draw_legend(draw: ImageDraw.ImageDraw, g: Geometry, rows, fonts: _Fonts) -> None:
+def draw_legend(draw: ImageDraw.ImageDraw, g, rows, font, heading: str = "class") -> None:
+    """``heading``, then each item's dot and name, in the rows :func:`_legend_rows` laid out
+    (``g``: a geometry with ``scale``, ``boxes`` and ``legend_y``; the SimCLR GIF's too)."""
     s = g.scale
     left = g.boxes[0][0]
-    draw.text((left, g.legend_y), "class", fill=TEXT_COLOR, font=fonts.legend)
-    start = left + fonts.legend.getlength("class") + LEGEND_GAP * s
+    draw.text((left, g.legend_y), heading, fill=TEXT_COLOR, font=font)
+    start = left + font.getlength(heading) + LEGEND_GAP * s
     dot = round(LEGEND_DOT * s)
     for row_index, row in enumerate(rows):
         y = g.legend_y + row_index * round(LEGEND_ROW * s)
@@ -350,7 +352,7 @@ def _draw_legend(draw: ImageDraw.ImageDraw, g: Geometry, rows, fonts: _Fonts) ->
         for name, color, item_width in row:
             top = y + round((LEGEND_SIZE * s - dot) / 2) + 1
             draw.ellipse((x, top, x + dot, top + dot), fill=color)
-            draw.text((x + dot + 4 * s, y), name, fill=TEXT_COLOR, font=fonts.legend)
+            draw.text((x + dot + 4 * s, y), name, fill=TEXT_COLOR, font=font)
             x += item_width + ITEM_GAP * s
 
 
@@ -360,7 +362,7 @@ def _background(g: Geometry, height: int, titles, legend_rows, fonts: _Fonts) ->
     draw = ImageDraw.Draw(image)
     for title, (left, _, _, _) in zip(titles, g.boxes, strict=True):
         draw.text((left, g.title_y), title, fill=TEXT_COLOR, font=fonts.title)
-    _draw_legend(draw, g, legend_rows, fonts)
+    draw_legend(draw, g, legend_rows, fonts.legend)
     return image
 
 

@@ -280,15 +280,21 @@ def batch_instrument(step: Step) -> bool:
     return step.done(observation)
 
 
-def training_instrument(step: Step) -> bool:
-    """The collapse page's shared run for a training step; whether it was watched to its end."""
-    binding = BINDINGS[step.slug]
-    scene = binding.load()
+def _train_button(step: Step) -> shared_run.RunView:
+    """A training step's Train button; the view its shared run is shown in."""
     view = shared_run.RunView(f"lesson-{step.slug}")
     st.button("Train", icon=":material/play_arrow:", on_click=shared_run.request_training,
               args=(view,), type="primary", key=f"lesson.{step.slug}.train",
               help="Trains once on the server (or joins the run if someone already started "
-                   "it) and plays it here.")  # fmt: skip
+                   "it) and shows it here.")  # fmt: skip
+    return view
+
+
+def training_instrument(step: Step) -> bool:
+    """The collapse page's shared run for a training step; whether it was watched to its end."""
+    binding = BINDINGS[step.slug]
+    scene = binding.load()
+    view = _train_button(step)
     run = shared_run.show(scene, view, gif=False)
     if run is None:
         return False
@@ -311,11 +317,7 @@ def simclr_instrument(step: Step) -> bool:
         else:
             widgets.slider(binding, field)
     scene = binding.commit()
-    view = shared_run.RunView(f"lesson-{step.slug}")
-    st.button("Train", icon=":material/play_arrow:", on_click=shared_run.request_training,
-              args=(view,), type="primary", key=f"lesson.{step.slug}.train",
-              help="Trains both runs once on the server (or joins the run if someone already "
-                   "started it) and shows it here.")  # fmt: skip
+    view = _train_button(step)
     run = simclr_run.show(scene, view, gif=False)
     if run is None:
         return step.done(simclr_observation(False))

@@ -1,9 +1,9 @@
 """WCAG 2.2 AA in the browser: axe-core on every page, light and dark, desktop and phone,
 every lesson step, the class quiz's teacher and student views and the opened "Copy as
 code" and "Check a reference"; nothing serious or critical beyond what a bare Streamlit
-page has (tests/browser/apps/bare_app.py, scanned the same way). And reflow: at 320 CSS px
-(WCAG 1.4.10, what 1280 px at 400% zoom is) and at 200% zoom no page scrolls sideways, and
-its first instruction and instrument are there.
+page has (bench/apps/bare.py, the load tests' floor, scanned the same way). And reflow: at
+320 CSS px (WCAG 1.4.10, what 1280 px at 400% zoom is) and at 200% zoom no page scrolls
+sideways, and its first instruction is on screen.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ PAGE_PATHS = [page_path_of(p.path) for p in (HOME, *PAGES)]
 
 @pytest.fixture(scope="module")
 def bare_server() -> Iterator[str]:
-    with start_streamlit("tests/browser/apps/bare_app.py", "streamlit-bare") as base_url:
+    with start_streamlit("bench/apps/bare.py", "streamlit-bare") as base_url:
         yield base_url
 
 
